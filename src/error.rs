@@ -1,0 +1,519 @@
+//! Error types.
+//!
+//! Every error is an opaque struct with a `kind()` returning a `#[non_exhaustive]` enum,
+//! a `Display` that never contains secrets, and its cause kept as `source()`.
+//!
+//! | type | raised by | HTTP meaning |
+//! |---|---|---|
+//! | [`ConfigError`] | [`CharonBuilder::build`](crate::CharonBuilder::build), key and store constructors | none: fix the configuration |
+//! | [`AuthError`] | request verification (transport gate, token, session checks) | 400 / 401 / 403 / 503, see [`AuthError::status`] |
+//! | [`StoreError`] | [`SessionStore`](crate::store::SessionStore) backends | conflict 409, not found 401, backend 503 |
+//! | [`SessionError`] | the session API (create, refresh, delete, …) | see [`SessionError::status`] |
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+// ---------------------------------------------------------------------------------------------
+// ConfigError
+// ---------------------------------------------------------------------------------------------
+
+/// What is wrong with a configuration value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// A required setting was not given (issuer, keys or base secret).
+    Missing,
+    /// An HMAC secret or base secret is shorter than required.
+    KeyTooShort,
+    /// Key material could not be parsed, or does not fit the requested algorithm.
+    InvalidKey,
+    /// The signing kid is not in the keyset.
+    UnknownSigningKid,
+    /// A kid is empty, too long, or appears twice.
+    InvalidKid,
+    /// A time-to-live is zero, negative or inconsistent with another one.
+    InvalidTtl,
+    /// The clock leeway is larger than the allowed maximum (60 s).
+    LeewayTooLarge,
+    /// A cookie name or attribute is invalid (bad characters, `__Host-` rules, …).
+    InvalidCookie,
+    /// A session type is empty, too long or has characters outside `[A-Za-z0-9_.-]`.
+    InvalidSessionType,
+    /// A Redis key prefix is invalid.
+    InvalidKeyPrefix,
+    /// A Redis URL could not be parsed or the initial connection failed.
+    InvalidRedis,
+    /// Any other invalid value.
+    Invalid,
+}
+
+/// A configuration value is invalid. Raised at build time, never at request time.
+#[derive(Debug)]
+pub struct ConfigError {
+    kind: ConfigErrorKind,
+    message: Cow<'static, str>,
+    source: Option<BoxError>,
+}
+
+impl ConfigError {
+    /// Create a configuration error.
+    pub fn new(kind: ConfigErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Attach the underlying cause.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// What kind of configuration problem this is.
+    pub fn kind(&self) -> ConfigErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid charon configuration: {}", self.message)
+    }
+}
+
+impl StdError for ConfigError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AuthError
+// ---------------------------------------------------------------------------------------------
+
+/// Why a request was not authenticated.
+///
+/// The `Display` of [`AuthError`] keeps Charon's message text; the kind is finer grained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthErrorKind {
+    /// The request itself is malformed: two `Authorization` headers, a header that is not
+    /// visible ASCII, an oversized header, duplicate auth cookies. Answered with 400.
+    MalformedRequest,
+    /// No token in the `Authorization` header nor in the cookie. 401.
+    TokenNotFound,
+    /// The token is not a well-formed compact JWS (size, charset, segments, base64, JSON). 401.
+    TokenMalformed,
+    /// The token header names a key id that the keyset does not hold. 401.
+    KeyNotFound,
+    /// The token header `alg` differs from the algorithm of the key its `kid` selects. 401.
+    AlgorithmMismatch,
+    /// The token header carries a parameter this crate refuses (`crit`, `zip`, `jku`, …). 401.
+    HeaderForbidden,
+    /// The signature does not verify. 401.
+    SignatureInvalid,
+    /// The token expired (`exp`, with leeway). 401.
+    Expired,
+    /// The token is not valid yet (`nbf` or `iat` in the future, with leeway). 401.
+    NotYetValid,
+    /// A claim has a wrong value or type. 401.
+    ClaimInvalid,
+    /// A required claim is missing. 401.
+    ClaimNotFound,
+    /// The session of a refresh token does not exist (deleted, expired, never existed). 401.
+    SessionNotFound,
+    /// The refresh token is older than the previous token generation. 401.
+    TokenStale,
+    /// A cookie-only request with an unsafe method lacks a same-origin signal. 403.
+    CsrfFailed,
+    /// The session store could not be reached. 503, never 401 and never pass-through.
+    StoreUnavailable,
+    /// A custom check rejected the request. 401.
+    Custom,
+}
+
+/// A request could not be authenticated.
+///
+/// `Display` gives Charon's message (`"bearer token expired"`, `"token stale"`, …); use
+/// [`kind`](Self::kind) to branch and [`status`](Self::status) for the HTTP status.
+#[derive(Debug, Clone)]
+pub struct AuthError {
+    kind: AuthErrorKind,
+    detail: Option<Cow<'static, str>>,
+    source: Option<std::sync::Arc<dyn StdError + Send + Sync + 'static>>,
+}
+
+impl AuthError {
+    /// An error of this kind with no detail.
+    pub fn new(kind: AuthErrorKind) -> Self {
+        Self {
+            kind,
+            detail: None,
+            source: None,
+        }
+    }
+
+    /// An error of this kind with a detail: the claim name for the claim kinds, the reason
+    /// for [`AuthErrorKind::MalformedRequest`] and [`AuthErrorKind::Custom`].
+    pub fn with_detail(kind: AuthErrorKind, detail: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            kind,
+            detail: Some(detail.into()),
+            source: None,
+        }
+    }
+
+    /// `"bearer token claim <claim> invalid"`.
+    pub fn claim_invalid(claim: impl Into<Cow<'static, str>>) -> Self {
+        Self::with_detail(AuthErrorKind::ClaimInvalid, claim)
+    }
+
+    /// `"bearer token claim <claim> not found"`.
+    pub fn claim_not_found(claim: impl Into<Cow<'static, str>>) -> Self {
+        Self::with_detail(AuthErrorKind::ClaimNotFound, claim)
+    }
+
+    /// A custom rejection whose `Display` is `message`.
+    pub fn custom(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::with_detail(AuthErrorKind::Custom, message)
+    }
+
+    /// Attach the underlying cause (a store error, for instance).
+    #[must_use]
+    pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.source = Some(std::sync::Arc::new(source));
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> AuthErrorKind {
+        self.kind
+    }
+
+    /// The detail: claim name, malformed-request reason or custom message.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self.kind {
+            AuthErrorKind::MalformedRequest => S::BAD_REQUEST,
+            AuthErrorKind::CsrfFailed => S::FORBIDDEN,
+            AuthErrorKind::StoreUnavailable => S::SERVICE_UNAVAILABLE,
+            _ => S::UNAUTHORIZED,
+        }
+    }
+
+    /// The RFC 6750 error code for the `WWW-Authenticate` header, if any.
+    pub fn rfc6750_code(&self) -> Option<&'static str> {
+        match self.kind {
+            AuthErrorKind::MalformedRequest => Some("invalid_request"),
+            AuthErrorKind::TokenNotFound
+            | AuthErrorKind::CsrfFailed
+            | AuthErrorKind::StoreUnavailable => None,
+            _ => Some("invalid_token"),
+        }
+    }
+}
+
+impl PartialEq for AuthError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.detail == other.detail
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let detail = self.detail.as_deref().unwrap_or("");
+        match self.kind {
+            AuthErrorKind::MalformedRequest => write!(f, "malformed request: {detail}"),
+            AuthErrorKind::TokenNotFound => f.write_str("bearer token not found"),
+            AuthErrorKind::TokenMalformed
+            | AuthErrorKind::KeyNotFound
+            | AuthErrorKind::AlgorithmMismatch
+            | AuthErrorKind::HeaderForbidden
+            | AuthErrorKind::SignatureInvalid => f.write_str("bearer token signature invalid"),
+            AuthErrorKind::Expired => f.write_str("bearer token expired"),
+            AuthErrorKind::NotYetValid => f.write_str("bearer token not yet valid"),
+            AuthErrorKind::ClaimInvalid => write!(f, "bearer token claim {detail} invalid"),
+            AuthErrorKind::ClaimNotFound => write!(f, "bearer token claim {detail} not found"),
+            AuthErrorKind::SessionNotFound => f.write_str("session not found"),
+            AuthErrorKind::TokenStale => f.write_str("token stale"),
+            AuthErrorKind::CsrfFailed => f.write_str("csrf check failed"),
+            AuthErrorKind::StoreUnavailable => f.write_str("session store unavailable"),
+            AuthErrorKind::Custom => f.write_str(detail),
+        }
+    }
+}
+
+impl StdError for AuthError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// StoreError
+// ---------------------------------------------------------------------------------------------
+
+/// What went wrong in a session store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// Optimistic lock failed: the session exists already (create) or another writer stored
+    /// a newer version since it was read (update).
+    Conflict,
+    /// An update targeted a session that does not exist (deleted or expired). Nothing was
+    /// written: a deleted session is never brought back.
+    NotFound,
+    /// The backend did not answer within the configured timeout.
+    Timeout,
+    /// The backend could not be reached or answered with an error.
+    Backend,
+    /// The backend refused the write for lack of memory (Redis `OOM`).
+    OutOfMemory,
+    /// A value could not be encoded.
+    Encoding,
+}
+
+/// A session store operation failed. Backend errors keep the driver error as `source()`.
+#[derive(Debug)]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    source: Option<BoxError>,
+}
+
+impl StoreError {
+    /// An error of this kind with no cause.
+    pub fn new(kind: StoreErrorKind) -> Self {
+        Self { kind, source: None }
+    }
+
+    /// An error of this kind caused by `source`.
+    pub fn with_source(kind: StoreErrorKind, source: impl Into<BoxError>) -> Self {
+        Self {
+            kind,
+            source: Some(source.into()),
+        }
+    }
+
+    /// `Conflict`.
+    pub fn conflict() -> Self {
+        Self::new(StoreErrorKind::Conflict)
+    }
+
+    /// `NotFound`.
+    pub fn not_found() -> Self {
+        Self::new(StoreErrorKind::NotFound)
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    /// Whether the backend itself failed (as opposed to a lock outcome).
+    pub fn is_backend(&self) -> bool {
+        matches!(
+            self.kind,
+            StoreErrorKind::Timeout
+                | StoreErrorKind::Backend
+                | StoreErrorKind::OutOfMemory
+                | StoreErrorKind::Encoding
+        )
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.kind {
+            StoreErrorKind::Conflict => "session update conflict",
+            StoreErrorKind::NotFound => "session not found",
+            StoreErrorKind::Timeout => "session store timed out",
+            StoreErrorKind::Backend => "session store unavailable",
+            StoreErrorKind::OutOfMemory => "session store out of memory",
+            StoreErrorKind::Encoding => "session could not be encoded",
+        })
+    }
+}
+
+impl StdError for StoreError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SessionError
+// ---------------------------------------------------------------------------------------------
+
+/// What went wrong in a session API call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SessionErrorKind {
+    /// A concurrent writer won (409).
+    Conflict,
+    /// The session does not exist any more (401).
+    NotFound,
+    /// Bearer transport requested by a browser while browser enforcement is on (400).
+    InsecureTransport,
+    /// An argument is invalid: user id, session type, reserved claim override (400).
+    InvalidInput,
+    /// The store failed (503).
+    Store,
+    /// A token could not be signed (500).
+    Signing,
+}
+
+/// A session API call failed.
+#[derive(Debug)]
+pub struct SessionError {
+    kind: SessionErrorKind,
+    message: Cow<'static, str>,
+    source: Option<BoxError>,
+}
+
+impl SessionError {
+    /// An error of this kind with a message.
+    pub fn new(kind: SessionErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Attach the cause.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> SessionErrorKind {
+        self.kind
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self.kind {
+            SessionErrorKind::Conflict => S::CONFLICT,
+            SessionErrorKind::NotFound => S::UNAUTHORIZED,
+            SessionErrorKind::InsecureTransport | SessionErrorKind::InvalidInput => S::BAD_REQUEST,
+            SessionErrorKind::Store => S::SERVICE_UNAVAILABLE,
+            SessionErrorKind::Signing => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for SessionError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+impl From<StoreError> for SessionError {
+    fn from(e: StoreError) -> Self {
+        let (kind, message) = match e.kind() {
+            StoreErrorKind::Conflict => (SessionErrorKind::Conflict, "session update conflict"),
+            StoreErrorKind::NotFound => (SessionErrorKind::NotFound, "session not found"),
+            _ => (SessionErrorKind::Store, "session store unavailable"),
+        };
+        Self::new(kind, message).with_source(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_error_display_keeps_charon_text() {
+        let cases = [
+            (
+                AuthError::new(AuthErrorKind::TokenNotFound),
+                "bearer token not found",
+            ),
+            (
+                AuthError::new(AuthErrorKind::SignatureInvalid),
+                "bearer token signature invalid",
+            ),
+            (
+                AuthError::new(AuthErrorKind::KeyNotFound),
+                "bearer token signature invalid",
+            ),
+            (
+                AuthError::new(AuthErrorKind::Expired),
+                "bearer token expired",
+            ),
+            (
+                AuthError::new(AuthErrorKind::NotYetValid),
+                "bearer token not yet valid",
+            ),
+            (
+                AuthError::claim_invalid("iss"),
+                "bearer token claim iss invalid",
+            ),
+            (
+                AuthError::claim_not_found("sid"),
+                "bearer token claim sid not found",
+            ),
+            (
+                AuthError::new(AuthErrorKind::SessionNotFound),
+                "session not found",
+            ),
+            (AuthError::new(AuthErrorKind::TokenStale), "token stale"),
+        ];
+        for (err, text) in cases {
+            assert_eq!(err.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn auth_error_statuses() {
+        assert_eq!(
+            AuthError::new(AuthErrorKind::MalformedRequest).status(),
+            400
+        );
+        assert_eq!(AuthError::new(AuthErrorKind::Expired).status(), 401);
+        assert_eq!(AuthError::new(AuthErrorKind::CsrfFailed).status(), 403);
+        assert_eq!(
+            AuthError::new(AuthErrorKind::StoreUnavailable).status(),
+            503
+        );
+    }
+
+    #[test]
+    fn store_error_maps_to_session_error() {
+        let e: SessionError = StoreError::conflict().into();
+        assert_eq!(e.kind(), SessionErrorKind::Conflict);
+        assert_eq!(e.status(), 409);
+        let e: SessionError = StoreError::new(StoreErrorKind::Timeout).into();
+        assert_eq!(e.status(), 503);
+        assert!(e.source().is_some());
+    }
+}

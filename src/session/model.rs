@@ -1,0 +1,214 @@
+//! The server-side session record and its versioned serialized form.
+
+use serde::{Deserialize, Serialize};
+
+use super::SessionType;
+use crate::clock::UnixTime;
+
+/// Current schema version of the serialized session (field `v`).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A server-side session (Charon's session model v7, plus a schema version on the wire).
+///
+/// Sessions are created and changed by the session API on [`Charon`](crate::Charon); stores
+/// keep them exactly as they went in. Fields are public for reading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Session {
+    /// Session id: 16 random bytes, base64url (22 characters).
+    pub id: String,
+    /// The user this session belongs to (claim `sub`).
+    pub user_id: String,
+    /// Session type (claim `styp`), default `full`.
+    #[serde(rename = "type")]
+    pub session_type: SessionType,
+    /// When the session was created.
+    pub created_at: UnixTime,
+    /// Absolute end of the session; `None` means infinite. Never changed by a refresh.
+    pub expires_at: Option<UnixTime>,
+    /// Expiry of the newest refresh token; the store forgets the session after it.
+    pub refresh_expires_at: UnixTime,
+    /// When the session was last written (create or refresh).
+    pub refreshed_at: UnixTime,
+    /// `jti` of the newest refresh token, rotated on every refresh.
+    pub refresh_token_id: String,
+    /// Start of the current token generation.
+    pub tokens_fresh_from: UnixTime,
+    /// Start of the previous token generation.
+    pub prev_tokens_fresh_from: UnixTime,
+    /// Application payload kept server-side; kept across refreshes unless replaced.
+    #[serde(default)]
+    pub extra_payload: serde_json::Map<String, serde_json::Value>,
+    /// Optimistic-locking counter, incremented by the store on every successful write.
+    #[serde(default)]
+    pub lock_version: u64,
+}
+
+/// The identity of a stored session: (session id, user id, session type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionKey<'a> {
+    /// Session id.
+    pub session_id: &'a str,
+    /// User id.
+    pub user_id: &'a str,
+    /// Session type.
+    pub session_type: &'a SessionType,
+}
+
+impl<'a> SessionKey<'a> {
+    /// A key from its three parts.
+    pub fn new(session_id: &'a str, user_id: &'a str, session_type: &'a SessionType) -> Self {
+        Self {
+            session_id,
+            user_id,
+            session_type,
+        }
+    }
+}
+
+impl Session {
+    /// A brand-new session record (lock version 0), as written on login.
+    ///
+    /// `expires_at` is `None` for an infinite session. `refresh_expires_at` must not exceed
+    /// `expires_at`; the session API computes it with the TTL rules.
+    pub fn new(
+        id: String,
+        user_id: String,
+        session_type: SessionType,
+        now: UnixTime,
+        expires_at: Option<UnixTime>,
+        refresh_expires_at: UnixTime,
+        refresh_token_id: String,
+    ) -> Self {
+        Self {
+            id,
+            user_id,
+            session_type,
+            created_at: now,
+            expires_at,
+            refresh_expires_at,
+            refreshed_at: now,
+            refresh_token_id,
+            tokens_fresh_from: now,
+            prev_tokens_fresh_from: now,
+            extra_payload: serde_json::Map::new(),
+            lock_version: 0,
+        }
+    }
+
+    /// This session's store key.
+    pub fn key(&self) -> SessionKey<'_> {
+        SessionKey::new(&self.id, &self.user_id, &self.session_type)
+    }
+
+    /// Whether the session is past its refresh expiry at `now` (stores never return it then).
+    pub fn is_expired(&self, now: UnixTime) -> bool {
+        self.refresh_expires_at < now
+    }
+
+    /// Whether this session belongs to `key` (same id, user and type).
+    pub fn matches(&self, key: &SessionKey<'_>) -> bool {
+        self.id == key.session_id
+            && self.user_id == key.user_id
+            && &self.session_type == key.session_type
+    }
+
+    /// Serialize to the versioned wire form (JSON with `"v": SCHEMA_VERSION`).
+    pub fn to_versioned_bytes(&self) -> Vec<u8> {
+        let wire = WireRef {
+            v: SCHEMA_VERSION,
+            session: self,
+        };
+        // Serializing a struct of strings, integers and a JSON map cannot fail.
+        serde_json::to_vec(&wire).unwrap_or_default()
+    }
+
+    /// Parse the versioned wire form, upgrading older schema versions.
+    /// Returns `None` for unknown versions or malformed data; never panics.
+    pub fn from_versioned_bytes(bytes: &[u8]) -> Option<Self> {
+        let probe: VersionProbe = serde_json::from_slice(bytes).ok()?;
+        match probe.v {
+            1 => serde_json::from_slice::<WireOwned>(bytes)
+                .ok()
+                .map(|w| w.session),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct WireRef<'a> {
+    v: u32,
+    #[serde(flatten)]
+    session: &'a Session,
+}
+
+#[derive(Deserialize)]
+struct WireOwned {
+    #[serde(flatten)]
+    session: Session,
+}
+
+#[derive(Deserialize)]
+struct VersionProbe {
+    v: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Session {
+        let mut s = Session::new(
+            "sid".into(),
+            "user".into(),
+            SessionType::default(),
+            100,
+            Some(1000),
+            500,
+            "rtid".into(),
+        );
+        s.extra_payload
+            .insert("k".into(), serde_json::json!([1, 2]));
+        s
+    }
+
+    #[test]
+    fn round_trips_with_version() {
+        let s = sample();
+        let bytes = s.to_versioned_bytes();
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(json["v"], 1);
+        assert_eq!(json["type"], "full");
+        assert_eq!(Session::from_versioned_bytes(&bytes), Some(s));
+    }
+
+    #[test]
+    fn unknown_version_and_garbage_read_as_none() {
+        let s = sample();
+        let mut json: serde_json::Value = serde_json::from_slice(&s.to_versioned_bytes()).unwrap();
+        json["v"] = 99.into();
+        assert_eq!(
+            Session::from_versioned_bytes(json.to_string().as_bytes()),
+            None
+        );
+        assert_eq!(Session::from_versioned_bytes(b"not json"), None);
+        assert_eq!(Session::from_versioned_bytes(b"{}"), None);
+        json["v"] = 1.into();
+        json["type"] = "bad type".into();
+        assert_eq!(
+            Session::from_versioned_bytes(json.to_string().as_bytes()),
+            None
+        );
+    }
+
+    #[test]
+    fn infinite_session_round_trips() {
+        let mut s = sample();
+        s.expires_at = None;
+        assert_eq!(
+            Session::from_versioned_bytes(&s.to_versioned_bytes()),
+            Some(s)
+        );
+    }
+}

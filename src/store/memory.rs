@@ -1,0 +1,5 @@
+//! In-process session store (placeholder, being written).
+
+/// In-process session store.
+#[derive(Debug, Default)]
+pub struct MemoryStore {}

@@ -1,0 +1,5 @@
+//! metrics bridge (being written).
+
+/// Counts events.
+#[derive(Debug, Default)]
+pub struct MetricsHandler {}

@@ -1,0 +1,5 @@
+//! tracing bridge (being written).
+
+/// Emits tracing events.
+#[derive(Debug, Default)]
+pub struct TracingHandler {}

@@ -1,0 +1,1 @@
+//! Keys, claims, JWT signing and verification.
