@@ -6,6 +6,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod clock;
+pub mod config;
 pub mod error;
 pub mod session;
 pub mod store;
