@@ -5,19 +5,26 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod charon;
 pub mod clock;
 pub mod config;
 pub mod error;
+#[cfg(feature = "axum")]
+pub mod extract;
 pub mod session;
 pub mod store;
 pub mod telemetry;
 pub mod token;
 pub mod transport;
+pub mod verify;
 
+pub use charon::{Charon, CharonBuilder, MIN_BASE_SECRET_LEN};
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
+pub use config::{ReuseDetection, SessionTtl};
 pub use error::{
     AuthError, AuthErrorKind, ConfigError, ConfigErrorKind, SessionError, SessionErrorKind,
     StoreError, StoreErrorKind,
 };
-pub use session::{Session, SessionType};
+pub use session::{CreateSession, IssuedTokens, LoggedOut, RefreshSession, Session, SessionType};
 pub use transport::Transport;
+pub use verify::{AuthLayer, Authenticated};

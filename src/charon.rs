@@ -1,0 +1,349 @@
+//! The [`Charon`] handle and its builder.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock, UnixTime};
+use crate::config::{ReuseDetection, SessionTtl, TokenTimes};
+use crate::error::{ConfigError, ConfigErrorKind};
+use crate::store::{MemoryStore, ObservedStore, SessionStore};
+use crate::telemetry::{Telemetry, TelemetryHandler};
+use crate::token::{Keyset, TokenCodec};
+use crate::transport::{CookieConfig, CsrfConfig};
+
+/// The configured library: keys, TTLs, cookies, store and telemetry.
+///
+/// Build one at start-up with [`Charon::builder`]; it is cheap to clone (an `Arc` inside)
+/// and is what the verification layers and the session API run on.
+#[derive(Clone)]
+pub struct Charon {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    issuer: String,
+    times: TokenTimes,
+    codec: TokenCodec,
+    cookies: CookieConfig,
+    csrf: CsrfConfig,
+    enforce_browser_cookies: bool,
+    reuse_detection: ReuseDetection,
+    store: ObservedStore,
+    telemetry: Telemetry,
+    clock: Arc<dyn Clock>,
+}
+
+impl Charon {
+    /// Start configuring. `issuer` and either [`base_secret`](CharonBuilder::base_secret)
+    /// or [`keyset`](CharonBuilder::keyset) are required.
+    pub fn builder() -> CharonBuilder {
+        CharonBuilder::default()
+    }
+
+    /// The token issuer (`iss`).
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// Token lifetimes and freshness settings.
+    pub fn times(&self) -> &TokenTimes {
+        &self.inner.times
+    }
+
+    /// The JWT signer and verifier.
+    pub fn codec(&self) -> &TokenCodec {
+        &self.inner.codec
+    }
+
+    /// Cookie names and attributes.
+    pub fn cookies(&self) -> &CookieConfig {
+        &self.inner.cookies
+    }
+
+    /// CSRF settings for the cookie-only transport.
+    pub fn csrf(&self) -> &CsrfConfig {
+        &self.inner.csrf
+    }
+
+    /// Whether creating a bearer-transport session from a browser is refused.
+    pub fn enforces_browser_cookies(&self) -> bool {
+        self.inner.enforce_browser_cookies
+    }
+
+    /// What a stale refresh token does to its session.
+    pub fn reuse_detection(&self) -> ReuseDetection {
+        self.inner.reuse_detection
+    }
+
+    /// The session store, with session telemetry.
+    pub fn store(&self) -> &ObservedStore {
+        &self.inner.store
+    }
+
+    /// The telemetry handlers.
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.inner.telemetry
+    }
+
+    /// The current time from the configured clock.
+    pub fn now(&self) -> UnixTime {
+        self.inner.clock.now()
+    }
+}
+
+impl fmt::Debug for Charon {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Charon")
+            .field("issuer", &self.inner.issuer)
+            .field("times", &self.inner.times)
+            .field("codec", &self.inner.codec)
+            .field("cookies", &self.inner.cookies)
+            .field("enforce_browser_cookies", &self.inner.enforce_browser_cookies)
+            .field("reuse_detection", &self.inner.reuse_detection)
+            .field("store", &self.inner.store)
+            .field("telemetry", &self.inner.telemetry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builder for [`Charon`]. Every setter documents its default; [`build`](Self::build)
+/// checks everything and returns a [`ConfigError`] for any invalid value or combination.
+#[must_use]
+pub struct CharonBuilder {
+    issuer: Option<String>,
+    base_secret: Option<Vec<u8>>,
+    keyset: Option<Keyset>,
+    times: TokenTimes,
+    cookies: CookieConfig,
+    csrf: CsrfConfig,
+    enforce_browser_cookies: bool,
+    reuse_detection: ReuseDetection,
+    store: Option<Arc<dyn SessionStore>>,
+    handlers: Vec<Arc<dyn TelemetryHandler>>,
+    tracing_events: bool,
+    metrics_counters: bool,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for CharonBuilder {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            base_secret: None,
+            keyset: None,
+            times: TokenTimes::default(),
+            cookies: CookieConfig::default(),
+            csrf: CsrfConfig::default(),
+            enforce_browser_cookies: true,
+            reuse_detection: ReuseDetection::default(),
+            store: None,
+            handlers: Vec::new(),
+            tracing_events: true,
+            metrics_counters: true,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl fmt::Debug for CharonBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CharonBuilder")
+            .field("issuer", &self.issuer)
+            .field("base_secret", &self.base_secret.as_ref().map(|_| "REDACTED"))
+            .field("keyset", &self.keyset)
+            .field("times", &self.times)
+            .field("store", &self.store)
+            .field("handlers", &self.handlers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shortest accepted base secret, in bytes (256 bits, as Charon recommends).
+pub const MIN_BASE_SECRET_LEN: usize = 32;
+
+impl CharonBuilder {
+    /// The token issuer, claim `iss`. Required; checked on every token.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The base secret (at least 32 bytes of high entropy). Without an explicit
+    /// [`keyset`](Self::keyset), the signing key is derived from it exactly as Charon does
+    /// (PBKDF2-HMAC-SHA256, 250 000 iterations, salt `charon_jwt_default`, kid `default`),
+    /// so a Charon service with the same secret accepts the same tokens.
+    pub fn base_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.base_secret = Some(secret.as_ref().to_vec());
+        self
+    }
+
+    /// The JWT keys. Takes precedence over the key derived from the base secret.
+    pub fn keyset(mut self, keyset: Keyset) -> Self {
+        self.keyset = Some(keyset);
+        self
+    }
+
+    /// Access token TTL. Defaults to 15 minutes.
+    pub fn access_ttl(mut self, ttl: Duration) -> Self {
+        self.times.access_ttl = ttl;
+        self
+    }
+
+    /// Refresh token TTL. Defaults to 60 days.
+    pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
+        self.times.refresh_ttl = ttl;
+        self
+    }
+
+    /// Session TTL, possibly [`SessionTtl::Infinite`]. Defaults to 365 days.
+    pub fn session_ttl(mut self, ttl: SessionTtl) -> Self {
+        self.times.session_ttl = ttl;
+        self
+    }
+
+    /// Clock leeway for `exp`, `nbf`, `iat` and freshness. Defaults to 5 s; at most 60 s.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.times.leeway = leeway;
+        self
+    }
+
+    /// Age of the current token generation after which a refresh starts a new one.
+    /// Defaults to 10 s.
+    pub fn new_cycle_after(mut self, after: Duration) -> Self {
+        self.times.new_cycle_after = after;
+        self
+    }
+
+    /// Cookie names and attributes. Defaults to [`CookieConfig::default`]: Charon's names,
+    /// HttpOnly, Secure, SameSite=Strict, Path=/.
+    pub fn cookies(mut self, cookies: CookieConfig) -> Self {
+        self.cookies = cookies;
+        self
+    }
+
+    /// CSRF protection of the cookie-only transport. Defaults to [`CsrfConfig::default`]
+    /// (on).
+    pub fn csrf(mut self, csrf: CsrfConfig) -> Self {
+        self.csrf = csrf;
+        self
+    }
+
+    /// Allow creating bearer-transport sessions from browsers (requests carrying
+    /// `Sec-Fetch-Mode`). By default they are refused with 400, because a bearer token in
+    /// JavaScript can be stolen by XSS. Only for APIs whose browser clients need it.
+    pub fn insecure_allow_bearer_for_browsers(mut self) -> Self {
+        self.enforce_browser_cookies = false;
+        self
+    }
+
+    /// What a stale refresh token does. Defaults to [`ReuseDetection::RevokeSession`].
+    pub fn reuse_detection(mut self, mode: ReuseDetection) -> Self {
+        self.reuse_detection = mode;
+        self
+    }
+
+    /// The session store. Defaults to a fresh in-process [`MemoryStore`]: fine for tests
+    /// and demos, but it forgets everything on restart and is not shared between
+    /// instances; use the Redis store in production.
+    pub fn store(mut self, store: impl SessionStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// The session store, already shared.
+    pub fn store_arc(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Add a telemetry handler (a closure `Fn(&Event<'_>)` works). Handlers run in the
+    /// order added. None by default.
+    pub fn on_event(mut self, handler: impl TelemetryHandler) -> Self {
+        self.handlers.push(Arc::new(handler));
+        self
+    }
+
+    /// Emit every event as a `tracing` event (feature `tracing`). Defaults to on.
+    pub fn tracing_events(mut self, on: bool) -> Self {
+        self.tracing_events = on;
+        self
+    }
+
+    /// Count every event with the `metrics` crate (feature `metrics`). Defaults to on.
+    pub fn metrics_counters(mut self, on: bool) -> Self {
+        self.metrics_counters = on;
+        self
+    }
+
+    /// Where "now" comes from. Defaults to the system clock.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Check everything and build the handle.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for a missing issuer or keys, a short base secret, invalid TTLs or
+    /// leeway, invalid cookie or CSRF settings.
+    pub fn build(self) -> Result<Charon, ConfigError> {
+        let issuer = self
+            .issuer
+            .filter(|i| !i.is_empty())
+            .ok_or_else(|| ConfigError::new(ConfigErrorKind::Missing, "issuer is required"))?;
+        if let Some(secret) = &self.base_secret {
+            if secret.len() < MIN_BASE_SECRET_LEN {
+                return Err(ConfigError::new(
+                    ConfigErrorKind::KeyTooShort,
+                    "base secret must be at least 32 bytes",
+                ));
+            }
+        }
+        let keyset = match (self.keyset, &self.base_secret) {
+            (Some(keyset), _) => keyset,
+            (None, Some(secret)) => Keyset::from_base_secret(secret)?,
+            (None, None) => {
+                return Err(ConfigError::new(
+                    ConfigErrorKind::Missing,
+                    "a base secret or a keyset is required",
+                ));
+            }
+        };
+        self.times.validate()?;
+        self.cookies.validate()?;
+        self.csrf.validate()?;
+        let codec = TokenCodec::new(keyset, issuer.clone(), self.times.leeway)?;
+
+        let mut handlers = self.handlers;
+        #[cfg(feature = "tracing")]
+        if self.tracing_events {
+            handlers.push(Arc::new(crate::telemetry::TracingHandler::default()));
+        }
+        #[cfg(feature = "metrics")]
+        if self.metrics_counters {
+            handlers.push(Arc::new(crate::telemetry::MetricsHandler::default()));
+        }
+        let _ = (self.tracing_events, self.metrics_counters);
+        let telemetry = Telemetry::new(handlers);
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::default()));
+
+        Ok(Charon {
+            inner: Arc::new(Inner {
+                issuer,
+                times: self.times,
+                codec,
+                cookies: self.cookies,
+                csrf: self.csrf,
+                enforce_browser_cookies: self.enforce_browser_cookies,
+                reuse_detection: self.reuse_detection,
+                store: ObservedStore::new(store, telemetry.clone()),
+                telemetry,
+                clock: self.clock,
+            }),
+        })
+    }
+}

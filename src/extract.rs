@@ -1,0 +1,175 @@
+//! axum extractors for the verified identity (feature `axum`).
+//!
+//! Behind an [`AuthLayer`](crate::verify::AuthLayer):
+//!
+//! ```ignore
+//! async fn me(auth: Authenticated) -> String { auth.user_id().to_owned() }
+//! async fn maybe(auth: Option<Authenticated>) -> &'static str {
+//!     if auth.is_some() { "signed in" } else { "anonymous" }
+//! }
+//! async fn whoami(UserId(user): UserId, SessionId(sid): SessionId) -> String { format!("{user} {sid}") }
+//! ```
+//!
+//! Without a layer in front the extractors answer 500 (a wiring mistake, not a client
+//! error). Non-axum users read `req.extensions().get::<Authenticated>()`.
+
+use axum_core::body::Body;
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum_core::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::request::Parts;
+
+use crate::error::{AuthError, SessionError};
+use crate::session::Session;
+use crate::verify::{AuthOutcome, Authenticated, JsonRejection, Rejection};
+
+/// Rejection of the extractors: the request was not authenticated, or no layer ran.
+#[derive(Debug)]
+pub enum AuthRejection {
+    /// The layer (in optional mode) recorded why authentication failed.
+    Unauthenticated(AuthError),
+    /// No verification layer ran for this route.
+    MissingLayer,
+    /// The route's layer is the access layer, but the extractor needs a loaded session.
+    NoSession,
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        match self {
+            AuthRejection::Unauthenticated(e) => e.into_response(),
+            AuthRejection::MissingLayer | AuthRejection::NoSession => {
+                let mut r = Response::new(Body::from(
+                    "{\"error\":\"authentication layer missing for this route\"}",
+                ));
+                *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                r.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                r
+            }
+        }
+    }
+}
+
+impl IntoResponse for AuthError {
+    /// The [`JsonRejection`] response for this error.
+    fn into_response(self) -> Response {
+        let mut response: Response = JsonRejection.reject(&self);
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+impl IntoResponse for SessionError {
+    /// The error's status with a JSON body `{"error": "<message>"}`.
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.to_string() }).to_string();
+        let mut response = Response::new(Body::from(body));
+        *response.status_mut() = self.status();
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    }
+}
+
+fn lookup(parts: &Parts) -> Result<Authenticated, AuthRejection> {
+    if let Some(auth) = parts.extensions.get::<Authenticated>() {
+        return Ok(auth.clone());
+    }
+    match parts.extensions.get::<AuthOutcome>() {
+        Some(Err(e)) => Err(AuthRejection::Unauthenticated(e.clone())),
+        Some(Ok(auth)) => Ok(auth.clone()),
+        None => Err(AuthRejection::MissingLayer),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        lookup(parts)
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Authenticated {
+    type Rejection = AuthRejection;
+
+    /// `None` when the (optional-mode) layer found no valid token; still 500 without a layer.
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match lookup(parts) {
+            Ok(auth) => Ok(Some(auth)),
+            Err(AuthRejection::Unauthenticated(_)) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+macro_rules! newtype_extractor {
+    ($(#[$doc:meta])* $name:ident, $ty:ty, |$auth:ident| $get:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name(pub $ty);
+
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = AuthRejection;
+
+            async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+                let $auth = lookup(parts)?;
+                Ok($name($get))
+            }
+        }
+
+        impl<S: Send + Sync> OptionalFromRequestParts<S> for $name {
+            type Rejection = AuthRejection;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                _: &S,
+            ) -> Result<Option<Self>, Self::Rejection> {
+                match lookup(parts) {
+                    Ok($auth) => Ok(Some($name($get))),
+                    Err(AuthRejection::Unauthenticated(_)) => Ok(None),
+                    Err(other) => Err(other),
+                }
+            }
+        }
+    };
+}
+
+newtype_extractor!(
+    /// The verified user id (claim `sub`).
+    UserId, String, |auth| auth.user_id().to_owned()
+);
+newtype_extractor!(
+    /// The verified session id (claim `sid`).
+    SessionId, String, |auth| auth.session_id().to_owned()
+);
+newtype_extractor!(
+    /// The verified session type (claim `styp`).
+    CurrentSessionType, String, |auth| auth.session_type().to_owned()
+);
+newtype_extractor!(
+    /// How the token arrived.
+    TokenTransport, crate::Transport, |auth| auth.transport()
+);
+
+/// The session loaded by the refresh layer. 500 behind the access layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedSession(pub Session);
+
+impl<S: Send + Sync> FromRequestParts<S> for LoadedSession {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let auth = lookup(parts)?;
+        auth.session()
+            .cloned()
+            .map(LoadedSession)
+            .ok_or(AuthRejection::NoSession)
+    }
+}

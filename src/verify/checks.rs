@@ -1,0 +1,113 @@
+//! Extra claim checks a layer can require (Charon's `verify_token_claim_*` plugs).
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::error::AuthError;
+use crate::token::Claims;
+
+type CustomFn = dyn Fn(&Claims) -> Result<(), AuthError> + Send + Sync;
+
+/// One extra check on a verified token's claims. Checks run in the order added; the first
+/// failure wins.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum ClaimCheck {
+    /// The claim equals the value.
+    Equals(String, Value),
+    /// The claim equals one of the values.
+    OneOf(String, Vec<Value>),
+    /// The claim is an array (or a space-separated string, as OAuth2 `scope`) holding
+    /// all the values.
+    ContainsAll(String, Vec<Value>),
+    /// The claim is an array (or space-separated string) holding at least one of the
+    /// values.
+    ContainsAny(String, Vec<Value>),
+    /// A custom check over all claims.
+    Custom(Arc<CustomFn>),
+}
+
+impl fmt::Debug for ClaimCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClaimCheck::Equals(c, v) => f.debug_tuple("Equals").field(c).field(v).finish(),
+            ClaimCheck::OneOf(c, v) => f.debug_tuple("OneOf").field(c).field(v).finish(),
+            ClaimCheck::ContainsAll(c, v) => {
+                f.debug_tuple("ContainsAll").field(c).field(v).finish()
+            }
+            ClaimCheck::ContainsAny(c, v) => {
+                f.debug_tuple("ContainsAny").field(c).field(v).finish()
+            }
+            ClaimCheck::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+impl ClaimCheck {
+    /// Run the check.
+    ///
+    /// # Errors
+    ///
+    /// `bearer token claim <c> not found` when the claim is absent, `bearer token claim
+    /// <c> invalid` when it does not match, or the custom check's error.
+    pub fn check(&self, claims: &Claims) -> Result<(), AuthError> {
+        let (name, ok) = match self {
+            ClaimCheck::Custom(f) => return f(claims),
+            ClaimCheck::Equals(name, expected) => {
+                let v = get(claims, name)?;
+                (name, &v == expected)
+            }
+            ClaimCheck::OneOf(name, expected) => {
+                let v = get(claims, name)?;
+                (name, expected.contains(&v))
+            }
+            ClaimCheck::ContainsAll(name, expected) => {
+                let have = members(&get(claims, name)?);
+                (name, expected.iter().all(|e| have.contains(e)))
+            }
+            ClaimCheck::ContainsAny(name, expected) => {
+                let have = members(&get(claims, name)?);
+                (name, expected.iter().any(|e| have.contains(e)))
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(AuthError::claim_invalid(name.clone()))
+        }
+    }
+}
+
+fn get(claims: &Claims, name: &str) -> Result<Value, AuthError> {
+    claim_value(claims, name).ok_or_else(|| AuthError::claim_not_found(name.to_owned()))
+}
+
+fn members(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items.clone(),
+        Value::String(s) => s
+            .split(' ')
+            .filter(|p| !p.is_empty())
+            .map(|p| Value::String(p.to_owned()))
+            .collect(),
+        other => vec![other.clone()],
+    }
+}
+
+/// A claim by name, reserved or extra, as JSON.
+pub fn claim_value(claims: &Claims, name: &str) -> Option<Value> {
+    Some(match name {
+        "iss" => Value::from(claims.iss.as_str()),
+        "sub" => Value::from(claims.sub.as_str()),
+        "sid" => Value::from(claims.sid.as_str()),
+        "styp" => Value::from(claims.styp.as_str()),
+        "type" => Value::from(claims.token_type.as_str()),
+        "jti" => Value::from(claims.jti.as_str()),
+        "iat" => Value::from(claims.iat),
+        "nbf" => Value::from(claims.nbf),
+        "exp" => Value::from(claims.exp),
+        other => return claims.extra.get(other).cloned(),
+    })
+}

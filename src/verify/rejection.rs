@@ -1,0 +1,130 @@
+//! How a rejected request is answered.
+
+use http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use http::{Response, StatusCode};
+
+use crate::error::AuthError;
+
+/// Turns an [`AuthError`] into a response. Implement it to customise rejections; the
+/// layer attaches the error to the response extensions either way.
+pub trait Rejection<B>: Send + Sync + 'static {
+    /// The response for `error`.
+    fn reject(&self, error: &AuthError) -> Response<B>;
+}
+
+/// The default rejection: the error's status, an RFC 6750 `WWW-Authenticate` header on 401
+/// (and 400), and a JSON body `{"error": "<Charon's message>", "kind": "<kind>"}`.
+///
+/// Works for any response body that can be built from a `String` (axum's `Body`,
+/// `http_body_util::Full<Bytes>`, `String`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonRejection;
+
+impl<B: From<String>> Rejection<B> for JsonRejection {
+    fn reject(&self, error: &AuthError) -> Response<B> {
+        let body = serde_json::json!({
+            "error": error.to_string(),
+            "kind": error.kind().as_str(),
+        })
+        .to_string();
+        let mut response = Response::new(B::from(body));
+        *response.status_mut() = error.status();
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(value) = www_authenticate(error) {
+            response.headers_mut().insert(WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// A rejection with an empty body, for body types that are only `Default` (e.g. gRPC).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EmptyRejection;
+
+impl<B: Default> Rejection<B> for EmptyRejection {
+    fn reject(&self, error: &AuthError) -> Response<B> {
+        let mut response = Response::new(B::default());
+        *response.status_mut() = error.status();
+        if let Some(value) = www_authenticate(error) {
+            response.headers_mut().insert(WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// The RFC 6750 section 3 challenge for `error`, on 401 and 400 responses.
+///
+/// A request without a token gets a bare `Bearer` challenge (no error code, as RFC 6750
+/// section 3.1 asks); the others carry `error` and `error_description`.
+pub fn www_authenticate(error: &AuthError) -> Option<HeaderValue> {
+    let status = error.status();
+    if status != StatusCode::UNAUTHORIZED && status != StatusCode::BAD_REQUEST {
+        return None;
+    }
+    let value = match error.rfc6750_code() {
+        None => "Bearer".to_owned(),
+        Some(code) => {
+            // error_description must be %x20-21 / %x23-5B / %x5D-7E: drop quotes and
+            // backslashes (messages never contain them, custom ones might).
+            let description: String = error
+                .to_string()
+                .chars()
+                .filter(|c| matches!(c, ' '..='~') && *c != '"' && *c != '\\')
+                .collect();
+            format!("Bearer error=\"{code}\", error_description=\"{description}\"")
+        }
+    };
+    HeaderValue::from_str(&value).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::AuthErrorKind;
+
+    #[test]
+    fn json_rejection_for_expired_token() {
+        let r: Response<String> = JsonRejection.reject(&AuthError::new(AuthErrorKind::Expired));
+        assert_eq!(r.status(), 401);
+        assert_eq!(
+            r.headers()[WWW_AUTHENTICATE],
+            "Bearer error=\"invalid_token\", error_description=\"bearer token expired\""
+        );
+        let body: serde_json::Value = serde_json::from_str(r.body()).unwrap();
+        assert_eq!(body["error"], "bearer token expired");
+    }
+
+    #[test]
+    fn missing_token_gets_bare_challenge() {
+        let r: Response<String> =
+            JsonRejection.reject(&AuthError::new(AuthErrorKind::TokenNotFound));
+        assert_eq!(r.headers()[WWW_AUTHENTICATE], "Bearer");
+    }
+
+    #[test]
+    fn malformed_request_is_400_invalid_request() {
+        let r: Response<String> = JsonRejection
+            .reject(&AuthError::with_detail(AuthErrorKind::MalformedRequest, "two headers"));
+        assert_eq!(r.status(), 400);
+        assert!(r.headers()[WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .contains("invalid_request"));
+    }
+
+    #[test]
+    fn store_failure_is_503_without_challenge() {
+        let r: Response<()> = EmptyRejection.reject(&AuthError::new(AuthErrorKind::StoreUnavailable));
+        assert_eq!(r.status(), 503);
+        assert!(r.headers().get(WWW_AUTHENTICATE).is_none());
+    }
+
+    #[test]
+    fn custom_messages_cannot_break_the_header() {
+        let v = www_authenticate(&AuthError::custom("a \"quoted\"\\ msg\n")).unwrap();
+        assert_eq!(v, "Bearer error=\"invalid_token\", error_description=\"a quoted msg\"");
+    }
+}
