@@ -17,6 +17,8 @@ pub mod telemetry;
 pub mod token;
 pub mod transport;
 pub mod verify;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 
 pub use charon::{Charon, CharonBuilder, MIN_BASE_SECRET_LEN};
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};

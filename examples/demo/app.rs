@@ -1,0 +1,177 @@
+//! The demo HTTP contract, shared by `examples/axum_server.rs` and the HTTP tests
+//! (`tests/http_flows.rs` includes this file), so the tests check exactly what the demo
+//! serves.
+//!
+//! | route | layer | answer |
+//! |---|---|---|
+//! | `POST /login` `{"user_id", "transport", "session_type"?}` | – | 200 tokens + cookies |
+//! | `GET /me` | access | 200 `{user_id, session_id, session_type, transport}` |
+//! | `POST /refresh` | refresh | 200 tokens + cookies |
+//! | `POST /logout` | access | 204, cookies cleared |
+//! | `POST /logout-all` | access | 204, every session of the user and type gone |
+//! | `GET /sessions` | access | 200 array of active sessions |
+//! | `GET /metrics` | – | Prometheus text |
+//! | `GET /healthz` | – | 200 |
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Json, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use charon_auth::{
+    AuthLayer, Authenticated, Charon, CreateSession, RefreshSession, SessionError, SessionType,
+    Transport,
+};
+use serde::Deserialize;
+
+/// Renders the `/metrics` body.
+pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
+
+#[derive(Clone)]
+struct AppState {
+    charon: Charon,
+    metrics: MetricsRender,
+}
+
+/// Login request body.
+#[derive(Debug, Deserialize)]
+pub struct Login {
+    user_id: String,
+    transport: String,
+    session_type: Option<String>,
+}
+
+fn bad_request(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(serde_json::json!({ "error": message })),
+    )
+        .into_response()
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<Login>, JsonRejection>,
+) -> Response {
+    let Ok(Json(login)) = body else {
+        return bad_request("expected JSON {\"user_id\", \"transport\", \"session_type\"?}");
+    };
+    let Some(transport) = Transport::parse(&login.transport) else {
+        return bad_request("transport must be bearer, cookie or cookie_only");
+    };
+    let mut request = CreateSession::new(login.user_id, transport);
+    if let Some(t) = login.session_type {
+        match SessionType::new(t) {
+            Ok(t) => request = request.session_type(t),
+            Err(_) => return bad_request("invalid session_type"),
+        }
+    }
+    // A demo: no password. A real application checks credentials here.
+    match state.charon.create_session(request, &headers).await {
+        Ok(tokens) => tokens.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn me(auth: Authenticated) -> Response {
+    Json(serde_json::json!({
+        "user_id": auth.user_id(),
+        "session_id": auth.session_id(),
+        "session_type": auth.session_type(),
+        "transport": auth.transport().as_str(),
+    }))
+    .into_response()
+}
+
+async fn refresh(State(state): State<AppState>, auth: Authenticated) -> Response {
+    match state.charon.refresh_session(&auth, RefreshSession::new()).await {
+        Ok(tokens) => tokens.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn logout(State(state): State<AppState>, auth: Authenticated) -> Response {
+    match state.charon.delete_session(&auth).await {
+        Ok(done) => done.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn session_type_of(auth: &Authenticated) -> Result<SessionType, Response> {
+    SessionType::new(auth.session_type()).map_err(|_| bad_request("invalid session type"))
+}
+
+async fn logout_all(State(state): State<AppState>, auth: Authenticated) -> Response {
+    let session_type = match session_type_of(&auth) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match state.charon.delete_all_sessions(auth.user_id(), &session_type).await {
+        Ok(done) => done.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn sessions(State(state): State<AppState>, auth: Authenticated) -> Response {
+    let session_type = match session_type_of(&auth) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let list: Result<_, SessionError> = state.charon.list_sessions(auth.user_id(), &session_type).await;
+    match list {
+        Ok(list) => {
+            let items: Vec<_> = list
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "session_id": s.id,
+                        "session_type": s.session_type.as_str(),
+                        "created_at": s.created_at,
+                        "refreshed_at": s.refreshed_at,
+                        "expires_at": s.expires_at,
+                        "refresh_expires_at": s.refresh_expires_at,
+                        "current": s.id == auth.session_id(),
+                    })
+                })
+                .collect();
+            Json(items).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        (state.metrics)(),
+    )
+        .into_response()
+}
+
+/// The demo router.
+pub fn router(charon: Charon, metrics_render: MetricsRender) -> Router {
+    let state = AppState {
+        charon: charon.clone(),
+        metrics: metrics_render,
+    };
+    let access = Router::new()
+        .route("/me", get(me))
+        .route("/logout", post(logout))
+        .route("/logout-all", post(logout_all))
+        .route("/sessions", get(sessions))
+        .route_layer(AuthLayer::access(&charon));
+    let refresh = Router::new()
+        .route("/refresh", post(refresh))
+        .route_layer(AuthLayer::refresh(&charon));
+    Router::new()
+        .route("/login", post(login))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(access)
+        .merge(refresh)
+        .with_state(state)
+}

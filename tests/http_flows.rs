@@ -1,0 +1,497 @@
+//! HTTP-level tests of the demo contract (`examples/demo/app.rs`) for every flow and each
+//! transport, on the memory store and on Redis (standalone), with the exact token events.
+
+#[path = "../examples/demo/app.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod app;
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode, header};
+use charon_auth::telemetry::{EventKind, RecordingHandler};
+use charon_auth::{AuthErrorKind, Charon, ManualClock, SessionStore, Transport};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// One app under test: router, clock, recorded events.
+struct Harness {
+    app: Router,
+    clock: ManualClock,
+    events: RecordingHandler,
+    charon: Charon,
+}
+
+fn harness(store: Arc<dyn SessionStore>) -> Harness {
+    let clock = ManualClock::at_system_time();
+    let events = RecordingHandler::default();
+    let charon = Charon::builder()
+        .issuer("http-tests")
+        .base_secret("http tests secret, at least thirty-two bytes")
+        .access_ttl(Duration::from_secs(60))
+        .refresh_ttl(Duration::from_secs(3600))
+        .store_arc(store)
+        .clock(clock.clone())
+        .on_event(events.clone())
+        .build()
+        .unwrap();
+    Harness {
+        app: app::router(charon.clone(), Arc::new(String::new)),
+        clock,
+        events,
+        charon,
+    }
+}
+
+/// A client that keeps what a browser or app would: body tokens and cookies.
+#[derive(Clone, Default)]
+struct Client {
+    transport: Option<Transport>,
+    access: Option<String>,
+    refresh: Option<String>,
+    cookies: BTreeMap<String, String>,
+    csrf: bool,
+}
+
+struct Answer {
+    status: StatusCode,
+    body: Value,
+    set_cookies: Vec<String>,
+}
+
+impl Client {
+    fn request(&self, method: &str, path: &str, token: Option<&String>) -> Request<Body> {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        if !self.cookies.is_empty() {
+            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            b = b.header(header::COOKIE, c.join("; "));
+        }
+        if self.csrf {
+            b = b.header("sec-fetch-site", "same-origin");
+        }
+        b.body(Body::empty()).unwrap()
+    }
+
+    fn absorb(&mut self, answer: &Answer) {
+        for sc in &answer.set_cookies {
+            let pair = sc.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || sc.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        if answer.status == StatusCode::OK && answer.body.get("access_token_exp").is_some() {
+            self.access = answer.body["access_token"].as_str().map(str::to_owned);
+            self.refresh = answer.body["refresh_token"].as_str().map(str::to_owned);
+        }
+    }
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Answer {
+    let res: Response<Body> = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let set_cookies = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    Answer {
+        status,
+        body,
+        set_cookies,
+    }
+}
+
+impl Harness {
+    async fn login(&self, user: &str, transport: Transport) -> Client {
+        let mut client = Client {
+            transport: Some(transport),
+            csrf: true,
+            ..Client::default()
+        };
+        let req = Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"user_id": user, "transport": transport.as_str()}).to_string()))
+            .unwrap();
+        let answer = send(&self.app, req).await;
+        assert_eq!(answer.status, StatusCode::OK, "login: {:?}", answer.body);
+        client.absorb(&answer);
+        client
+    }
+
+    async fn call(&self, client: &mut Client, method: &str, path: &str) -> Answer {
+        let token = if path == "/refresh" {
+            client.refresh.clone()
+        } else {
+            client.access.clone()
+        };
+        let req = client.request(method, path, token.as_ref());
+        let answer = send(&self.app, req).await;
+        client.absorb(&answer);
+        answer
+    }
+
+    /// The token events recorded since the last call, as (kind, error kind).
+    fn token_events(&self) -> Vec<(EventKind, Option<AuthErrorKind>)> {
+        self.events
+            .take()
+            .into_iter()
+            .filter(|e| e.kind.is_token())
+            .map(|e| (e.kind, e.error_kind))
+            .collect()
+    }
+}
+
+const TRANSPORTS: [Transport; 3] = [Transport::Bearer, Transport::Cookie, Transport::CookieOnly];
+
+async fn full_flow(store: Arc<dyn SessionStore>) {
+    for transport in TRANSPORTS {
+        let h = harness(Arc::clone(&store));
+        let user = charon_auth::session::random_id();
+        let mut c = h.login(&user, transport).await;
+        match transport {
+            Transport::Bearer => {
+                assert!(c.access.is_some() && c.cookies.is_empty());
+            }
+            Transport::Cookie => {
+                assert_eq!(c.access.as_ref().unwrap().matches('.').count(), 1);
+                assert!(c.cookies.values().all(|v| v.starts_with('.')));
+                assert_eq!(c.cookies.len(), 2);
+            }
+            Transport::CookieOnly => {
+                assert!(c.access.is_none() && c.refresh.is_none());
+                assert_eq!(c.cookies.len(), 2);
+            }
+            _ => unreachable!(),
+        }
+        let create = h.events.take();
+        assert_eq!(create.len(), 1);
+        assert_eq!(create[0].kind, EventKind::SessionCreate);
+        assert_eq!(create[0].user_id.as_deref(), Some(user.as_str()));
+
+        let me = h.call(&mut c, "GET", "/me").await;
+        assert_eq!(me.status, StatusCode::OK);
+        assert_eq!(me.body["user_id"], user.as_str());
+        assert_eq!(me.body["transport"], transport.as_str());
+        assert_eq!(me.body["session_type"], "full");
+        let ev = h.events.take();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].kind, EventKind::TokenValid);
+        assert_eq!(ev[0].token_transport, Some(transport));
+        assert_eq!(ev[0].token_type.as_deref(), Some("access"));
+        assert_eq!(ev[0].session_loaded, Some(false));
+
+        h.clock.advance(30);
+        let old_refresh = (c.refresh.clone(), c.cookies.clone());
+        let r = h.call(&mut c, "POST", "/refresh").await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        assert_ne!((c.refresh.clone(), c.cookies.clone()), old_refresh, "tokens rotated");
+        let ev = h.events.take();
+        let kinds: Vec<_> = ev.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [EventKind::TokenValid, EventKind::SessionRefresh]);
+        assert_eq!(ev[0].session_loaded, Some(true));
+        assert_eq!(ev[0].token_type.as_deref(), Some("refresh"));
+
+        // The refreshed access token works; the transport was kept.
+        let me = h.call(&mut c, "GET", "/me").await;
+        assert_eq!(me.status, StatusCode::OK);
+        assert_eq!(me.body["transport"], transport.as_str());
+
+        // A second session, then list, then logout of one, then logout-all.
+        let mut c2 = h.login(&user, transport).await;
+        let list = h.call(&mut c, "GET", "/sessions").await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert_eq!(list.body.as_array().unwrap().len(), 2);
+
+        let out = h.call(&mut c2, "POST", "/logout").await;
+        assert_eq!(out.status, StatusCode::NO_CONTENT);
+        assert_eq!(out.set_cookies.len(), 2);
+        for sc in &out.set_cookies {
+            assert!(sc.contains("Max-Age=0"), "{sc}");
+        }
+        let list = h.call(&mut c, "GET", "/sessions").await;
+        assert_eq!(list.body.as_array().unwrap().len(), 1);
+
+        h.events.take();
+        let out = h.call(&mut c, "POST", "/logout-all").await;
+        assert_eq!(out.status, StatusCode::NO_CONTENT);
+        let ev = h.events.take();
+        assert!(ev.iter().any(|e| e.kind == EventKind::SessionDeleteAll && e.session_id.is_none()));
+        let r = h.call(&mut c, "POST", "/refresh").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(r.body["error"], "session not found");
+    }
+}
+
+async fn rejections(store: Arc<dyn SessionStore>) {
+    let h = harness(store);
+    let user = charon_auth::session::random_id();
+    let mut c = h.login(&user, Transport::Bearer).await;
+    h.events.take();
+
+    // No token at all.
+    let r = send(&h.app, Request::get("/me").body(Body::empty()).unwrap()).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.body["error"], "bearer token not found");
+    assert_eq!(h.token_events(), [(EventKind::TokenInvalid, Some(AuthErrorKind::TokenNotFound))]);
+
+    // Wrong token type both ways.
+    let mut swapped = c.clone();
+    swapped.access = c.refresh.clone();
+    let r = h.call(&mut swapped, "GET", "/me").await;
+    assert_eq!((r.status, r.body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("bearer token claim type invalid")));
+    let ev = h.events.take();
+    assert_eq!(ev[0].token_type.as_deref(), Some("refresh"), "claims decoded, so metadata present");
+    let mut swapped = c.clone();
+    swapped.refresh = c.access.clone();
+    let r = h.call(&mut swapped, "POST", "/refresh").await;
+    assert_eq!(r.body["error"], "bearer token claim type invalid");
+    assert_eq!(h.token_events(), [(EventKind::TokenInvalid, Some(AuthErrorKind::ClaimInvalid))]);
+
+    // Tampered payload.
+    let mut tampered = c.clone();
+    let t = tampered.access.clone().unwrap();
+    let mut parts: Vec<&str> = t.split('.').collect();
+    let forged_payload = {
+        use base64::Engine as _;
+        let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut claims: Value = serde_json::from_slice(&e.decode(parts[1]).unwrap()).unwrap();
+        claims["sub"] = "mallory".into();
+        e.encode(claims.to_string())
+    };
+    parts[1] = &forged_payload;
+    tampered.access = Some(parts.join("."));
+    let r = h.call(&mut tampered, "GET", "/me").await;
+    assert_eq!(r.body["error"], "bearer token signature invalid");
+    assert_eq!(h.token_events(), [(EventKind::TokenInvalid, Some(AuthErrorKind::SignatureInvalid))]);
+
+    // Wrong issuer: a token from another service sharing the key.
+    let other = Charon::builder()
+        .issuer("someone-else")
+        .base_secret("http tests secret, at least thirty-two bytes")
+        .build()
+        .unwrap();
+    let foreign = other
+        .create_session(charon_auth::CreateSession::new(&user, Transport::Bearer), &Default::default())
+        .await
+        .unwrap();
+    let mut fc = c.clone();
+    fc.access = foreign.access_token().map(str::to_owned);
+    let r = h.call(&mut fc, "GET", "/me").await;
+    assert_eq!(r.body["error"], "bearer token claim iss invalid");
+    assert_eq!(h.token_events(), [(EventKind::TokenInvalid, Some(AuthErrorKind::ClaimInvalid))]);
+
+    // Not yet valid: the clock goes back beyond the leeway.
+    h.clock.advance(-10);
+    let r = h.call(&mut c, "GET", "/me").await;
+    assert_eq!(r.body["error"], "bearer token not yet valid");
+    assert_eq!(h.token_events(), [(EventKind::TokenInvalid, Some(AuthErrorKind::NotYetValid))]);
+    h.clock.advance(10);
+
+    // Expired: access TTL 60 s plus 5 s leeway.
+    h.clock.advance(64);
+    assert_eq!(h.call(&mut c, "GET", "/me").await.status, StatusCode::OK);
+    h.clock.advance(1);
+    let r = h.call(&mut c, "GET", "/me").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.body["error"], "bearer token expired");
+    assert_eq!(h.token_events().last(), Some(&(EventKind::TokenInvalid, Some(AuthErrorKind::Expired))));
+
+    // Malformed request: two Authorization headers → 400.
+    let req = Request::get("/me")
+        .header(header::AUTHORIZATION, "Bearer a.b.c")
+        .header(header::AUTHORIZATION, "Bearer d.e.f")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&h.app, req).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(h.token_events(), [(EventKind::TokenInvalid, Some(AuthErrorKind::MalformedRequest))]);
+}
+
+async fn stale_refresh_revokes(store: Arc<dyn SessionStore>) {
+    let h = harness(Arc::clone(&store));
+    let user = charon_auth::session::random_id();
+    let mut c = h.login(&user, Transport::Bearer).await;
+    let first = c.clone();
+    // Two generations later the first refresh token is stale.
+    h.clock.advance(11);
+    assert_eq!(h.call(&mut c, "POST", "/refresh").await.status, StatusCode::OK);
+    // Within the previous generation the old token still works (retry after a lost response).
+    let mut retry = first.clone();
+    assert_eq!(h.call(&mut retry, "POST", "/refresh").await.status, StatusCode::OK);
+    h.clock.advance(11);
+    assert_eq!(h.call(&mut c, "POST", "/refresh").await.status, StatusCode::OK);
+    h.events.take();
+    let mut thief = first.clone();
+    let r = h.call(&mut thief, "POST", "/refresh").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.body["error"], "token stale");
+    let ev = h.events.take();
+    let kinds: Vec<_> = ev.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::SessionDelete, EventKind::TokenInvalid], "reuse revokes");
+    assert_eq!(ev[1].error_kind, Some(AuthErrorKind::TokenStale));
+    assert_eq!(ev[1].session_loaded, Some(true));
+    // The legitimate client's newest token no longer works either.
+    let r = h.call(&mut c, "POST", "/refresh").await;
+    assert_eq!(r.body["error"], "session not found");
+}
+
+async fn refresh_after_logout(store: Arc<dyn SessionStore>) {
+    let h = harness(Arc::clone(&store));
+    let user = charon_auth::session::random_id();
+    let mut c = h.login(&user, Transport::Bearer).await;
+    let keep = c.clone();
+    assert_eq!(h.call(&mut c, "POST", "/logout").await.status, StatusCode::NO_CONTENT);
+    let mut replay = keep.clone();
+    let r = h.call(&mut replay, "POST", "/refresh").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.body["error"], "session not found");
+    // Not recreated: the access token (still valid until it expires) sees no session.
+    let list = h.call(&mut replay, "GET", "/sessions").await;
+    assert_eq!(list.body, json!([]));
+}
+
+async fn concurrent_refresh_one_wins(store: Arc<dyn SessionStore>) {
+    use axum::routing::post;
+    use charon_auth::{AuthLayer, Authenticated, RefreshSession};
+    const N: usize = 8;
+    let h = harness(store);
+    let user = charon_auth::session::random_id();
+    let c = h.login(&user, Transport::Bearer).await;
+    // A refresh route that lets every request pass the layer (each loads the same session
+    // version) before any of them writes.
+    let barrier = Arc::new(tokio::sync::Barrier::new(N));
+    let charon = h.charon.clone();
+    let app = Router::new()
+        .route(
+            "/refresh",
+            post(move |auth: Authenticated| {
+                let barrier = Arc::clone(&barrier);
+                let charon = charon.clone();
+                async move {
+                    barrier.wait().await;
+                    match charon.refresh_session(&auth, RefreshSession::new()).await {
+                        Ok(t) => axum::response::IntoResponse::into_response(t),
+                        Err(e) => axum::response::IntoResponse::into_response(e),
+                    }
+                }
+            }),
+        )
+        .route_layer(AuthLayer::refresh(&h.charon));
+    h.events.take();
+    let mut tasks = Vec::new();
+    for _ in 0..N {
+        let app = app.clone();
+        let req = c.request("POST", "/refresh", c.refresh.as_ref());
+        tasks.push(tokio::spawn(async move { send(&app, req).await.status }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let conflict = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    assert_eq!((ok, conflict), (1, N - 1), "{statuses:?}");
+    let ev = h.events.take();
+    assert_eq!(ev.iter().filter(|e| e.kind == EventKind::SessionRefresh).count(), 1);
+    assert_eq!(ev.iter().filter(|e| e.kind == EventKind::SessionLockConflict).count(), N - 1);
+}
+
+async fn csrf_on_cookie_only(store: Arc<dyn SessionStore>) {
+    let h = harness(store);
+    let user = charon_auth::session::random_id();
+    let mut c = h.login(&user, Transport::CookieOnly).await;
+    c.csrf = false;
+    // Safe method: no CSRF signal needed.
+    assert_eq!(h.call(&mut c, "GET", "/me").await.status, StatusCode::OK);
+    h.events.take();
+    let r = h.call(&mut c, "POST", "/logout").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(h.token_events(), [(EventKind::TokenInvalid, Some(AuthErrorKind::CsrfFailed))]);
+    let r = h.call(&mut c, "POST", "/refresh").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // A cross-site request is refused too.
+    let mut req = c.request("POST", "/logout", None);
+    req.headers_mut().insert("sec-fetch-site", "cross-site".parse().unwrap());
+    assert_eq!(send(&h.app, req).await.status, StatusCode::FORBIDDEN);
+    c.csrf = true;
+    assert_eq!(h.call(&mut c, "POST", "/logout").await.status, StatusCode::NO_CONTENT);
+}
+
+async fn browser_enforcement(store: Arc<dyn SessionStore>) {
+    let h = harness(store);
+    for (transport, expected) in [
+        ("bearer", StatusCode::BAD_REQUEST),
+        ("cookie", StatusCode::OK),
+        ("cookie_only", StatusCode::OK),
+    ] {
+        let req = Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("sec-fetch-mode", "cors")
+            .body(Body::from(json!({"user_id": "u", "transport": transport}).to_string()))
+            .unwrap();
+        assert_eq!(send(&h.app, req).await.status, expected, "{transport}");
+    }
+}
+
+macro_rules! flows_for {
+    ($module:ident, $store:expr) => {
+        mod $module {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn full_flow_every_transport() {
+                full_flow($store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn rejections_and_their_events() {
+                rejections($store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn stale_refresh_token_revokes_the_session() {
+                stale_refresh_revokes($store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn refresh_after_logout_is_refused_and_not_recreated() {
+                refresh_after_logout($store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn concurrent_refreshes_one_200_the_rest_409() {
+                concurrent_refresh_one_wins($store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn csrf_required_for_cookie_only_unsafe_methods() {
+                csrf_on_cookie_only($store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn bearer_refused_for_browsers() {
+                browser_enforcement($store).await;
+            }
+        }
+    };
+}
+
+flows_for!(memory, Arc::new(charon_auth::store::MemoryStore::default()));
