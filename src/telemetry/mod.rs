@@ -25,6 +25,8 @@ mod handler;
 mod metrics_bridge;
 #[cfg(any(test, feature = "test-util"))]
 mod recording;
+#[cfg(test)]
+mod tests;
 #[cfg(feature = "tracing")]
 mod tracing_bridge;
 
