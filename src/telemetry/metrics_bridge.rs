@@ -313,7 +313,7 @@ mod tests {
         assert_eq!(counters, expected);
 
         // No id anywhere in a label.
-        for ((_, labels), _) in &counters {
+        for (_, labels) in counters.keys() {
             for (key, value) in labels {
                 assert!(
                     [

@@ -86,7 +86,8 @@ fn events_report_their_kind_and_metadata() {
 
 #[test]
 fn closure_handler_receives_typed_event() {
-    let seen: Arc<Mutex<Vec<(EventKind, Option<String>, String)>>> = Arc::default();
+    type Seen = Vec<(EventKind, Option<String>, String)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let sink = Arc::clone(&seen);
     let handler = move |event: &Event<'_>| {
         if let Event::SessionCreate(meta) = event {
@@ -227,10 +228,12 @@ fn clones_share_handlers() {
     let recorder = RecordingHandler::new();
     let telemetry = Telemetry::new(vec![Arc::new(recorder.clone())]);
     let clone = telemetry.clone();
-    clone.emit(EventKind::SessionDelete, || {
-        Event::session(EventKind::SessionDelete, session_meta())
-    });
-    assert_eq!(recorder.count(EventKind::SessionDelete), 1);
+    for t in [&telemetry, &clone] {
+        t.emit(EventKind::SessionDelete, || {
+            Event::session(EventKind::SessionDelete, session_meta())
+        });
+    }
+    assert_eq!(recorder.count(EventKind::SessionDelete), 2);
 }
 
 #[test]
@@ -266,7 +269,7 @@ fn recorded_events_copy_all_metadata() {
         Some(&RecordedEvent {
             kind: EventKind::SessionDeleteAll,
             session_id: None,
-            ..create.clone()
+            ..create
         })
     );
 
@@ -288,7 +291,7 @@ fn recorded_events_copy_all_metadata() {
         token_transport: Some(Transport::Cookie),
         error_kind: Some(AuthErrorKind::ClaimInvalid),
         error: Some("bearer token claim iss invalid".into()),
-        ..valid.clone()
+        ..valid
     };
     assert_eq!(events.get(6), Some(&invalid));
     assert_eq!(recorder.last(), Some(invalid));
