@@ -140,6 +140,40 @@ pub enum AuthErrorKind {
     Custom,
 }
 
+impl AuthErrorKind {
+    /// A stable snake_case name for this kind, the variant name in snake case:
+    /// `malformed_request`, `token_not_found`, `expired`, `token_stale`, …
+    ///
+    /// Used as the `error_kind` label of the `charon_token_invalid_total` counter; stable
+    /// across releases, so dashboards and alerts can rely on it.
+    ///
+    /// ```
+    /// use charon_auth::AuthErrorKind;
+    /// assert_eq!(AuthErrorKind::Expired.as_str(), "expired");
+    /// assert_eq!(AuthErrorKind::SignatureInvalid.as_str(), "signature_invalid");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuthErrorKind::MalformedRequest => "malformed_request",
+            AuthErrorKind::TokenNotFound => "token_not_found",
+            AuthErrorKind::TokenMalformed => "token_malformed",
+            AuthErrorKind::KeyNotFound => "key_not_found",
+            AuthErrorKind::AlgorithmMismatch => "algorithm_mismatch",
+            AuthErrorKind::HeaderForbidden => "header_forbidden",
+            AuthErrorKind::SignatureInvalid => "signature_invalid",
+            AuthErrorKind::Expired => "expired",
+            AuthErrorKind::NotYetValid => "not_yet_valid",
+            AuthErrorKind::ClaimInvalid => "claim_invalid",
+            AuthErrorKind::ClaimNotFound => "claim_not_found",
+            AuthErrorKind::SessionNotFound => "session_not_found",
+            AuthErrorKind::TokenStale => "token_stale",
+            AuthErrorKind::CsrfFailed => "csrf_failed",
+            AuthErrorKind::StoreUnavailable => "store_unavailable",
+            AuthErrorKind::Custom => "custom",
+        }
+    }
+}
+
 /// A request could not be authenticated.
 ///
 /// `Display` gives Charon's message (`"bearer token expired"`, `"token stale"`, …); use
@@ -490,6 +524,39 @@ mod tests {
         ];
         for (err, text) in cases {
             assert_eq!(err.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn auth_error_kind_names_are_snake_case_of_variant() {
+        let kinds = [
+            (AuthErrorKind::MalformedRequest, "MalformedRequest"),
+            (AuthErrorKind::TokenNotFound, "TokenNotFound"),
+            (AuthErrorKind::TokenMalformed, "TokenMalformed"),
+            (AuthErrorKind::KeyNotFound, "KeyNotFound"),
+            (AuthErrorKind::AlgorithmMismatch, "AlgorithmMismatch"),
+            (AuthErrorKind::HeaderForbidden, "HeaderForbidden"),
+            (AuthErrorKind::SignatureInvalid, "SignatureInvalid"),
+            (AuthErrorKind::Expired, "Expired"),
+            (AuthErrorKind::NotYetValid, "NotYetValid"),
+            (AuthErrorKind::ClaimInvalid, "ClaimInvalid"),
+            (AuthErrorKind::ClaimNotFound, "ClaimNotFound"),
+            (AuthErrorKind::SessionNotFound, "SessionNotFound"),
+            (AuthErrorKind::TokenStale, "TokenStale"),
+            (AuthErrorKind::CsrfFailed, "CsrfFailed"),
+            (AuthErrorKind::StoreUnavailable, "StoreUnavailable"),
+            (AuthErrorKind::Custom, "Custom"),
+        ];
+        for (kind, variant) in kinds {
+            assert_eq!(format!("{kind:?}"), variant);
+            let mut snake = String::new();
+            for c in variant.chars() {
+                if c.is_ascii_uppercase() && !snake.is_empty() {
+                    snake.push('_');
+                }
+                snake.push(c.to_ascii_lowercase());
+            }
+            assert_eq!(kind.as_str(), snake);
         }
     }
 

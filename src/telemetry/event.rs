@@ -100,6 +100,9 @@ impl<'a> SessionMeta<'a> {
 }
 
 /// Claim-derived metadata of the token events, present when the token's claims were decoded.
+///
+/// Fill it only from claims whose signature verified: before that they are attacker
+/// input. (`MetricsHandler` bounds the label values it derives from them regardless.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClaimMeta<'a> {

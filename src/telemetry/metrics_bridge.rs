@@ -1,5 +1,415 @@
-//! metrics bridge (being written).
+//! The `metrics` bridge (feature `metrics`): one counter increment per telemetry event.
 
-/// Counts events.
-#[derive(Debug, Default)]
-pub struct MetricsHandler {}
+use metrics::Label;
+
+use super::{Event, EventKind, TelemetryHandler, TokenMeta};
+use crate::session::SessionType;
+
+/// A [`TelemetryHandler`] that counts every telemetry event with the `metrics` crate,
+/// through whatever recorder the application installed.
+///
+/// One counter per event, named in Prometheus style so that it renders unchanged (no
+/// sanitising, no doubled `_total` suffix) with `metrics-exporter-prometheus` and reads
+/// fine with any other exporter:
+///
+/// | event | counter | labels |
+/// |---|---|---|
+/// | `charon.session.create` | `charon_session_create_total` | `session_type` |
+/// | `charon.session.refresh` | `charon_session_refresh_total` | `session_type` |
+/// | `charon.session.delete` | `charon_session_delete_total` | `session_type` |
+/// | `charon.session.delete_all` | `charon_session_delete_all_total` | `session_type` |
+/// | `charon.session.lock_conflict` | `charon_session_lock_conflict_total` | `session_type` |
+/// | `charon.token.valid` | `charon_token_valid_total` | `token_transport`, `token_type`, `session_type` |
+/// | `charon.token.invalid` | `charon_token_invalid_total` | `token_transport`, `token_type`, `session_type`, `error_kind` |
+///
+/// Labels have low cardinality only, never an id:
+///
+/// - `session_type`: the session type (`full`, `oauth2`, …); for token events the `styp`
+///   claim, or `none` when the claims were not decoded. A claim that is not a valid
+///   [`SessionType`] is reported as `invalid`.
+/// - `token_transport`: `bearer`, `cookie`, `cookie_only`, or `none` when no token was
+///   found.
+/// - `token_type`: `access` or `refresh`; `other` for any other `type` claim, `none` when
+///   the claims were not decoded.
+/// - `error_kind`: [`AuthErrorKind::as_str`](crate::AuthErrorKind::as_str) (`expired`,
+///   `signature_invalid`, `token_stale`, …).
+///
+/// Every series of a counter carries the same label keys. Call [`describe`](Self::describe)
+/// after installing the recorder to give the counters their help texts.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct MetricsHandler;
+
+impl MetricsHandler {
+    /// A metrics handler.
+    pub const fn new() -> Self {
+        MetricsHandler
+    }
+
+    /// The name of the counter that counts events of `kind`, e.g.
+    /// `charon_session_create_total`.
+    pub const fn counter_name(kind: EventKind) -> &'static str {
+        match kind {
+            EventKind::SessionCreate => "charon_session_create_total",
+            EventKind::SessionRefresh => "charon_session_refresh_total",
+            EventKind::SessionDelete => "charon_session_delete_total",
+            EventKind::SessionDeleteAll => "charon_session_delete_all_total",
+            EventKind::SessionLockConflict => "charon_session_lock_conflict_total",
+            EventKind::TokenValid => "charon_token_valid_total",
+            EventKind::TokenInvalid => "charon_token_invalid_total",
+        }
+    }
+
+    /// Register a help text for each of the seven counters with the installed recorder
+    /// (`# HELP` lines in Prometheus). Optional; call it once after installing the recorder.
+    pub fn describe() {
+        for kind in EventKind::ALL {
+            let help = match kind {
+                EventKind::SessionCreate => "Sessions created (charon.session.create).",
+                EventKind::SessionRefresh => "Sessions refreshed (charon.session.refresh).",
+                EventKind::SessionDelete => "Sessions deleted (charon.session.delete).",
+                EventKind::SessionDeleteAll => {
+                    "Deletions of all sessions of a user and type (charon.session.delete_all)."
+                }
+                EventKind::SessionLockConflict => {
+                    "Session writes that lost the optimistic-lock race (charon.session.lock_conflict)."
+                }
+                EventKind::TokenValid => "Tokens that verified (charon.token.valid).",
+                EventKind::TokenInvalid => "Tokens that were rejected (charon.token.invalid).",
+            };
+            metrics::describe_counter!(Self::counter_name(kind), metrics::Unit::Count, help);
+        }
+    }
+}
+
+/// The `token_type` label: bounded to `access`, `refresh`, `other`.
+fn token_type_label(token_type: &str) -> &'static str {
+    match token_type {
+        "access" => "access",
+        "refresh" => "refresh",
+        _ => "other",
+    }
+}
+
+/// The `session_type` label value, bounded by the session type rules.
+fn session_type_label(session_type: &str) -> String {
+    if SessionType::is_valid(session_type) {
+        session_type.to_owned()
+    } else {
+        "invalid".to_owned()
+    }
+}
+
+fn token_labels(meta: &TokenMeta<'_>) -> Vec<Label> {
+    let claims = meta.claims.as_ref();
+    let mut labels = Vec::with_capacity(4);
+    labels.push(Label::from_static_parts(
+        "token_transport",
+        meta.token_transport.map_or("none", |t| t.as_str()),
+    ));
+    labels.push(Label::from_static_parts(
+        "token_type",
+        claims.map_or("none", |c| token_type_label(c.token_type)),
+    ));
+    labels.push(match claims {
+        Some(c) => Label::new("session_type", session_type_label(c.session_type)),
+        None => Label::from_static_parts("session_type", "none"),
+    });
+    labels
+}
+
+impl TelemetryHandler for MetricsHandler {
+    fn handle(&self, event: &Event<'_>) {
+        let name = Self::counter_name(event.kind());
+        let labels = match event {
+            Event::SessionCreate(m)
+            | Event::SessionRefresh(m)
+            | Event::SessionDelete(m)
+            | Event::SessionDeleteAll(m)
+            | Event::SessionLockConflict(m) => {
+                vec![Label::new(
+                    "session_type",
+                    session_type_label(m.session_type),
+                )]
+            }
+            Event::TokenValid(m) => token_labels(m),
+            Event::TokenInvalid(m) => {
+                let mut labels = token_labels(m);
+                labels.push(Label::from_static_parts(
+                    "error_kind",
+                    m.error.map_or("none", |e| e.kind().as_str()),
+                ));
+                labels
+            }
+        };
+        metrics::counter!(name, labels).increment(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use metrics_util::MetricKind;
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    use super::*;
+    use crate::error::{AuthError, AuthErrorKind};
+    use crate::telemetry::{ClaimMeta, SessionMeta, Telemetry};
+    use crate::transport::Transport;
+
+    type Series = BTreeMap<(String, Vec<(String, String)>), u64>;
+
+    /// Run `f` against a fresh local recorder; returns every counter series with its value,
+    /// labels sorted by key.
+    fn record(f: impl FnOnce()) -> (Series, Vec<Option<String>>) {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, f);
+        let mut series = Series::new();
+        let mut descriptions = Vec::new();
+        for (key, _unit, description, value) in snapshotter.snapshot().into_vec() {
+            assert_eq!(key.kind(), MetricKind::Counter);
+            let mut labels: Vec<_> = key
+                .key()
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            labels.sort();
+            let DebugValue::Counter(count) = value else {
+                unreachable!("only counters are recorded")
+            };
+            series.insert((key.key().name().to_owned(), labels), count);
+            descriptions.push(description.map(|d| d.to_string()));
+        }
+        (series, descriptions)
+    }
+
+    fn series(
+        name: &str,
+        labels: &[(&str, &str)],
+        count: u64,
+    ) -> ((String, Vec<(String, String)>), u64) {
+        let mut labels: Vec<_> = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        labels.sort();
+        ((name.to_owned(), labels), count)
+    }
+
+    #[test]
+    fn one_counter_per_event_with_low_cardinality_labels() {
+        let telemetry = Telemetry::new(vec![Arc::new(MetricsHandler::new())]);
+        let expired = AuthError::new(AuthErrorKind::Expired);
+        let stale = AuthError::new(AuthErrorKind::TokenStale);
+        let not_found = AuthError::new(AuthErrorKind::TokenNotFound);
+        let (counters, _) = record(|| {
+            // Two users, two sessions each: ids must not split the series.
+            for (sid, uid) in [("sid-1", "user-1"), ("sid-2", "user-2")] {
+                for kind in [
+                    EventKind::SessionCreate,
+                    EventKind::SessionRefresh,
+                    EventKind::SessionDelete,
+                    EventKind::SessionLockConflict,
+                ] {
+                    telemetry.emit(kind, || {
+                        Event::session(kind, SessionMeta::new(Some(sid), uid, "full"))
+                    });
+                }
+                telemetry.emit(EventKind::SessionDeleteAll, || {
+                    Event::session(
+                        EventKind::SessionDeleteAll,
+                        SessionMeta::new(None, uid, "oauth2"),
+                    )
+                });
+                let claims = ClaimMeta::new("access", uid, sid, "full");
+                telemetry.emit(EventKind::TokenValid, || {
+                    Event::token(TokenMeta::new(
+                        false,
+                        Some(Transport::Bearer),
+                        Some(claims),
+                        None,
+                    ))
+                });
+                let claims = ClaimMeta::new("refresh", uid, sid, "full");
+                telemetry.emit(EventKind::TokenInvalid, || {
+                    Event::token(TokenMeta::new(
+                        true,
+                        Some(Transport::Cookie),
+                        Some(claims),
+                        Some(&expired),
+                    ))
+                });
+            }
+            let claims = ClaimMeta::new("refresh", "user-1", "sid-1", "full");
+            telemetry.emit(EventKind::TokenInvalid, || {
+                Event::token(TokenMeta::new(
+                    true,
+                    Some(Transport::CookieOnly),
+                    Some(claims),
+                    Some(&stale),
+                ))
+            });
+            telemetry.emit(EventKind::TokenInvalid, || {
+                Event::token(TokenMeta::new(false, None, None, Some(&not_found)))
+            });
+        });
+
+        let full = [("session_type", "full")];
+        let expected: Series = [
+            series("charon_session_create_total", &full, 2),
+            series("charon_session_refresh_total", &full, 2),
+            series("charon_session_delete_total", &full, 2),
+            series("charon_session_lock_conflict_total", &full, 2),
+            series(
+                "charon_session_delete_all_total",
+                &[("session_type", "oauth2")],
+                2,
+            ),
+            series(
+                "charon_token_valid_total",
+                &[
+                    ("session_type", "full"),
+                    ("token_transport", "bearer"),
+                    ("token_type", "access"),
+                ],
+                2,
+            ),
+            series(
+                "charon_token_invalid_total",
+                &[
+                    ("error_kind", "expired"),
+                    ("session_type", "full"),
+                    ("token_transport", "cookie"),
+                    ("token_type", "refresh"),
+                ],
+                2,
+            ),
+            series(
+                "charon_token_invalid_total",
+                &[
+                    ("error_kind", "token_stale"),
+                    ("session_type", "full"),
+                    ("token_transport", "cookie_only"),
+                    ("token_type", "refresh"),
+                ],
+                1,
+            ),
+            series(
+                "charon_token_invalid_total",
+                &[
+                    ("error_kind", "token_not_found"),
+                    ("session_type", "none"),
+                    ("token_transport", "none"),
+                    ("token_type", "none"),
+                ],
+                1,
+            ),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(counters, expected);
+
+        // No id anywhere in a label.
+        for (_, labels) in counters.keys() {
+            for (key, value) in labels {
+                assert!(
+                    [
+                        "session_type",
+                        "token_transport",
+                        "token_type",
+                        "error_kind"
+                    ]
+                    .contains(&key.as_str()),
+                    "unexpected label {key}"
+                );
+                assert!(
+                    !value.contains("sid-") && !value.contains("user-"),
+                    "{value}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn untrusted_claim_values_are_bounded() {
+        let telemetry = Telemetry::new(vec![Arc::new(MetricsHandler::new())]);
+        let error = AuthError::new(AuthErrorKind::SignatureInvalid);
+        let (counters, _) = record(|| {
+            for (token_type, session_type) in [("id", "has space"), ("x".repeat(100).as_str(), "")]
+            {
+                let claims = ClaimMeta::new(token_type, "u", "s", session_type);
+                telemetry.emit(EventKind::TokenInvalid, || {
+                    Event::token(TokenMeta::new(
+                        false,
+                        Some(Transport::Bearer),
+                        Some(claims),
+                        Some(&error),
+                    ))
+                });
+            }
+        });
+        let expected: Series = [series(
+            "charon_token_invalid_total",
+            &[
+                ("error_kind", "signature_invalid"),
+                ("session_type", "invalid"),
+                ("token_transport", "bearer"),
+                ("token_type", "other"),
+            ],
+            2,
+        )]
+        .into_iter()
+        .collect();
+        assert_eq!(counters, expected);
+    }
+
+    #[test]
+    fn counter_names_render_unchanged_in_prometheus() {
+        let names: Vec<_> = EventKind::ALL
+            .into_iter()
+            .map(MetricsHandler::counter_name)
+            .collect();
+        for (kind, name) in EventKind::ALL.into_iter().zip(&names) {
+            // The event name with `_` for `.`, plus `_total`.
+            assert_eq!(*name, format!("{}_total", kind.name().replace('.', "_")));
+            assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        }
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len());
+    }
+
+    #[test]
+    fn describe_gives_every_counter_a_help_text() {
+        let telemetry = Telemetry::new(vec![Arc::new(MetricsHandler::new())]);
+        let error = AuthError::new(AuthErrorKind::Expired);
+        let (counters, descriptions) = record(|| {
+            MetricsHandler::describe();
+            for kind in EventKind::ALL {
+                telemetry.emit(kind, || match kind {
+                    EventKind::TokenValid => Event::token(TokenMeta::new(false, None, None, None)),
+                    EventKind::TokenInvalid => {
+                        Event::token(TokenMeta::new(false, None, None, Some(&error)))
+                    }
+                    _ => Event::session(kind, SessionMeta::new(Some("s"), "u", "full")),
+                });
+            }
+        });
+        assert_eq!(counters.len(), 7);
+        assert_eq!(descriptions.len(), 7);
+        for description in descriptions {
+            assert!(description.is_some_and(|d| d.contains("(charon.")));
+        }
+    }
+
+    #[test]
+    fn handler_wants_every_kind() {
+        for kind in EventKind::ALL {
+            assert!(MetricsHandler::new().enabled(kind));
+        }
+    }
+}

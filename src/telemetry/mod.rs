@@ -1,20 +1,216 @@
 //! Telemetry: typed events delivered to handlers, `tracing` and `metrics`.
 //!
-//! Seven events with stable names, as Charon's telemetry:
+//! Charon reports what it does with seven events whose names and metadata match Elixir
+//! Charon's `:telemetry` events (`[:charon, :session, :create]` is `charon.session.create`
+//! here). Every event is delivered three ways, each optional:
 //!
-//! | event | when | metadata |
-//! |---|---|---|
-//! | `charon.session.create` | a session was created | session_id, user_id, session_type |
-//! | `charon.session.refresh` | a session was refreshed | session_id, user_id, session_type |
-//! | `charon.session.delete` | a session was deleted | session_id, user_id, session_type |
-//! | `charon.session.delete_all` | all sessions of a user and type were deleted | user_id, session_type |
-//! | `charon.session.lock_conflict` | a write lost the optimistic-lock race | session_id, user_id, session_type |
-//! | `charon.token.valid` | a token verified | session_loaded, token_transport, and when decoded: token_type, user_id, session_id, session_type |
-//! | `charon.token.invalid` | a token was rejected | as `valid`, plus error |
+//! - as a typed [`Event`] to the [`TelemetryHandler`]s you register (closures work), after
+//!   an [`enabled`](TelemetryHandler::enabled) pre-check: an event nobody wants is never
+//!   built, and with no handler at all emitting costs a length check;
+//! - as one `tracing` event, by [`TracingHandler`] (feature `tracing`, on by default);
+//! - as one counter increment, by [`MetricsHandler`] (feature `metrics`).
 //!
-//! Delivery: [`Event`]s to [`TelemetryHandler`]s (closures work) registered on the
-//! builder, one `tracing` event each (feature `tracing`), one counter increment each
-//! (feature `metrics`). With no handler registered, emitting costs a length check.
+//! Tests of your own application can record events with `RecordingHandler` (feature
+//! `test-util`).
+//!
+//! No event ever carries a token, a key or a secret: only ids, types and outcomes.
+//!
+//! # The events
+//!
+//! Session events are emitted once, above every store, by the session store wrapper (so a
+//! custom store gets them too); create and refresh are told apart by the operation, never
+//! guessed from timestamps. Their metadata is [`SessionMeta`]. Token events are emitted by
+//! the verification layers, once per request; their metadata is [`TokenMeta`], with
+//! [`ClaimMeta`] when the token's claims were decoded.
+//!
+//! | event | metadata | `tracing` target, level | `metrics` counter |
+//! |---|---|---|---|
+//! | `charon.session.create` | session_id, user_id, session_type | `charon::session`, DEBUG | `charon_session_create_total` |
+//! | `charon.session.refresh` | session_id, user_id, session_type | `charon::session`, DEBUG | `charon_session_refresh_total` |
+//! | `charon.session.delete` | session_id, user_id, session_type | `charon::session`, DEBUG | `charon_session_delete_total` |
+//! | `charon.session.delete_all` | user_id, session_type | `charon::session`, DEBUG | `charon_session_delete_all_total` |
+//! | `charon.session.lock_conflict` | session_id, user_id, session_type | `charon::session`, DEBUG | `charon_session_lock_conflict_total` |
+//! | `charon.token.valid` | session_loaded, token_transport, and when decoded: token_type, user_id, session_id, session_type | `charon::token`, TRACE | `charon_token_valid_total` |
+//! | `charon.token.invalid` | as `valid`, plus error | `charon::token`, DEBUG | `charon_token_invalid_total` |
+//!
+//! Each event in detail follows. In the `tracing` lines, fields that are absent (`None`)
+//! are not recorded; in the `metrics` lines, a label whose value is unknown is `none`.
+//!
+//! ## `charon.session.create`
+//!
+//! A session was created (login): the store accepted a create-if-absent write.
+//!
+//! - Metadata: `session_id`, `user_id`, `session_type`.
+//! - `tracing`: target `charon::session`, level DEBUG, message `session created`, fields
+//!   `session_id`, `user_id`, `session_type`.
+//! - `metrics`: counter `charon_session_create_total`, label `session_type`.
+//!
+//! ## `charon.session.refresh`
+//!
+//! A session was refreshed (tokens rotated): the store accepted an update at the version
+//! that was read.
+//!
+//! - Metadata: `session_id`, `user_id`, `session_type`.
+//! - `tracing`: target `charon::session`, level DEBUG, message `session refreshed`, fields
+//!   as for create.
+//! - `metrics`: counter `charon_session_refresh_total`, label `session_type`.
+//!
+//! ## `charon.session.delete`
+//!
+//! One session was deleted (logout, refresh-token reuse revocation). Emitted when the
+//! delete succeeded, also when the session was already gone.
+//!
+//! - Metadata: `session_id`, `user_id`, `session_type`.
+//! - `tracing`: target `charon::session`, level DEBUG, message `session deleted`, fields
+//!   as for create.
+//! - `metrics`: counter `charon_session_delete_total`, label `session_type`.
+//!
+//! ## `charon.session.delete_all`
+//!
+//! Every session of one user and session type was deleted ("log out everywhere").
+//!
+//! - Metadata: `user_id`, `session_type`; no `session_id` (`SessionMeta::session_id` is
+//!   `None`).
+//! - `tracing`: target `charon::session`, level DEBUG, message `all sessions deleted`,
+//!   fields `user_id`, `session_type`.
+//! - `metrics`: counter `charon_session_delete_all_total`, label `session_type`.
+//!
+//! ## `charon.session.lock_conflict`
+//!
+//! A session write lost the optimistic-lock race: a create found the session already
+//! there, or an update found a newer version than the one it read (typically two tabs
+//! refreshing at once). Other store failures (not found, timeouts, backend errors) emit no
+//! event.
+//!
+//! - Metadata: `session_id`, `user_id`, `session_type` of the session that was written.
+//! - `tracing`: target `charon::session`, level DEBUG, message `session lock conflict`,
+//!   fields as for create. DEBUG, not WARN: conflicts happen in normal operation and the
+//!   client retries; watch their rate with the counter instead.
+//! - `metrics`: counter `charon_session_lock_conflict_total`, label `session_type`.
+//!
+//! ## `charon.token.valid`
+//!
+//! A request's token verified.
+//!
+//! - Metadata: `session_loaded` (whether the session was loaded from the store, as the
+//!   refresh layer does), `token_transport` (`bearer`, `cookie`, `cookie_only`), and from
+//!   the claims: `token_type` (claim `type`: `access` or `refresh`), `user_id` (`sub`),
+//!   `session_id` (`sid`), `session_type` (`styp`).
+//! - `tracing`: target `charon::token`, level TRACE (it fires on every authenticated
+//!   request), message `token valid`, fields `session_loaded`, `token_transport`,
+//!   `token_type`, `user_id`, `session_id`, `session_type`.
+//! - `metrics`: counter `charon_token_valid_total`, labels `token_transport`,
+//!   `token_type`, `session_type`.
+//!
+//! ## `charon.token.invalid`
+//!
+//! A request's token was rejected, or no token was found where one was required.
+//!
+//! - Metadata: as `charon.token.valid`, where the claim fields are present only when the
+//!   claims were decoded and `token_transport` only when a token was found, plus `error`:
+//!   the [`AuthError`](crate::AuthError).
+//! - `tracing`: target `charon::token`, level DEBUG, message `token invalid`, fields as for
+//!   valid plus `error` (the error's `Display`, Charon's message such as
+//!   `bearer token expired`) and `error_kind` (the `Debug` of its
+//!   [`AuthErrorKind`](crate::AuthErrorKind), e.g. `Expired`).
+//! - `metrics`: counter `charon_token_invalid_total`, labels `token_transport`,
+//!   `token_type`, `session_type`, `error_kind` (the kind's
+//!   [`as_str`](crate::AuthErrorKind::as_str), e.g. `expired`).
+//!
+//! # Your own handler
+//!
+//! Any `Fn(&Event<'_>)` closure is a handler. Implement [`TelemetryHandler`] yourself to
+//! say which kinds you want: the others are then never built for you.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//! use charon_auth::telemetry::{Event, EventKind, SessionMeta, Telemetry, TelemetryHandler};
+//!
+//! /// Counts lock conflicts, ignores everything else.
+//! #[derive(Default)]
+//! struct Conflicts(AtomicU64);
+//!
+//! impl TelemetryHandler for Conflicts {
+//!     fn enabled(&self, kind: EventKind) -> bool {
+//!         kind == EventKind::SessionLockConflict
+//!     }
+//!     fn handle(&self, _event: &Event<'_>) {
+//!         self.0.fetch_add(1, Ordering::Relaxed);
+//!     }
+//! }
+//!
+//! let conflicts = Arc::new(Conflicts::default());
+//! let telemetry = Telemetry::new(vec![
+//!     conflicts.clone(),
+//!     Arc::new(|event: &Event<'_>| {
+//!         if let Event::SessionCreate(meta) = event {
+//!             eprintln!("login of {}", meta.user_id);
+//!         }
+//!     }),
+//! ]);
+//!
+//! // What the session store does after a lost race:
+//! let meta = SessionMeta::new(Some("sid"), "user-1", "full");
+//! telemetry.emit(EventKind::SessionLockConflict, || {
+//!     Event::session(EventKind::SessionLockConflict, meta)
+//! });
+//! assert_eq!(conflicts.0.load(Ordering::Relaxed), 1);
+//! ```
+//!
+//! Handlers run on the request path: keep them quick and never block.
+//!
+//! # Recipe: Prometheus
+//!
+//! Enable the `metrics` feature, install a recorder from
+//! [`metrics-exporter-prometheus`](https://docs.rs/metrics-exporter-prometheus), and
+//! register [`MetricsHandler`]:
+//!
+//! ```ignore
+//! use std::sync::Arc;
+//! use charon_auth::telemetry::{MetricsHandler, Telemetry};
+//! use metrics_exporter_prometheus::PrometheusBuilder;
+//!
+//! let prometheus = PrometheusBuilder::new().install_recorder()?;
+//! MetricsHandler::describe(); // optional `# HELP` lines
+//! let telemetry = Telemetry::new(vec![Arc::new(MetricsHandler::new())]);
+//! // Serve `prometheus.render()` at `/metrics`.
+//! ```
+//!
+//! The counters render as they are named, e.g.
+//!
+//! ```text
+//! # TYPE charon_token_invalid_total counter
+//! charon_token_invalid_total{token_transport="bearer",token_type="access",session_type="full",error_kind="expired"} 3
+//! ```
+//!
+//! and can be queried like `sum by (error_kind) (rate(charon_token_invalid_total[5m]))`
+//! or `rate(charon_session_lock_conflict_total[5m])`.
+//!
+//! # Recipe: OpenTelemetry
+//!
+//! The `tracing` events reach OpenTelemetry through
+//! [`tracing-opentelemetry`](https://docs.rs/tracing-opentelemetry): with its layer
+//! installed, each event becomes a span event named `charon.token.invalid` (and so on) on
+//! the current span, typically the request span of `tower_http::trace::TraceLayer`, with
+//! the fields above as attributes. Let the Charon targets through your filter:
+//!
+//! ```ignore
+//! use tracing_subscriber::{filter::Targets, layer::SubscriberExt as _, util::SubscriberInitExt as _};
+//!
+//! let filter = Targets::new()
+//!     .with_default(tracing::Level::INFO)
+//!     .with_target("charon::session", tracing::Level::DEBUG)
+//!     .with_target("charon::token", tracing::Level::DEBUG); // TRACE adds token.valid
+//! tracing_subscriber::registry()
+//!     .with(tracing_opentelemetry::layer().with_tracer(tracer))
+//!     .with(filter)
+//!     .init();
+//! ```
+//!
+//! For OpenTelemetry metrics, either bridge the `metrics` crate to OpenTelemetry, or
+//! register a closure handler that increments your own OpenTelemetry counters with the
+//! same low-cardinality attributes [`MetricsHandler`] uses.
 
 use std::fmt;
 use std::sync::Arc;
@@ -25,6 +221,8 @@ mod handler;
 mod metrics_bridge;
 #[cfg(any(test, feature = "test-util"))]
 mod recording;
+#[cfg(test)]
+mod tests;
 #[cfg(feature = "tracing")]
 mod tracing_bridge;
 

@@ -1,8 +1,174 @@
-//! Recording handler (being written).
+//! A handler that records every event, for tests (feature `test-util`).
 
-/// Records events.
-#[derive(Debug, Default)]
-pub struct RecordingHandler {}
-/// A recorded event.
-#[derive(Debug)]
-pub struct RecordedEvent {}
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::{Event, EventKind, TelemetryHandler};
+use crate::error::AuthErrorKind;
+use crate::transport::Transport;
+
+/// An owned copy of one [`Event`], flattened: every metadata field of every event, `None`
+/// where the event does not carry it.
+///
+/// For session events `session_id` (except `delete_all`), `user_id` and `session_type` are
+/// set. For token events `session_loaded` is always set, `token_transport` when a token was
+/// found, `token_type`, `user_id`, `session_id` and `session_type` when the claims were
+/// decoded, and `error` (the `Display` of the [`AuthError`](crate::AuthError)) with
+/// `error_kind` for `charon.token.invalid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordedEvent {
+    /// Which event.
+    pub kind: EventKind,
+    /// Session id (session events except `delete_all`; claim `sid` of token events).
+    pub session_id: Option<String>,
+    /// User id (session events; claim `sub` of token events).
+    pub user_id: Option<String>,
+    /// Session type (session events; claim `styp` of token events).
+    pub session_type: Option<String>,
+    /// Whether the session was loaded (token events).
+    pub session_loaded: Option<bool>,
+    /// How the token arrived (token events, when a token was found).
+    pub token_transport: Option<Transport>,
+    /// Claim `type` (token events, when the claims were decoded).
+    pub token_type: Option<String>,
+    /// The error's kind (`charon.token.invalid`).
+    pub error_kind: Option<AuthErrorKind>,
+    /// The error's `Display` (`charon.token.invalid`).
+    pub error: Option<String>,
+}
+
+impl RecordedEvent {
+    /// The stable event name, e.g. `charon.session.create`.
+    pub fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+}
+
+impl From<&Event<'_>> for RecordedEvent {
+    fn from(event: &Event<'_>) -> Self {
+        let mut recorded = RecordedEvent {
+            kind: event.kind(),
+            session_id: None,
+            user_id: None,
+            session_type: None,
+            session_loaded: None,
+            token_transport: None,
+            token_type: None,
+            error_kind: None,
+            error: None,
+        };
+        if let Some(meta) = event.session_meta() {
+            recorded.session_id = meta.session_id.map(str::to_owned);
+            recorded.user_id = Some(meta.user_id.to_owned());
+            recorded.session_type = Some(meta.session_type.to_owned());
+        }
+        if let Some(meta) = event.token_meta() {
+            recorded.session_loaded = Some(meta.session_loaded);
+            recorded.token_transport = meta.token_transport;
+            if let Some(claims) = &meta.claims {
+                recorded.token_type = Some(claims.token_type.to_owned());
+                recorded.user_id = Some(claims.user_id.to_owned());
+                recorded.session_id = Some(claims.session_id.to_owned());
+                recorded.session_type = Some(claims.session_type.to_owned());
+            }
+            if let Some(error) = meta.error {
+                recorded.error_kind = Some(error.kind());
+                recorded.error = Some(error.to_string());
+            }
+        }
+        recorded
+    }
+}
+
+/// A [`TelemetryHandler`] that keeps an owned copy of every event it receives, for
+/// assertions in tests. Clones share the same record.
+///
+/// ```
+/// use std::sync::Arc;
+/// use charon_auth::telemetry::{Event, EventKind, RecordingHandler, SessionMeta, Telemetry};
+///
+/// let recorder = RecordingHandler::new();
+/// let telemetry = Telemetry::new(vec![Arc::new(recorder.clone())]);
+/// telemetry.emit(EventKind::SessionCreate, || {
+///     Event::session(EventKind::SessionCreate, SessionMeta::new(Some("sid"), "u1", "full"))
+/// });
+/// assert_eq!(recorder.kinds(), [EventKind::SessionCreate]);
+/// assert_eq!(recorder.last().and_then(|e| e.user_id).as_deref(), Some("u1"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RecordingHandler {
+    events: Arc<Mutex<Vec<RecordedEvent>>>,
+    only: Option<Arc<BTreeSet<EventKind>>>,
+}
+
+impl RecordingHandler {
+    /// A recorder that wants every kind of event.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A recorder that wants only these kinds: its [`enabled`](TelemetryHandler::enabled)
+    /// answers `false` for the others, so they are never built for it.
+    pub fn only(kinds: impl IntoIterator<Item = EventKind>) -> Self {
+        Self {
+            events: Arc::default(),
+            only: Some(Arc::new(kinds.into_iter().collect())),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<RecordedEvent>> {
+        // A panic in another test thread must not hide what was recorded.
+        self.events.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A copy of every event recorded so far, oldest first.
+    pub fn events(&self) -> Vec<RecordedEvent> {
+        self.lock().clone()
+    }
+
+    /// The kinds of the events recorded so far, oldest first.
+    pub fn kinds(&self) -> Vec<EventKind> {
+        self.lock().iter().map(|e| e.kind).collect()
+    }
+
+    /// Every event recorded so far, oldest first, leaving the record empty.
+    pub fn take(&self) -> Vec<RecordedEvent> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    /// Forget every event recorded so far.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    /// The most recent event, if any.
+    pub fn last(&self) -> Option<RecordedEvent> {
+        self.lock().last().cloned()
+    }
+
+    /// How many events of `kind` were recorded.
+    pub fn count(&self, kind: EventKind) -> usize {
+        self.lock().iter().filter(|e| e.kind == kind).count()
+    }
+
+    /// How many events were recorded.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no event was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+}
+
+impl TelemetryHandler for RecordingHandler {
+    fn enabled(&self, kind: EventKind) -> bool {
+        self.only.as_ref().is_none_or(|only| only.contains(&kind))
+    }
+
+    fn handle(&self, event: &Event<'_>) {
+        self.lock().push(RecordedEvent::from(event));
+    }
+}
