@@ -20,14 +20,14 @@
 //! - on demand with [`MemoryStore::prune_expired`].
 //!
 //! The store has no clock of its own: "now" is the `now` callers pass to `get`, `get_all`
-//! and `upsert`. [`delete`](SessionStore::delete) takes no `now`, so it judges whether the
-//! removed session was still live against the latest `now` the store has seen.
+//! and `upsert`. [`delete`](SessionStore::delete) takes no `now`, so it cannot tell a live
+//! session from an expired one that was not pruned yet: it returns `true` for both. Only a
+//! session that was never there, already deleted, or pruned gives `false`.
 
 use std::collections::HashMap;
 use std::collections::hash_map::{Entry, RandomState};
 use std::fmt;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{SessionStore, StoreFuture, WriteMode};
@@ -55,8 +55,6 @@ struct Shard {
 struct Inner {
     shards: Box<[Mutex<Shard>]>,
     hasher: RandomState,
-    /// The latest `now` any operation was given (see the module docs).
-    latest_now: AtomicI64,
 }
 
 /// An in-process [`SessionStore`]: sharded hash maps behind `std::sync::Mutex`es.
@@ -113,7 +111,6 @@ impl MemoryStore {
             inner: Arc::new(Inner {
                 shards,
                 hasher: RandomState::new(),
-                latest_now: AtomicI64::new(UnixTime::MIN),
             }),
         }
     }
@@ -144,7 +141,6 @@ impl MemoryStore {
     /// Never needed for correctness (expired sessions are never returned, and writes prune
     /// them); useful to bound memory after a burst of logins.
     pub fn prune_expired(&self, now: UnixTime) -> usize {
-        self.observe(now);
         self.inner
             .shards
             .iter()
@@ -167,14 +163,7 @@ impl MemoryStore {
         }
     }
 
-    /// Record `now` as seen; returns the latest `now` seen so far.
-    fn observe(&self, now: UnixTime) -> UnixTime {
-        let prev = self.inner.latest_now.fetch_max(now, Ordering::Relaxed);
-        prev.max(now)
-    }
-
     fn get_sync(&self, key: SessionKey<'_>, now: UnixTime) -> Option<Session> {
-        self.observe(now);
         let shard = self.shard(key.user_id);
         shard
             .users
@@ -191,7 +180,6 @@ impl MemoryStore {
         mode: WriteMode,
         now: UnixTime,
     ) -> Result<u64, StoreError> {
-        self.observe(now);
         let new_version = session.lock_version.checked_add(1).ok_or_else(|| {
             StoreError::with_source(StoreErrorKind::Encoding, "lock version overflow")
         })?;
@@ -242,7 +230,6 @@ impl MemoryStore {
     }
 
     fn delete_sync(&self, key: SessionKey<'_>) -> bool {
-        let latest_now = self.inner.latest_now.load(Ordering::Relaxed);
         let mut shard = self.shard(key.user_id);
         let Some(bucket) = shard
             .users
@@ -255,7 +242,7 @@ impl MemoryStore {
         if bucket.is_empty() {
             remove_bucket(&mut shard, key.user_id, key.session_type);
         }
-        removed.is_some_and(|s| !s.is_expired(latest_now) && s.matches(&key))
+        removed.is_some_and(|s| s.matches(&key))
     }
 
     fn get_all_sync(
@@ -264,7 +251,6 @@ impl MemoryStore {
         session_type: &SessionType,
         now: UnixTime,
     ) -> Vec<Session> {
-        self.observe(now);
         let shard = self.shard(user_id);
         shard
             .users
@@ -518,15 +504,16 @@ mod tests {
     }
 
     #[test]
-    fn delete_reports_expired_as_absent() {
+    fn delete_of_a_pruned_session_reports_false() {
         let store = MemoryStore::new();
         let s = session("a", "u", NOW + 10);
         assert!(ready(store.upsert(&s, WriteMode::Create, NOW)).is_ok());
-        // The store has seen time move past the session's expiry (another user's read).
-        assert_eq!(
-            ready(store.get(SessionKey::new("x", "y", &SessionType::default()), NOW + 20)).ok(),
-            Some(None)
-        );
+        // Expired but not pruned yet: delete has no `now` and removes it.
+        let t = session("b", "u", NOW + 10);
+        assert!(ready(store.upsert(&t, WriteMode::Create, NOW)).is_ok());
+        assert_eq!(ready(store.delete(t.key())).ok(), Some(true));
+        // Pruned: gone.
+        assert_eq!(store.prune_expired(NOW + 20), 1);
         assert_eq!(ready(store.delete(s.key())).ok(), Some(false));
         assert!(store.is_empty());
     }
