@@ -1,5 +1,565 @@
-//! In-process session store (placeholder, being written).
+//! In-process session store: [`MemoryStore`].
+//!
+//! Sessions live in this process only and are lost on restart; several instances of a
+//! service do not see each other's sessions. Use it for tests, examples, development and
+//! single-instance deployments; use the Redis store otherwise.
+//!
+//! # Layout
+//!
+//! Sessions are held in a fixed number of shards, picked by a hash of the user id. Each
+//! shard is one [`std::sync::Mutex`] around `user id → session type → session id → session`,
+//! so [`get_all`](SessionStore::get_all) and [`delete_all`](SessionStore::delete_all) touch
+//! one bucket, never the whole store. Every operation takes one shard lock once and never
+//! holds it across an `.await`, which makes each operation atomic.
+//!
+//! # Expiry without a cleanup job
+//!
+//! A session whose `refresh_expires_at` lies before `now` is never returned. It is removed:
+//! - from its (user, type) bucket on every write to that bucket (create or update);
+//! - from the whole shard every [`PRUNE_EVERY`] writes to that shard (amortised);
+//! - on demand with [`MemoryStore::prune_expired`].
+//!
+//! The store has no clock of its own: "now" is the `now` callers pass to `get`, `get_all`
+//! and `upsert`. [`delete`](SessionStore::delete) takes no `now`, so it cannot tell a live
+//! session from an expired one that was not pruned yet: it returns `true` for both. Only a
+//! session that was never there, already deleted, or pruned gives `false`.
 
-/// In-process session store.
-#[derive(Debug, Default)]
-pub struct MemoryStore {}
+use std::collections::HashMap;
+use std::collections::hash_map::{Entry, RandomState};
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::{SessionStore, StoreFuture, WriteMode};
+use crate::clock::UnixTime;
+use crate::error::{StoreError, StoreErrorKind};
+use crate::session::{Session, SessionKey, SessionType};
+
+/// Writes to one shard between two prunes of the whole shard.
+pub const PRUNE_EVERY: u64 = 1024;
+
+/// Number of shards of [`MemoryStore::new`].
+pub const DEFAULT_SHARDS: usize = 16;
+
+/// Sessions of one (user, type): session id → session.
+type Bucket = HashMap<String, Session>;
+
+/// One shard: user id → session type → bucket.
+#[derive(Default)]
+struct Shard {
+    users: HashMap<String, HashMap<SessionType, Bucket>>,
+    /// Writes since the last prune of the whole shard.
+    writes_since_prune: u64,
+}
+
+struct Inner {
+    shards: Box<[Mutex<Shard>]>,
+    hasher: RandomState,
+}
+
+/// An in-process [`SessionStore`]: sharded hash maps behind `std::sync::Mutex`es.
+///
+/// Keeps the full [store contract](super): create only if absent, update only at the
+/// version read, no resurrection of deleted or expired sessions, lock versions incremented
+/// by one per write, expired sessions never returned and pruned without a background task
+/// (see the [module docs](self)).
+///
+/// Cheap to clone: clones share the same sessions (an `Arc` inside).
+///
+/// ```
+/// use std::sync::Arc;
+/// use charon_auth::session::{Session, SessionType};
+/// use charon_auth::store::{MemoryStore, SessionStore, WriteMode};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = MemoryStore::new();
+/// let now = 1_700_000_000;
+/// let session = Session::new(
+///     "sid".into(), "user".into(), SessionType::default(),
+///     now, None, now + 3600, "rtid".into(),
+/// );
+/// assert_eq!(store.upsert(&session, WriteMode::Create, now).await?, 1);
+/// let read = store.get(session.key(), now).await?.ok_or("not stored")?;
+/// assert_eq!(read.lock_version, 1);
+///
+/// // Clones share the sessions; share it behind the object-safe trait.
+/// let shared: Arc<dyn SessionStore> = Arc::new(store.clone());
+/// assert!(shared.delete(session.key()).await?);
+/// assert_eq!(store.get(session.key(), now).await?, None);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store with [`DEFAULT_SHARDS`] shards.
+    pub fn new() -> Self {
+        Self::with_shards(DEFAULT_SHARDS)
+    }
+
+    /// An empty store with `shards` shards (at least one). More shards let more writers to
+    /// different users proceed in parallel.
+    pub fn with_shards(shards: usize) -> Self {
+        let shards = (0..shards.max(1))
+            .map(|_| Mutex::new(Shard::default()))
+            .collect();
+        Self {
+            inner: Arc::new(Inner {
+                shards,
+                hasher: RandomState::new(),
+            }),
+        }
+    }
+
+    /// Number of sessions held, including expired ones not pruned yet.
+    pub fn len(&self) -> usize {
+        self.inner
+            .shards
+            .iter()
+            .map(|shard| {
+                lock(shard)
+                    .users
+                    .values()
+                    .flat_map(HashMap::values)
+                    .map(HashMap::len)
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+
+    /// Whether the store holds no sessions at all (expired ones included).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Remove every session expired at `now`; returns how many were removed.
+    ///
+    /// Never needed for correctness (expired sessions are never returned, and writes prune
+    /// them); useful to bound memory after a burst of logins.
+    pub fn prune_expired(&self, now: UnixTime) -> usize {
+        self.inner
+            .shards
+            .iter()
+            .map(|shard| {
+                let mut shard = lock(shard);
+                shard.writes_since_prune = 0;
+                prune_shard(&mut shard, now)
+            })
+            .sum()
+    }
+
+    fn shard(&self, user_id: &str) -> MutexGuard<'_, Shard> {
+        let shards = &self.inner.shards;
+        let hash = self.inner.hasher.hash_one(user_id);
+        // The remainder is below `shards.len()`, so it fits in a usize.
+        let index = usize::try_from(hash % shards.len() as u64).unwrap_or(0);
+        match shards.get(index) {
+            Some(shard) => lock(shard),
+            None => unreachable!("the index is below the shard count"),
+        }
+    }
+
+    fn get_sync(&self, key: SessionKey<'_>, now: UnixTime) -> Option<Session> {
+        let shard = self.shard(key.user_id);
+        shard
+            .users
+            .get(key.user_id)?
+            .get(key.session_type)?
+            .get(key.session_id)
+            .filter(|s| !s.is_expired(now) && s.matches(&key))
+            .cloned()
+    }
+
+    fn upsert_sync(
+        &self,
+        session: &Session,
+        mode: WriteMode,
+        now: UnixTime,
+    ) -> Result<u64, StoreError> {
+        let new_version = session.lock_version.checked_add(1).ok_or_else(|| {
+            StoreError::with_source(StoreErrorKind::Encoding, "lock version overflow")
+        })?;
+        let mut guard = self.shard(&session.user_id);
+        let shard = &mut *guard;
+
+        shard.writes_since_prune += 1;
+        if shard.writes_since_prune >= PRUNE_EVERY {
+            shard.writes_since_prune = 0;
+            prune_shard(shard, now);
+        }
+
+        let types = match shard.users.entry(session.user_id.clone()) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) if mode == WriteMode::Create => e.insert(HashMap::new()),
+            Entry::Vacant(_) => return Err(StoreError::not_found()),
+        };
+        let bucket = match types.entry(session.session_type.clone()) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) if mode == WriteMode::Create => e.insert(HashMap::new()),
+            Entry::Vacant(_) => return Err(StoreError::not_found()),
+        };
+        // Expired sessions count as absent: drop them before looking.
+        bucket.retain(|_, s| !s.is_expired(now));
+
+        let result = match (bucket.get_mut(&session.id), mode) {
+            (Some(_), WriteMode::Create) => Err(StoreError::conflict()),
+            (None, WriteMode::Update) => Err(StoreError::not_found()),
+            (Some(stored), WriteMode::Update) if stored.lock_version != session.lock_version => {
+                Err(StoreError::conflict())
+            }
+            (Some(stored), WriteMode::Update) => {
+                stored.clone_from(session);
+                stored.lock_version = new_version;
+                Ok(new_version)
+            }
+            (None, WriteMode::Create) => {
+                let mut stored = session.clone();
+                stored.lock_version = new_version;
+                bucket.insert(stored.id.clone(), stored);
+                Ok(new_version)
+            }
+        };
+        if bucket.is_empty() {
+            remove_bucket(shard, &session.user_id, &session.session_type);
+        }
+        result
+    }
+
+    fn delete_sync(&self, key: SessionKey<'_>) -> bool {
+        let mut shard = self.shard(key.user_id);
+        let Some(bucket) = shard
+            .users
+            .get_mut(key.user_id)
+            .and_then(|types| types.get_mut(key.session_type))
+        else {
+            return false;
+        };
+        let removed = bucket.remove(key.session_id);
+        if bucket.is_empty() {
+            remove_bucket(&mut shard, key.user_id, key.session_type);
+        }
+        removed.is_some_and(|s| s.matches(&key))
+    }
+
+    fn get_all_sync(
+        &self,
+        user_id: &str,
+        session_type: &SessionType,
+        now: UnixTime,
+    ) -> Vec<Session> {
+        let shard = self.shard(user_id);
+        shard
+            .users
+            .get(user_id)
+            .and_then(|types| types.get(session_type))
+            .map(|bucket| {
+                bucket
+                    .values()
+                    .filter(|s| {
+                        !s.is_expired(now)
+                            && s.user_id == user_id
+                            && &s.session_type == session_type
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn delete_all_sync(&self, user_id: &str, session_type: &SessionType) {
+        let mut shard = self.shard(user_id);
+        remove_bucket(&mut shard, user_id, session_type);
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print sessions: they carry refresh token ids and application payload.
+        f.debug_struct("MemoryStore")
+            .field("shards", &self.inner.shards.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionStore for MemoryStore {
+    fn get<'a>(&'a self, key: SessionKey<'a>, now: UnixTime) -> StoreFuture<'a, Option<Session>> {
+        Box::pin(async move { Ok(self.get_sync(key, now)) })
+    }
+
+    fn upsert<'a>(
+        &'a self,
+        session: &'a Session,
+        mode: WriteMode,
+        now: UnixTime,
+    ) -> StoreFuture<'a, u64> {
+        Box::pin(async move { self.upsert_sync(session, mode, now) })
+    }
+
+    fn delete<'a>(&'a self, key: SessionKey<'a>) -> StoreFuture<'a, bool> {
+        Box::pin(async move { Ok(self.delete_sync(key)) })
+    }
+
+    fn get_all<'a>(
+        &'a self,
+        user_id: &'a str,
+        session_type: &'a SessionType,
+        now: UnixTime,
+    ) -> StoreFuture<'a, Vec<Session>> {
+        Box::pin(async move { Ok(self.get_all_sync(user_id, session_type, now)) })
+    }
+
+    fn delete_all<'a>(
+        &'a self,
+        user_id: &'a str,
+        session_type: &'a SessionType,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.delete_all_sync(user_id, session_type);
+            Ok(())
+        })
+    }
+}
+
+/// Lock a shard. A panic while a shard was locked cannot leave it inconsistent (every
+/// mutation is a single map operation), so a poisoned lock is simply taken over.
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    shard.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Drop the (user, type) bucket, and the user's entry once it has no buckets left.
+fn remove_bucket(shard: &mut Shard, user_id: &str, session_type: &SessionType) {
+    if let Some(types) = shard.users.get_mut(user_id) {
+        types.remove(session_type);
+        if types.is_empty() {
+            shard.users.remove(user_id);
+        }
+    }
+}
+
+/// Remove every session expired at `now` from the shard; returns how many were removed.
+fn prune_shard(shard: &mut Shard, now: UnixTime) -> usize {
+    let mut removed = 0;
+    shard.users.retain(|_, types| {
+        types.retain(|_, bucket| {
+            let before = bucket.len();
+            bucket.retain(|_, s| !s.is_expired(now));
+            removed += before - bucket.len();
+            !bucket.is_empty()
+        });
+        !types.is_empty()
+    });
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::FutureExt as _;
+
+    const NOW: UnixTime = 1_700_000_000;
+
+    fn session(id: &str, user: &str, refresh_expires_at: UnixTime) -> Session {
+        Session::new(
+            id.into(),
+            user.into(),
+            SessionType::default(),
+            NOW,
+            None,
+            refresh_expires_at,
+            "rtid".into(),
+        )
+    }
+
+    /// The memory store never waits: every future is ready on first poll.
+    fn ready<T>(f: StoreFuture<'_, T>) -> Result<T, StoreError> {
+        f.now_or_never().unwrap_or_else(|| {
+            Err(StoreError::with_source(
+                StoreErrorKind::Backend,
+                "memory store future was pending",
+            ))
+        })
+    }
+
+    #[test]
+    fn create_get_update_delete() {
+        let store = MemoryStore::new();
+        let s = session("a", "u", NOW + 100);
+        assert_eq!(
+            ready(store.upsert(&s, WriteMode::Create, NOW)).ok(),
+            Some(1)
+        );
+        let read = ready(store.get(s.key(), NOW)).ok().flatten();
+        let mut expected = s.clone();
+        expected.lock_version = 1;
+        assert_eq!(read.as_ref(), Some(&expected));
+
+        let Some(mut read) = read else { return };
+        read.refresh_token_id = "new".into();
+        assert_eq!(
+            ready(store.upsert(&read, WriteMode::Update, NOW)).ok(),
+            Some(2)
+        );
+        assert_eq!(
+            ready(store.upsert(&read, WriteMode::Update, NOW))
+                .err()
+                .map(|e| e.kind()),
+            Some(StoreErrorKind::Conflict)
+        );
+        assert_eq!(ready(store.delete(s.key())).ok(), Some(true));
+        assert_eq!(ready(store.delete(s.key())).ok(), Some(false));
+        assert_eq!(
+            ready(store.upsert(&read, WriteMode::Update, NOW))
+                .err()
+                .map(|e| e.kind()),
+            Some(StoreErrorKind::NotFound)
+        );
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn writes_prune_their_bucket_and_empty_buckets_go_away() {
+        let store = MemoryStore::with_shards(1);
+        for i in 0..10 {
+            let s = session(&format!("s{i}"), "u", NOW + i);
+            assert!(ready(store.upsert(&s, WriteMode::Create, NOW)).is_ok());
+        }
+        assert_eq!(store.len(), 10);
+        // At NOW + 5, s0..s4 are expired; a write to the bucket drops them.
+        let s = session("new", "u", NOW + 100);
+        assert!(ready(store.upsert(&s, WriteMode::Create, NOW + 5)).is_ok());
+        assert_eq!(store.len(), 6);
+
+        ready(store.delete_all("u", &SessionType::default())).ok();
+        assert!(store.is_empty());
+        let shard = lock(store.inner.shards.first().unwrap_or_else(|| unreachable!()));
+        assert!(shard.users.is_empty());
+    }
+
+    #[test]
+    fn failed_update_leaves_no_empty_bucket() {
+        let store = MemoryStore::with_shards(1);
+        let s = session("a", "u", NOW + 100);
+        assert_eq!(
+            ready(store.upsert(&s, WriteMode::Update, NOW))
+                .err()
+                .map(|e| e.kind()),
+            Some(StoreErrorKind::NotFound)
+        );
+        // An update of an expired session prunes it and then fails.
+        assert!(ready(store.upsert(&s, WriteMode::Create, NOW)).is_ok());
+        let mut read = s;
+        read.lock_version = 1;
+        assert_eq!(
+            ready(store.upsert(&read, WriteMode::Update, NOW + 101))
+                .err()
+                .map(|e| e.kind()),
+            Some(StoreErrorKind::NotFound)
+        );
+        assert!(store.is_empty());
+        let shard = lock(store.inner.shards.first().unwrap_or_else(|| unreachable!()));
+        assert!(shard.users.is_empty());
+    }
+
+    #[test]
+    fn shard_is_pruned_every_n_writes() {
+        let store = MemoryStore::with_shards(1);
+        // Expired sessions of other users, whose buckets are never written again.
+        for i in 0..10 {
+            let s = session("a", &format!("other{i}"), NOW + 1);
+            assert!(ready(store.upsert(&s, WriteMode::Create, NOW)).is_ok());
+        }
+        let mut s = session("a", "writer", NOW + 1_000_000);
+        assert!(ready(store.upsert(&s, WriteMode::Create, NOW)).is_ok());
+        s.lock_version = 1;
+        let mut writes = 11;
+        while writes < PRUNE_EVERY {
+            let v = ready(store.upsert(&s, WriteMode::Update, NOW + 10));
+            assert!(v.is_ok());
+            s.lock_version = v.unwrap_or_default();
+            writes += 1;
+        }
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn prune_expired_removes_only_expired() {
+        let store = MemoryStore::new();
+        for i in 0..20 {
+            let s = session("a", &format!("u{i}"), NOW + i);
+            assert!(ready(store.upsert(&s, WriteMode::Create, NOW)).is_ok());
+        }
+        assert_eq!(store.prune_expired(NOW + 10), 10);
+        assert_eq!(store.len(), 10);
+        assert_eq!(store.prune_expired(NOW + 10), 0);
+    }
+
+    #[test]
+    fn delete_of_a_pruned_session_reports_false() {
+        let store = MemoryStore::new();
+        let s = session("a", "u", NOW + 10);
+        assert!(ready(store.upsert(&s, WriteMode::Create, NOW)).is_ok());
+        // Expired but not pruned yet: delete has no `now` and removes it.
+        let t = session("b", "u", NOW + 10);
+        assert!(ready(store.upsert(&t, WriteMode::Create, NOW)).is_ok());
+        assert_eq!(ready(store.delete(t.key())).ok(), Some(true));
+        // Pruned: gone.
+        assert_eq!(store.prune_expired(NOW + 20), 1);
+        assert_eq!(ready(store.delete(s.key())).ok(), Some(false));
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn lock_version_overflow_is_an_error() {
+        let store = MemoryStore::new();
+        let mut s = session("a", "u", NOW + 10);
+        s.lock_version = u64::MAX;
+        assert_eq!(
+            ready(store.upsert(&s, WriteMode::Create, NOW))
+                .err()
+                .map(|e| e.kind()),
+            Some(StoreErrorKind::Encoding)
+        );
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn clones_share_state_and_debug_hides_sessions() {
+        let store = MemoryStore::new();
+        let clone = store.clone();
+        let mut s = session("a", "u", NOW + 10);
+        s.refresh_token_id = "secret-rtid".into();
+        assert!(ready(clone.upsert(&s, WriteMode::Create, NOW)).is_ok());
+        assert_eq!(store.len(), 1);
+        let debug = format!("{store:?}");
+        assert!(debug.contains("MemoryStore"));
+        assert!(!debug.contains("secret-rtid"));
+    }
+
+    #[test]
+    #[allow(clippy::panic)] // Poisoning a lock takes a panic.
+    fn poisoned_shard_keeps_working() {
+        let store = MemoryStore::with_shards(1);
+        let s = session("a", "u", NOW + 10);
+        assert!(ready(store.upsert(&s, WriteMode::Create, NOW)).is_ok());
+        let clone = store.clone();
+        let joined = std::thread::spawn(move || {
+            let _guard = clone.shard("u");
+            std::panic::panic_any("poison the shard");
+        })
+        .join();
+        assert!(joined.is_err());
+        assert!(store.inner.shards.iter().any(Mutex::is_poisoned));
+        assert!(ready(store.get(s.key(), NOW)).ok().flatten().is_some());
+        assert_eq!(ready(store.delete(s.key())).ok(), Some(true));
+    }
+}

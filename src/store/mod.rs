@@ -5,7 +5,7 @@
 //! A store keeps [`Session`]s keyed by (session id, user id, session type). Every backend
 //! ([`MemoryStore`](memory::MemoryStore), `RedisStore` with the `redis` feature, and any
 //! store of yours) must give exactly these guarantees; the shared contract test suite in
-//! `tests/store_contract.rs` checks them against each backend.
+//! `tests/support/contract.rs` checks them against each backend.
 //!
 //! - **Create only if absent.** [`WriteMode::Create`] succeeds only when no live session
 //!   with that key exists; otherwise it fails with [`StoreErrorKind::Conflict`].
