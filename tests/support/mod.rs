@@ -1,6 +1,8 @@
 //! Shared test support. Test binaries declare `mod support;` and use what they need.
 //!
 //! - [`contract`]: the store contract suite every `SessionStore` must pass.
+//! - [`redis`]: real `redis-server` processes (standalone and a 3-master cluster).
 #![allow(unreachable_pub, dead_code)]
 
 pub mod contract;
+pub mod redis;

@@ -1,0 +1,772 @@
+//! Redis-specific behaviour of `RedisStore`, on a standalone server and on a 3-master
+//! Cluster (both real `redis-server` processes, see `tests/support/redis.rs`). The shared
+//! store contract is tested elsewhere; this file checks the layout, the round trips, TTLs,
+//! tampering, scripts and races.
+#![cfg(feature = "redis")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    missing_docs
+)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use charon_auth::clock::{Clock as _, SystemClock};
+use charon_auth::error::StoreErrorKind;
+use charon_auth::session::{Session, SessionKey, SessionType, random_id};
+use charon_auth::store::redis::codec::encode_blob;
+use charon_auth::store::redis::{RedisStore, SigningKey};
+use charon_auth::store::{SessionStore, WriteMode};
+use futures_util::StreamExt as _;
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Value};
+use support::redis as harness;
+
+const KEY_BYTES: [u8; 32] = [42; 32];
+
+/// Held by tests that flush scripts and by the test that counts commands (a concurrent
+/// SCRIPT FLUSH would add a legitimate NOSCRIPT retry to the count).
+static SCRIPT_FLUSH: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn signing_key() -> SigningKey {
+    SigningKey::from_bytes(KEY_BYTES)
+}
+
+fn now() -> i64 {
+    SystemClock.now()
+}
+
+/// A raw connection to inspect or tamper with what the store wrote.
+#[derive(Clone)]
+enum Raw {
+    Standalone(MultiplexedConnection),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Raw {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Standalone(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        p: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Standalone(c) => c.req_packed_commands(p, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(p, offset, count),
+        }
+    }
+    fn get_db(&self) -> i64 {
+        0
+    }
+}
+
+/// One backend under test.
+struct Backend {
+    name: &'static str,
+    store: RedisStore,
+    raw: Raw,
+    /// Standalone URL(s) of every node (for per-node commands: MONITOR, SCRIPT FLUSH).
+    node_urls: Vec<String>,
+}
+
+async fn standalone() -> Backend {
+    let url = harness::standalone_url();
+    let store = RedisStore::builder_with_key(signing_key())
+        .connect(&url)
+        .await
+        .unwrap();
+    let raw = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    Backend {
+        name: "standalone",
+        store,
+        raw: Raw::Standalone(raw),
+        node_urls: vec![url],
+    }
+}
+
+async fn cluster() -> Backend {
+    let urls = harness::cluster().urls();
+    let store = RedisStore::builder_with_key(signing_key())
+        .connect_cluster(&urls)
+        .await
+        .unwrap();
+    let raw = redis::cluster::ClusterClient::new(urls.clone())
+        .unwrap()
+        .get_async_connection()
+        .await
+        .unwrap();
+    Backend {
+        name: "cluster",
+        store,
+        raw: Raw::Cluster(raw),
+        node_urls: urls,
+    }
+}
+
+async fn backends() -> Vec<Backend> {
+    vec![standalone().await, cluster().await]
+}
+
+fn session(user: &str, ty: &SessionType, now: i64, refresh_ttl: i64) -> Session {
+    Session::new(
+        random_id(),
+        user.to_owned(),
+        ty.clone(),
+        now,
+        Some(now + 3600),
+        now + refresh_ttl,
+        random_id(),
+    )
+}
+
+fn unique_user(tag: &str) -> String {
+    format!("{tag}-{}", random_id())
+}
+
+async fn query<T: redis::FromRedisValue>(raw: &Raw, cmd: &Cmd) -> T {
+    let mut c = raw.clone();
+    cmd.query_async(&mut c).await.unwrap()
+}
+
+/// `(TTL, EXPIRETIME)` of a key.
+async fn ttl(raw: &Raw, key: &str) -> (i64, i64) {
+    let t: i64 = query(raw, redis::cmd("TTL").arg(key)).await;
+    let e: i64 = query(raw, redis::cmd("EXPIRETIME").arg(key)).await;
+    (t, e)
+}
+
+/// Both keys of (user, type) exist with a TTL whose absolute expiry is `expected`.
+async fn assert_key_expiry(b: &Backend, user: &str, ty: &SessionType, expected: i64) {
+    let keys = b.store.keys(user, ty);
+    for key in [keys.sessions(), keys.expiries()] {
+        let (t, e) = ttl(&b.raw, key).await;
+        assert!(t > 0, "[{}] {key} has TTL {t}", b.name);
+        assert_eq!(e, expected, "[{}] {key} expiry", b.name);
+    }
+}
+
+async fn assert_keys_gone(b: &Backend, user: &str, ty: &SessionType) {
+    let keys = b.store.keys(user, ty);
+    for key in [keys.sessions(), keys.expiries()] {
+        let exists: i64 = query(&b.raw, redis::cmd("EXISTS").arg(key)).await;
+        assert_eq!(exists, 0, "[{}] {key} still exists", b.name);
+    }
+}
+
+#[tokio::test]
+async fn round_trip_and_locking() {
+    let ty = SessionType::default();
+    for b in backends().await {
+        let now = now();
+        let user = unique_user("basic");
+        let mut s = session(&user, &ty, now, 600);
+        assert_eq!(b.store.upsert(&s, WriteMode::Create, now).await.unwrap(), 1);
+        let err = b
+            .store
+            .upsert(&s, WriteMode::Create, now)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Conflict, "[{}]", b.name);
+
+        let got = b.store.get(s.key(), now).await.unwrap().unwrap();
+        assert_eq!(got.lock_version, 1);
+        s.lock_version = 1;
+        assert_eq!(got, s);
+
+        // Stale version.
+        let mut stale = s.clone();
+        stale.lock_version = 0;
+        let err = b
+            .store
+            .upsert(&stale, WriteMode::Update, now)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::Conflict);
+        assert_eq!(b.store.upsert(&s, WriteMode::Update, now).await.unwrap(), 2);
+
+        let all = b.store.get_all(&user, &ty, now).await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].lock_version, 2);
+
+        // Other type under the same user is isolated.
+        let other_ty = SessionType::new("oauth2").unwrap();
+        assert!(
+            b.store
+                .get(SessionKey::new(&s.id, &user, &other_ty), now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        assert!(b.store.delete(s.key()).await.unwrap());
+        assert!(!b.store.delete(s.key()).await.unwrap());
+        assert!(b.store.get(s.key(), now).await.unwrap().is_none());
+        s.lock_version = 2;
+        let err = b
+            .store
+            .upsert(&s, WriteMode::Update, now)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::NotFound, "[{}]", b.name);
+        assert_keys_gone(&b, &user, &ty).await;
+    }
+}
+
+#[tokio::test]
+async fn already_expired_session_is_not_written() {
+    let ty = SessionType::default();
+    for b in backends().await {
+        let now = now();
+        let user = unique_user("expired");
+        let s = session(&user, &ty, now - 100, -10);
+        assert_eq!(b.store.upsert(&s, WriteMode::Create, now).await.unwrap(), 1);
+        assert_keys_gone(&b, &user, &ty).await;
+        let err = b
+            .store
+            .upsert(&s, WriteMode::Update, now)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::NotFound);
+        assert_keys_gone(&b, &user, &ty).await;
+    }
+}
+
+/// Every key written has a TTL, equal to the latest session expiry, after each write and
+/// delete; the keys disappear with the last session.
+#[tokio::test]
+async fn key_ttl_tracks_latest_session_expiry() {
+    let ty = SessionType::default();
+    for b in backends().await {
+        let now = now();
+        let user = unique_user("ttl");
+        let s1 = session(&user, &ty, now, 300);
+        let s2 = session(&user, &ty, now, 900);
+        let mut s3 = session(&user, &ty, now, 600);
+
+        b.store.upsert(&s1, WriteMode::Create, now).await.unwrap();
+        assert_key_expiry(&b, &user, &ty, now + 300).await;
+        b.store.upsert(&s2, WriteMode::Create, now).await.unwrap();
+        assert_key_expiry(&b, &user, &ty, now + 900).await;
+        b.store.upsert(&s3, WriteMode::Create, now).await.unwrap();
+        assert_key_expiry(&b, &user, &ty, now + 900).await;
+
+        // Deleting the latest lowers the TTL to the next one.
+        assert!(b.store.delete(s2.key()).await.unwrap());
+        assert_key_expiry(&b, &user, &ty, now + 600).await;
+
+        // A refresh extending s3 raises it again.
+        s3.lock_version = 1;
+        s3.refresh_expires_at = now + 1200;
+        b.store.upsert(&s3, WriteMode::Update, now).await.unwrap();
+        assert_key_expiry(&b, &user, &ty, now + 1200).await;
+
+        assert!(b.store.delete(s3.key()).await.unwrap());
+        assert_key_expiry(&b, &user, &ty, now + 300).await;
+        assert!(b.store.delete(s1.key()).await.unwrap());
+        assert_keys_gone(&b, &user, &ty).await;
+
+        b.store.upsert(&s1, WriteMode::Create, now).await.unwrap();
+        b.store.delete_all(&user, &ty).await.unwrap();
+        assert_keys_gone(&b, &user, &ty).await;
+    }
+}
+
+#[tokio::test]
+async fn expired_members_are_pruned_on_write() {
+    let ty = SessionType::default();
+    for b in backends().await {
+        let now = now();
+        let user = unique_user("prune");
+        let old = session(&user, &ty, now, 5);
+        b.store.upsert(&old, WriteMode::Create, now).await.unwrap();
+        // Twenty seconds later (by the caller's clock) another login prunes the old one.
+        let later = now + 20;
+        let new = session(&user, &ty, later, 600);
+        b.store
+            .upsert(&new, WriteMode::Create, later)
+            .await
+            .unwrap();
+
+        let keys = b.store.keys(&user, &ty);
+        let fields: Vec<String> = query(&b.raw, redis::cmd("HKEYS").arg(keys.sessions())).await;
+        let mut expected = vec![new.id.clone(), format!("l.{}", new.id)];
+        expected.sort();
+        let mut fields_sorted = fields.clone();
+        fields_sorted.sort();
+        assert_eq!(fields_sorted, expected, "[{}]", b.name);
+        let members: Vec<String> = query(
+            &b.raw,
+            redis::cmd("ZRANGE").arg(keys.expiries()).arg(0).arg(-1),
+        )
+        .await;
+        assert_eq!(members, vec![new.id.clone()]);
+        assert_key_expiry(&b, &user, &ty, later + 600).await;
+
+        // An expired but unpruned session is never returned, and can be re-created.
+        assert!(b.store.get(new.key(), later + 601).await.unwrap().is_none());
+        assert!(
+            b.store
+                .get_all(&user, &ty, later + 601)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let mut upd = new.clone();
+        upd.lock_version = 1;
+        let err = b
+            .store
+            .upsert(&upd, WriteMode::Update, later + 601)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), StoreErrorKind::NotFound);
+        b.store.delete_all(&user, &ty).await.unwrap();
+    }
+}
+
+/// Forged values written with raw HSET read as not found, never as someone's session.
+#[tokio::test]
+async fn tampered_blobs_read_as_not_found() {
+    let ty = SessionType::default();
+    for b in backends().await {
+        let now = now();
+        let victim = unique_user("victim");
+        let attacker = unique_user("attacker");
+        let keys = b.store.keys(&victim, &ty);
+
+        let forge = |value: Vec<u8>, sid: &str| {
+            let mut cmd = redis::cmd("HSET");
+            cmd.arg(keys.sessions())
+                .arg(sid)
+                .arg(value)
+                .arg(format!("l.{sid}"))
+                .arg(1);
+            cmd
+        };
+
+        // 1. Garbage.
+        let sid = random_id();
+        let _: i64 = query(&b.raw, &forge(b"garbage".to_vec(), &sid)).await;
+        // 2. A well-formed session signed with another key.
+        let sid2 = random_id();
+        let mut s = session(&victim, &ty, now, 600);
+        s.id = sid2.clone();
+        let forged = encode_blob(&SigningKey::from_bytes([1; 32]), &s);
+        let _: i64 = query(&b.raw, &forge(forged, &sid2)).await;
+        // 3. A validly signed session of another user, copied under the victim's key.
+        let sid3 = random_id();
+        let mut theirs = session(&attacker, &ty, now, 600);
+        theirs.id = sid3.clone();
+        let copied = encode_blob(&signing_key(), &theirs);
+        let _: i64 = query(&b.raw, &forge(copied, &sid3)).await;
+        // 4. A validly signed victim session stored under another sid.
+        let sid4 = random_id();
+        let mut moved = session(&victim, &ty, now, 600);
+        moved.id = random_id();
+        let blob = encode_blob(&signing_key(), &moved);
+        let _: i64 = query(&b.raw, &forge(blob, &sid4)).await;
+        // 5. A validly signed session of another type.
+        let sid5 = random_id();
+        let mut typed = session(&victim, &SessionType::new("oauth2").unwrap(), now, 600);
+        typed.id = sid5.clone();
+        let blob = encode_blob(&signing_key(), &typed);
+        let _: i64 = query(&b.raw, &forge(blob, &sid5)).await;
+        // 6. Truncated and bit-flipped genuine blobs.
+        let sid6 = random_id();
+        let mut genuine = session(&victim, &ty, now, 600);
+        genuine.id = sid6.clone();
+        let mut flipped = encode_blob(&signing_key(), &genuine);
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0x01;
+        let _: i64 = query(&b.raw, &forge(flipped, &sid6)).await;
+
+        for sid in [&sid, &sid2, &sid3, &sid4, &sid5, &sid6] {
+            let got = b
+                .store
+                .get(SessionKey::new(sid, &victim, &ty), now)
+                .await
+                .unwrap();
+            assert!(got.is_none(), "[{}] forged {sid} was accepted", b.name);
+        }
+        assert!(
+            b.store.get_all(&victim, &ty, now).await.unwrap().is_empty(),
+            "[{}]",
+            b.name
+        );
+        let _: i64 = query(&b.raw, redis::cmd("DEL").arg(keys.sessions())).await;
+    }
+}
+
+/// User ids with braces, colons, percent signs, control and non-ASCII bytes, empty and huge
+/// ones: each gets its own keys, inside one hash tag, and sees only its own sessions.
+#[tokio::test]
+async fn hostile_user_ids_are_isolated() {
+    let ty = SessionType::default();
+    let run = random_id();
+    let raw_ids = [
+        "", "{", "}", "{}", "}{", ":", "%", "%7B", "%25", "a:b", "a", "b:c", "é", "%C3%A9", "\n",
+        " ", "l.x",
+    ];
+    for b in backends().await {
+        let now = now();
+        let mut ids: Vec<String> = raw_ids.iter().map(|i| format!("{i}{run}")).collect();
+        // Prefix variants too, so `{`, `}` and `:` lead the id.
+        ids.extend(raw_ids.iter().map(|i| format!("{run}{i}")));
+        ids.push(format!("{}{run}", "x".repeat(10 * 1024)));
+        ids.push(format!("{}{run}", "{".repeat(10 * 1024)));
+        ids.sort();
+        ids.dedup();
+        let mut sessions = Vec::new();
+        for id in &ids {
+            let s = session(id, &ty, now, 600);
+            b.store.upsert(&s, WriteMode::Create, now).await.unwrap();
+            sessions.push(s);
+        }
+        let mut seen_keys = std::collections::HashSet::new();
+        for s in &sessions {
+            let all = b.store.get_all(&s.user_id, &ty, now).await.unwrap();
+            assert_eq!(all.len(), 1, "[{}] user {:?}", b.name, s.user_id);
+            assert_eq!(all[0].id, s.id);
+            assert!(b.store.get(s.key(), now).await.unwrap().is_some());
+            let keys = b.store.keys(&s.user_id, &ty);
+            assert!(seen_keys.insert(keys.sessions().to_owned()));
+            assert_key_expiry(&b, &s.user_id, &ty, now + 600).await;
+        }
+        for s in &sessions {
+            b.store.delete_all(&s.user_id, &ty).await.unwrap();
+            assert_keys_gone(&b, &s.user_id, &ty).await;
+        }
+    }
+}
+
+async fn flush_scripts(b: &Backend) {
+    for url in &b.node_urls {
+        let mut c = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let _: () = redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    }
+}
+
+/// After SCRIPT FLUSH (as after a restart or failover), writes reload their script.
+#[tokio::test]
+async fn script_flush_is_transparent() {
+    let _guard = SCRIPT_FLUSH.lock().await;
+    let ty = SessionType::default();
+    for b in backends().await {
+        let now = now();
+        let user = unique_user("flush");
+        let mut s = session(&user, &ty, now, 600);
+        flush_scripts(&b).await;
+        b.store.upsert(&s, WriteMode::Create, now).await.unwrap();
+        flush_scripts(&b).await;
+        s.lock_version = 1;
+        b.store.upsert(&s, WriteMode::Update, now).await.unwrap();
+        flush_scripts(&b).await;
+        assert!(b.store.delete(s.key()).await.unwrap(), "[{}]", b.name);
+    }
+}
+
+/// Many tasks update the same version of one session: exactly one wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_conflict_race_has_one_winner() {
+    let ty = SessionType::default();
+    for b in backends().await {
+        let now = now();
+        let user = unique_user("race");
+        let mut s = session(&user, &ty, now, 600);
+        b.store.upsert(&s, WriteMode::Create, now).await.unwrap();
+        s.lock_version = 1;
+        for round in 0..5 {
+            let store = Arc::new(b.store.clone());
+            let tasks: Vec<_> = (0..32)
+                .map(|i| {
+                    let store = Arc::clone(&store);
+                    let mut mine = s.clone();
+                    mine.refresh_token_id = format!("task-{i}");
+                    tokio::spawn(async move {
+                        store
+                            .upsert(&mine, WriteMode::Update, now)
+                            .await
+                            .map(|v| (v, i))
+                    })
+                })
+                .collect();
+            let mut winners = Vec::new();
+            for t in tasks {
+                match t.await.unwrap() {
+                    Ok(w) => winners.push(w),
+                    Err(e) => assert_eq!(e.kind(), StoreErrorKind::Conflict),
+                }
+            }
+            assert_eq!(winners.len(), 1, "[{}] round {round}", b.name);
+            let (version, winner) = winners[0];
+            let stored = b.store.get(s.key(), now).await.unwrap().unwrap();
+            assert_eq!(stored.lock_version, version);
+            assert_eq!(stored.refresh_token_id, format!("task-{winner}"));
+            s = stored;
+        }
+        b.store.delete_all(&user, &ty).await.unwrap();
+    }
+}
+
+/// A logout racing a refresh never brings the session back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_racing_update_never_resurrects() {
+    let ty = SessionType::default();
+    for b in backends().await {
+        let now = now();
+        let user = unique_user("resurrect");
+        for _ in 0..50 {
+            let s = session(&user, &ty, now, 600);
+            b.store.upsert(&s, WriteMode::Create, now).await.unwrap();
+            let mut upd = s.clone();
+            upd.lock_version = 1;
+            let (s1, s2) = (b.store.clone(), b.store.clone());
+            let key_s = s.clone();
+            let del = tokio::spawn(async move { s1.delete(key_s.key()).await });
+            let up = tokio::spawn(async move { s2.upsert(&upd, WriteMode::Update, now).await });
+            assert!(del.await.unwrap().unwrap());
+            match up.await.unwrap() {
+                Ok(v) => assert_eq!(v, 2),
+                Err(e) => assert_eq!(e.kind(), StoreErrorKind::NotFound, "[{}]", b.name),
+            }
+            assert!(b.store.get(s.key(), now).await.unwrap().is_none());
+        }
+        assert_keys_gone(&b, &user, &ty).await;
+    }
+}
+
+/// Counts the commands each operation sends, with MONITOR on every node: exactly one
+/// command naming the user's keys per operation (script-internal commands are tagged `lua`
+/// and excluded). A NOSCRIPT retry would show up as a second EVALSHA.
+#[tokio::test]
+async fn each_operation_is_one_command() {
+    let _guard = SCRIPT_FLUSH.lock().await;
+    let ty = SessionType::default();
+    for b in backends().await {
+        let mut monitors = Vec::new();
+        let mut markers = Vec::new();
+        for url in &b.node_urls {
+            let client = redis::Client::open(url.as_str()).unwrap();
+            let m = client.get_async_monitor().await.unwrap();
+            monitors.push(Box::pin(m.into_on_message::<String>()));
+            markers.push(client.get_multiplexed_async_connection().await.unwrap());
+        }
+        let now = now();
+        let user = unique_user("monitor");
+        let tag = b.store.keys(&user, &ty).sessions().to_owned();
+        let tag = tag[tag.find('{').unwrap()..=tag.find('}').unwrap()].to_owned();
+        let mut s = session(&user, &ty, now, 600);
+
+        let mut count = async |label: &str| -> Vec<String> {
+            let marker = format!("marker-{}", random_id());
+            for c in &mut markers {
+                let _: String = redis::cmd("ECHO")
+                    .arg(&marker)
+                    .query_async(c)
+                    .await
+                    .unwrap();
+            }
+            let mut lines = Vec::new();
+            for m in &mut monitors {
+                loop {
+                    let line = tokio::time::timeout(Duration::from_secs(5), m.next())
+                        .await
+                        .unwrap_or_else(|_| panic!("monitor timed out at {label}"))
+                        .unwrap();
+                    if line.contains(&marker) {
+                        break;
+                    }
+                    if line.contains(&tag) && !line.contains("lua]") {
+                        lines.push(line);
+                    }
+                }
+            }
+            lines
+        };
+
+        let _ = count("warm-up").await;
+        b.store.upsert(&s, WriteMode::Create, now).await.unwrap();
+        let l = count("create").await;
+        assert_eq!(l.len(), 1, "[{}] create: {l:?}", b.name);
+        assert!(l[0].contains("EVALSHA"), "{l:?}");
+
+        s.lock_version = 1;
+        b.store.upsert(&s, WriteMode::Update, now).await.unwrap();
+        let l = count("update").await;
+        assert_eq!(l.len(), 1, "[{}] update: {l:?}", b.name);
+
+        b.store.get(s.key(), now).await.unwrap().unwrap();
+        let l = count("get").await;
+        assert_eq!(l.len(), 1, "[{}] get: {l:?}", b.name);
+        assert!(l[0].contains("\"HGET\""));
+
+        b.store.get_all(&user, &ty, now).await.unwrap();
+        let l = count("get_all").await;
+        assert_eq!(l.len(), 1, "[{}] get_all: {l:?}", b.name);
+
+        b.store.delete(s.key()).await.unwrap();
+        let l = count("delete").await;
+        assert_eq!(l.len(), 1, "[{}] delete: {l:?}", b.name);
+
+        b.store.delete_all(&user, &ty).await.unwrap();
+        let l = count("delete_all").await;
+        assert_eq!(l.len(), 1, "[{}] delete_all: {l:?}", b.name);
+        assert!(l[0].contains("\"DEL\""));
+    }
+}
+
+/// An `OOM` reply is `OutOfMemory`, with the Redis error as source.
+#[tokio::test]
+async fn out_of_memory_is_reported_as_such() {
+    let server = harness::RedisServer::spawn();
+    let store = RedisStore::builder_with_key(signing_key())
+        .connect(&server.url())
+        .await
+        .unwrap();
+    server
+        .command(&["CONFIG", "SET", "maxmemory", "1"])
+        .unwrap();
+    let now = now();
+    let s = session("oom", &SessionType::default(), now, 600);
+    let err = store.upsert(&s, WriteMode::Create, now).await.unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::OutOfMemory, "{err:?}");
+    let source = std::error::Error::source(&err).unwrap();
+    assert!(source.is::<redis::RedisError>(), "{source:?}");
+}
+
+/// A server that stops answering gives `Timeout` (503 upstream), with a source.
+#[tokio::test]
+async fn unresponsive_server_times_out() {
+    let server = harness::RedisServer::spawn();
+    let store = RedisStore::builder_with_key(signing_key())
+        .connect_timeout(Duration::from_millis(200))
+        .response_timeout(Duration::from_millis(200))
+        .connect(&server.url())
+        .await
+        .unwrap();
+    server.command(&["CLIENT", "PAUSE", "1500", "ALL"]).unwrap();
+    let ty = SessionType::default();
+    let err = store
+        .get(SessionKey::new("sid", "u", &ty), now())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Timeout, "{err:?}");
+    assert!(std::error::Error::source(&err).is_some());
+    // Recovers once the server answers again.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let mut ok = false;
+    for _ in 0..20 {
+        if store
+            .get(SessionKey::new("sid", "u", &ty), now())
+            .await
+            .is_ok()
+        {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "store did not recover");
+}
+
+/// A store built from the base secret derives Charon's key: it reads what a store built
+/// from the explicitly derived key wrote. Debug output never shows the key.
+#[tokio::test]
+async fn base_secret_derivation_and_redacted_debug() {
+    let secret = b"0123456789abcdef0123456789abcdef-test";
+    let url = harness::standalone_url();
+    let a = RedisStore::builder(secret).connect(&url).await.unwrap();
+    let b = RedisStore::builder_with_key(SigningKey::derive(secret))
+        .prefix("charon:")
+        .connect(&url)
+        .await
+        .unwrap();
+    let debug = format!("{a:?}");
+    assert!(debug.contains("REDACTED"));
+    assert!(!debug.contains("0123456789"));
+    let now = now();
+    let ty = SessionType::default();
+    let s = session(&unique_user("derive"), &ty, now, 600);
+    a.upsert(&s, WriteMode::Create, now).await.unwrap();
+    assert!(b.get(s.key(), now).await.unwrap().is_some());
+    // A store with another secret sees nothing.
+    let c = RedisStore::builder_with_key(signing_key())
+        .connect(&url)
+        .await
+        .unwrap();
+    assert!(c.get(s.key(), now).await.unwrap().is_none());
+    a.delete_all(&s.user_id, &ty).await.unwrap();
+}
+
+/// Reports (asserts nothing about) the memory used per user with 1 and 100 sessions.
+#[tokio::test]
+async fn report_memory_usage() {
+    let b = standalone().await;
+    let ty = SessionType::default();
+    let now = now();
+    let user = unique_user("memory");
+    let keys = b.store.keys(&user, &ty);
+    let mut report = Vec::new();
+    for n in 1..=100 {
+        let s = session(&user, &ty, now, 600 + n);
+        b.store.upsert(&s, WriteMode::Create, now).await.unwrap();
+        if n == 1 || n == 100 {
+            let h: i64 = query(
+                &b.raw,
+                redis::cmd("MEMORY")
+                    .arg("USAGE")
+                    .arg(keys.sessions())
+                    .arg("SAMPLES")
+                    .arg(0),
+            )
+            .await;
+            let z: i64 = query(
+                &b.raw,
+                redis::cmd("MEMORY")
+                    .arg("USAGE")
+                    .arg(keys.expiries())
+                    .arg("SAMPLES")
+                    .arg(0),
+            )
+            .await;
+            let blob_len: i64 = query(
+                &b.raw,
+                redis::cmd("HSTRLEN").arg(keys.sessions()).arg(&s.id),
+            )
+            .await;
+            report.push(format!(
+                "{n} session(s): hash {h} B, zset {z} B, total {} B ({} B/session), blob {blob_len} B",
+                h + z,
+                (h + z) / i64::from(u8::try_from(n).unwrap()),
+            ));
+        }
+    }
+    for line in report {
+        eprintln!("MEMORY USAGE {line}");
+    }
+    b.store.delete_all(&user, &ty).await.unwrap();
+}

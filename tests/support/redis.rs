@@ -1,0 +1,329 @@
+//! Real `redis-server` processes for tests: a standalone server and a 3-master Cluster.
+//!
+//! - Servers listen on free loopback ports (found by binding `127.0.0.1:0`, dropping the
+//!   listener and retrying with another port if redis fails to bind), with
+//!   `--save "" --appendonly no` and their own temp dir.
+//! - **Cleanup.** Each server runs under a tiny `sh` watchdog that polls every 0.5 s whether
+//!   the test process (`$PPID`) is still alive, and kills redis and removes the temp dir once
+//!   it is gone. Shared servers live in statics (never dropped), so this is what reaps them
+//!   when the test binary exits, even on a panic or a kill. Owned servers are also stopped in
+//!   `Drop` (redis killed, watchdog reaped, dir removed).
+//! - `CHARON_TEST_REDIS_URL` replaces the shared standalone server with an existing one.
+//! - A missing `redis-server` is a panic with instructions, never a silent skip.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::panic,
+    clippy::expect_used,
+    clippy::unwrap_used
+)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Environment variable naming an existing standalone server to use instead of spawning one.
+pub const URL_ENV: &str = "CHARON_TEST_REDIS_URL";
+
+const WATCHDOG: &str = r#"
+dir="$1"; shift
+redis-server "$@" &
+pid=$!
+echo "$pid" > "$dir/redis.pid"
+while kill -0 "$PPID" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 0.5; done
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+rm -rf "$dir"
+"#;
+
+fn require_redis_server() {
+    static CHECKED: OnceLock<()> = OnceLock::new();
+    CHECKED.get_or_init(|| {
+        let ok = Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            panic!(
+                "redis-server not found: these tests need a real Redis. Install it with \
+                 `apt-get install -y redis-server redis-tools` (or run scripts/test.sh), or set \
+                 {URL_ENV} to an existing standalone server for the standalone tests."
+            );
+        }
+    });
+}
+
+fn free_port(cluster: bool) -> u16 {
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("bind 127.0.0.1:0")
+            .local_addr()
+            .expect("local addr")
+            .port();
+        // Cluster nodes also need the bus port (port + 10000).
+        if !cluster || (port < 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok()) {
+            return port;
+        }
+    }
+}
+
+/// One `redis-server` process.
+#[derive(Debug)]
+pub struct RedisServer {
+    port: u16,
+    dir: PathBuf,
+    watchdog: Child,
+}
+
+impl RedisServer {
+    /// A standalone server.
+    pub fn spawn() -> Self {
+        Self::spawn_with(false, &[])
+    }
+
+    fn spawn_with(cluster: bool, extra: &[&str]) -> Self {
+        require_redis_server();
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        for _attempt in 0..20 {
+            let port = free_port(cluster);
+            let dir = std::env::temp_dir().join(format!(
+                "charon-redis-{}-{}-{port}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&dir).expect("create redis temp dir");
+            let mut args: Vec<String> = [
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                dir.to_str().expect("utf-8 temp dir"),
+                "--logfile",
+                "redis.log",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+            if cluster {
+                args.extend(
+                    [
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        "nodes.conf",
+                        "--cluster-node-timeout",
+                        "5000",
+                    ]
+                    .map(str::to_owned),
+                );
+            }
+            args.extend(extra.iter().map(|s| (*s).to_owned()));
+            let watchdog = Command::new("sh")
+                .arg("-c")
+                .arg(WATCHDOG)
+                .arg("charon-redis-watchdog")
+                .arg(&dir)
+                .args(&args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn sh");
+            let mut server = Self {
+                port,
+                dir,
+                watchdog,
+            };
+            if server.wait_ready() {
+                return server;
+            }
+            // Port taken between our probe and redis' bind, most likely: try another one.
+            drop(server);
+        }
+        panic!("could not start redis-server after 20 attempts");
+    }
+
+    fn wait_ready(&mut self) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if matches!(self.watchdog.try_wait(), Ok(Some(_))) {
+                return false;
+            }
+            if raw_command(self.port, &["PING"]).is_ok_and(|reply| reply == "PONG") {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// `host:port`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Send one command over a fresh connection and return the reply as text (errors are
+    /// returned as `Err` with the error line).
+    pub fn command(&self, args: &[&str]) -> Result<String, String> {
+        raw_command(self.port, args)
+    }
+
+    fn redis_pid(&self) -> Option<String> {
+        std::fs::read_to_string(self.dir.join("redis.pid"))
+            .ok()
+            .map(|s| s.trim().to_owned())
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(pid) = self.redis_pid() {
+            let _ = Command::new("kill")
+                .arg("-9")
+                .arg(&pid)
+                .stderr(Stdio::null())
+                .status();
+        } else {
+            let _ = self.watchdog.kill();
+        }
+        let _ = self.watchdog.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A 3-master Redis Cluster (no replicas).
+#[derive(Debug)]
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Start three cluster-enabled servers, create the cluster and wait for
+    /// `cluster_state:ok` on every node.
+    pub fn spawn() -> Self {
+        let nodes: Vec<RedisServer> = (0..3).map(|_| RedisServer::spawn_with(true, &[])).collect();
+        let mut cmd = Command::new("redis-cli");
+        cmd.arg("--cluster").arg("create");
+        for n in &nodes {
+            cmd.arg(n.addr());
+        }
+        let out = cmd
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("redis-cli not found ({e}): apt-get install -y redis-tools")
+            });
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster create failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let start = Instant::now();
+        loop {
+            let ok = nodes.iter().all(|n| {
+                n.command(&["CLUSTER", "INFO"])
+                    .is_ok_and(|info| info.contains("cluster_state:ok"))
+            });
+            if ok {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "cluster did not reach cluster_state:ok"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { nodes }
+    }
+
+    /// The nodes.
+    pub fn nodes(&self) -> &[RedisServer] {
+        &self.nodes
+    }
+
+    /// Seed URLs of every node.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+}
+
+/// The shared standalone server of this test binary: `CHARON_TEST_REDIS_URL` if set,
+/// otherwise one spawned on first use.
+pub fn standalone_url() -> String {
+    if let Ok(url) = std::env::var(URL_ENV)
+        && !url.is_empty()
+    {
+        return url;
+    }
+    shared_standalone().url()
+}
+
+/// The spawned shared standalone server (ignores `CHARON_TEST_REDIS_URL`).
+pub fn shared_standalone() -> &'static RedisServer {
+    static SERVER: OnceLock<RedisServer> = OnceLock::new();
+    SERVER.get_or_init(RedisServer::spawn)
+}
+
+/// The shared 3-master cluster of this test binary, started on first use.
+pub fn cluster() -> &'static RedisCluster {
+    static CLUSTER: OnceLock<RedisCluster> = OnceLock::new();
+    CLUSTER.get_or_init(RedisCluster::spawn)
+}
+
+fn raw_command(port: u16, args: &[&str]) -> Result<String, String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    let mut req = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        req.extend_from_slice(a.as_bytes());
+        req.extend_from_slice(b"\r\n");
+    }
+    stream.write_all(&req).map_err(|e| e.to_string())?;
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).map_err(|e| e.to_string())?;
+    let line = line.trim_end().to_owned();
+    match line.split_at_checked(1) {
+        Some(("+" | ":", rest)) => Ok(rest.to_owned()),
+        Some(("-", rest)) => Err(rest.to_owned()),
+        Some(("$", len)) => {
+            let len: i64 = len.parse().map_err(|_| line.clone())?;
+            if len < 0 {
+                return Ok(String::new());
+            }
+            let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0) + 2];
+            reader.read_exact(&mut buf).map_err(|e| e.to_string())?;
+            buf.truncate(buf.len() - 2);
+            Ok(String::from_utf8_lossy(&buf).into_owned())
+        }
+        _ => Err(format!("unsupported reply: {line}")),
+    }
+}
