@@ -2,6 +2,12 @@
 //!
 //! See [`Transport`] for the three modes.
 
+mod cookie_config;
+
+pub use cookie_config::{
+    CookieConfig, DEFAULT_ACCESS_COOKIE_NAME, DEFAULT_REFRESH_COOKIE_NAME, SameSite,
+};
+
 use std::fmt;
 
 /// How tokens are carried between client and server.
