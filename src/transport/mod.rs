@@ -3,10 +3,12 @@
 //! See [`Transport`] for the three modes.
 
 mod cookie_config;
+mod extract;
 
 pub use cookie_config::{
     CookieConfig, DEFAULT_ACCESS_COOKIE_NAME, DEFAULT_REFRESH_COOKIE_NAME, SameSite,
 };
+pub use extract::{ExtractedToken, GateLimits, extract_token};
 
 use std::fmt;
 
