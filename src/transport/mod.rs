@@ -4,11 +4,13 @@
 
 mod cookie_config;
 mod extract;
+mod set_cookie;
 
 pub use cookie_config::{
     CookieConfig, DEFAULT_ACCESS_COOKIE_NAME, DEFAULT_REFRESH_COOKIE_NAME, SameSite,
 };
 pub use extract::{ExtractedToken, GateLimits, extract_token};
+pub use set_cookie::split_for_transport;
 
 use std::fmt;
 
