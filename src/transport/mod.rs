@@ -1,6 +1,44 @@
 //! Token transports: how a token travels between client and server.
 //!
-//! See [`Transport`] for the three modes.
+//! # The three transports
+//!
+//! | [`Transport`] | response body | cookie | request |
+//! |---|---|---|---|
+//! | [`Bearer`](Transport::Bearer) | whole token | none | `Authorization: Bearer <token>` |
+//! | [`Cookie`](Transport::Cookie) | `header.payload` | `.signature` | `Authorization: Bearer header.payload` + the cookie |
+//! | [`CookieOnly`](Transport::CookieOnly) | none | whole token | the cookie (+ a CSRF signal on unsafe methods) |
+//!
+//! Bearer is for non-browser clients. The split-token Cookie transport keeps a whole token
+//! out of JavaScript's reach (an XSS can steal only the unsigned half) while the
+//! `Authorization` header keeps cross-site requests out. CookieOnly keeps tokens out of
+//! JavaScript entirely, at the price of a CSRF check ([`CsrfConfig`]).
+//!
+//! # The request gate
+//!
+//! [`extract_token`] reads the token of a request: one `Authorization` header at most,
+//! scheme `Bearer` in any case followed by exactly one space, visible ASCII only, a size
+//! cap ([`GateLimits`]); cookies parsed without percent-decoding and matched byte-exact by
+//! name, duplicates refused; the signature cookie stitched to the header per Charon. What is
+//! ambiguous is a 400 ([`AuthErrorKind::MalformedRequest`](crate::AuthErrorKind::MalformedRequest)),
+//! what is absent a 401 ([`AuthErrorKind::TokenNotFound`](crate::AuthErrorKind::TokenNotFound)).
+//!
+//! # Issuing
+//!
+//! [`split_for_transport`] splits an issued token into its body and cookie parts, and
+//! [`CookieConfig`] (names and attributes, secure by default) builds the `Set-Cookie` values
+//! that carry and clear the cookies.
+
+mod cookie_config;
+mod csrf;
+mod extract;
+mod set_cookie;
+
+pub use cookie_config::{
+    CookieConfig, DEFAULT_ACCESS_COOKIE_NAME, DEFAULT_REFRESH_COOKIE_NAME, SameSite,
+};
+pub use csrf::{CsrfConfig, DEFAULT_CSRF_HEADER};
+pub use extract::{ExtractedToken, GateLimits, extract_token};
+pub use set_cookie::split_for_transport;
 
 use std::fmt;
 
