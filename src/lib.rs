@@ -19,4 +19,5 @@ pub use error::{
     StoreError, StoreErrorKind,
 };
 pub use session::{Session, SessionType};
+pub use token::{Claims, JwtCodec, Key, Keyset, TokenType};
 pub use transport::Transport;
