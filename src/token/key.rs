@@ -7,6 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use simple_asn1::ASN1Block;
 
 use crate::error::{ConfigError, ConfigErrorKind};
 
@@ -154,6 +155,7 @@ impl Key {
     pub fn rsa_from_pem(alg: Algorithm, pem: &[u8]) -> Result<Self, ConfigError> {
         require_rsa(alg)?;
         let encoding = EncodingKey::from_rsa_pem(pem).map_err(invalid_source)?;
+        check_rsa_size(encoding.as_bytes(), true)?;
         Self::from_private(alg, encoding)
     }
 
@@ -163,6 +165,7 @@ impl Key {
     pub fn rsa_public_from_pem(alg: Algorithm, pem: &[u8]) -> Result<Self, ConfigError> {
         require_rsa(alg)?;
         let decoding = DecodingKey::from_rsa_pem(pem).map_err(invalid_source)?;
+        check_rsa_size(decoding.try_get_as_bytes().map_err(invalid_source)?, false)?;
         Self::from_public(alg, decoding)
     }
 
@@ -185,6 +188,8 @@ impl Key {
     }
 
     fn build(alg: Algorithm, signing: Option<EncodingKey>, verifying: DecodingKey) -> Self {
+        // Every key goes through here before any signing or verification can happen.
+        crate::token::provider::ensure_installed();
         Self {
             inner: Arc::new(KeyInner {
                 alg,
@@ -261,29 +266,40 @@ fn check_public(alg: Algorithm, jwk: &Jwk) -> Result<(), ConfigError> {
                 ));
             }
         }
-        (AlgorithmParameters::RSA(p), _) if require_rsa(alg).is_ok() => {
-            let n = URL_SAFE_NO_PAD
-                .decode(&p.n)
-                .map_err(|_| invalid("the RSA modulus could not be read"))?;
-            let bits = modulus_bits(&n);
-            if bits < MIN_RSA_BITS {
-                return Err(ConfigError::new(
-                    ConfigErrorKind::KeyTooShort,
-                    format!("RSA modulus must be at least {MIN_RSA_BITS} bits, got {bits}"),
-                ));
-            }
-        }
+        // The modulus size was checked on the DER before the backend parsed it (aws-lc-rs
+        // refuses keys under 2048 bits with an opaque error).
+        (AlgorithmParameters::RSA(_), _) if require_rsa(alg).is_ok() => {}
         _ => return Err(invalid("key material does not fit the algorithm")),
     }
     Ok(())
 }
 
-/// Bit length of a big-endian unsigned integer.
-fn modulus_bits(n: &[u8]) -> usize {
-    let mut rest = n.iter().skip_while(|b| **b == 0);
-    match rest.next() {
-        Some(first) => (rest.count() * 8) + (8 - first.leading_zeros() as usize),
-        None => 0,
+/// Refuse an RSA key whose modulus is shorter than [`MIN_RSA_BITS`].
+///
+/// `der` is a PKCS#1 `RSAPrivateKey` (`SEQUENCE { version, modulus, ... }`) when `private`,
+/// else an `RSAPublicKey` (`SEQUENCE { modulus, publicExponent }`): what jsonwebtoken's PEM
+/// readers hand out for both PKCS#1 and PKCS#8/SPKI files.
+fn check_rsa_size(der: &[u8], private: bool) -> Result<(), ConfigError> {
+    let bits = rsa_modulus_bits(der, private)
+        .ok_or_else(|| invalid("the RSA key structure could not be read"))?;
+    if bits < MIN_RSA_BITS as u64 {
+        return Err(ConfigError::new(
+            ConfigErrorKind::KeyTooShort,
+            format!("RSA modulus must be at least {MIN_RSA_BITS} bits, got {bits}"),
+        ));
+    }
+    Ok(())
+}
+
+fn rsa_modulus_bits(der: &[u8], private: bool) -> Option<u64> {
+    let blocks = simple_asn1::from_der(der).ok()?;
+    let ASN1Block::Sequence(_, items) = blocks.first()? else {
+        return None;
+    };
+    match items.get(usize::from(private))? {
+        // `to_biguint` is `None` for a negative integer.
+        ASN1Block::Integer(_, n) => n.to_biguint().map(|n| n.bits()),
+        _ => None,
     }
 }
 
@@ -319,12 +335,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn modulus_bits_counts_from_the_top_bit() {
-        assert_eq!(modulus_bits(&[]), 0);
-        assert_eq!(modulus_bits(&[0, 0]), 0);
-        assert_eq!(modulus_bits(&[0, 1]), 1);
-        assert_eq!(modulus_bits(&[0x80, 0]), 16);
-        assert_eq!(modulus_bits(&[0, 0x7f, 0xff]), 15);
+    fn rsa_modulus_bits_reads_the_der() {
+        // SEQUENCE { INTEGER 0x00ff (8 bits), INTEGER 3 }: an RSAPublicKey shape.
+        let public = [0x30, 0x07, 0x02, 0x02, 0x00, 0xff, 0x02, 0x01, 0x03];
+        assert_eq!(rsa_modulus_bits(&public, false), Some(8));
+        assert_eq!(rsa_modulus_bits(&public, true), Some(2));
+        assert_eq!(rsa_modulus_bits(&[0x02, 0x01, 0x03], false), None);
+        assert_eq!(rsa_modulus_bits(b"junk", false), None);
     }
 
     #[test]
