@@ -256,7 +256,7 @@ fn take_string(map: &mut Map<String, Value>, name: &'static str) -> Result<Strin
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -172,8 +172,9 @@ impl JwtCodec {
     /// 3. the key: the `kid`, or `kid_not_set.<alg>` when there is none, must be in the
     ///    keyset ([`KeyNotFound`](AuthErrorKind::KeyNotFound)) and its algorithm must equal
     ///    the header `alg` (`AlgorithmMismatch`);
-    /// 4. the signature over `header.payload` with that key: bad base64url is
-    ///    `TokenMalformed`, a mismatch [`SignatureInvalid`](AuthErrorKind::SignatureInvalid);
+    /// 4. the signature over `header.payload` with that key: a mismatch, or a signature
+    ///    segment that is not canonical base64url, is
+    ///    [`SignatureInvalid`](AuthErrorKind::SignatureInvalid);
     /// 5. the payload must be base64url (`TokenMalformed`).
     pub fn verify_signature(&self, token: &str) -> Result<VerifiedJws, AuthError> {
         let inner = &*self.inner;
@@ -267,9 +268,8 @@ fn finish(kid: String, key: &Key, segments: gate::Segments<'_>) -> Result<Verifi
     ) {
         Ok(true) => {}
         Ok(false) => return Err(AuthError::new(AuthErrorKind::SignatureInvalid)),
-        Err(e) if matches!(e.kind(), JwtErrorKind::Base64(_)) => {
-            return Err(AuthError::new(AuthErrorKind::TokenMalformed));
-        }
+        // The signature segment does not decode (wrong length, non-canonical last
+        // character): no valid signature looks like that.
         Err(e) => return Err(AuthError::new(AuthErrorKind::SignatureInvalid).with_source(e)),
     }
     let payload = URL_SAFE_NO_PAD

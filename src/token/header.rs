@@ -49,9 +49,8 @@ pub(crate) fn parse(segment: &str) -> Result<Header, AuthError> {
             *name,
         ));
     }
-    let alg = match map.remove("alg") {
-        Some(Value::String(alg)) => alg,
-        _ => return Err(malformed()),
+    let Some(Value::String(alg)) = map.remove("alg") else {
+        return Err(malformed());
     };
     if alg.eq_ignore_ascii_case("none") {
         return Err(AuthError::new(AuthErrorKind::AlgorithmMismatch));
