@@ -1,1 +1,145 @@
-fn main() {}
+//! Token signing and verification: `JwtCodec` against bare `jsonwebtoken` calls on the same
+//! tokens and keys.
+//!
+//! `cargo bench --bench verify -- --warm-up-time 1 --measurement-time 3`
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+
+use charon_auth::clock::{Clock, SystemClock};
+use charon_auth::token::{Algorithm, Claims, JwtCodec, Key, Keyset, TokenType};
+use criterion::{Criterion, criterion_group, criterion_main};
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+const ISS: &str = "bench-issuer";
+const SECRET: [u8; 32] = [0x42; 32];
+
+/// The claims as a plain serde struct, for the bare jsonwebtoken baseline.
+#[derive(Debug, Serialize, Deserialize)]
+struct BareClaims {
+    iss: String,
+    sub: String,
+    sid: String,
+    styp: String,
+    #[serde(rename = "type")]
+    typ: String,
+    jti: String,
+    iat: i64,
+    nbf: i64,
+    exp: i64,
+}
+
+fn ed_pem() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/keys/ed25519.pem"
+    ))
+    .unwrap()
+}
+
+fn ed_pub_pem() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/keys/ed25519.pub.pem"
+    ))
+    .unwrap()
+}
+
+struct Setup {
+    name: &'static str,
+    alg: Algorithm,
+    codec: JwtCodec,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+fn setups() -> Vec<Setup> {
+    let hs = Setup {
+        name: "HS256",
+        alg: Algorithm::HS256,
+        codec: JwtCodec::new(
+            Keyset::new("k1", Key::hs256(&SECRET).unwrap()).unwrap(),
+            ISS,
+        )
+        .unwrap(),
+        encoding: EncodingKey::from_secret(&SECRET),
+        decoding: DecodingKey::from_secret(&SECRET),
+    };
+    let ed = Setup {
+        name: "EdDSA",
+        alg: Algorithm::EdDSA,
+        codec: JwtCodec::new(
+            Keyset::new("k1", Key::ed25519_from_pem(&ed_pem()).unwrap()).unwrap(),
+            ISS,
+        )
+        .unwrap(),
+        encoding: EncodingKey::from_ed_pem(&ed_pem()).unwrap(),
+        decoding: DecodingKey::from_ed_pem(&ed_pub_pem()).unwrap(),
+    };
+    vec![hs, ed]
+}
+
+fn bench(c: &mut Criterion) {
+    let now = SystemClock.now();
+    let claims = Claims::new(
+        TokenType::Access,
+        ISS,
+        "user-1234",
+        "Ko2LvV3Gz1Qz5oQ9nU8h7A",
+        "full",
+        "jti",
+    )
+    .with_validity(now, now + 900);
+    let bare = BareClaims {
+        iss: ISS.into(),
+        sub: claims.sub.clone(),
+        sid: claims.sid.clone(),
+        styp: claims.styp.clone(),
+        typ: "access".into(),
+        jti: claims.jti.clone(),
+        iat: claims.iat,
+        nbf: claims.nbf,
+        exp: claims.exp,
+    };
+
+    for s in setups() {
+        let token = s.codec.sign(&claims).unwrap();
+        let mut validation = Validation::new(s.alg);
+        validation.set_issuer(&[ISS]);
+        validation.validate_nbf = true;
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "nbf", "iss"]);
+        // Same token through both paths.
+        assert!(s.codec.verify(&token, now, TokenType::Access).is_ok());
+        assert!(jsonwebtoken::decode::<BareClaims>(&token, &s.decoding, &validation).is_ok());
+
+        let mut group = c.benchmark_group(format!("verify/{}", s.name));
+        group.bench_function("codec.verify", |b| {
+            b.iter(|| s.codec.verify(black_box(&token), now, TokenType::Access));
+        });
+        group.bench_function("codec.verify_signature", |b| {
+            b.iter(|| s.codec.verify_signature(black_box(&token)));
+        });
+        group.bench_function("jsonwebtoken::decode", |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<BareClaims>(black_box(&token), &s.decoding, &validation)
+            });
+        });
+        group.finish();
+
+        let mut header = Header::new(s.alg);
+        header.kid = Some("k1".into());
+        let mut group = c.benchmark_group(format!("sign/{}", s.name));
+        group.bench_function("codec.sign", |b| {
+            b.iter(|| s.codec.sign(black_box(&claims)));
+        });
+        group.bench_function("jsonwebtoken::encode", |b| {
+            b.iter(|| jsonwebtoken::encode(&header, black_box(&bare), &s.encoding));
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

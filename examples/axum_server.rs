@@ -79,7 +79,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let addr = std::env::var("CHARON_DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("charon-auth demo listening on http://{}", listener.local_addr()?);
+    println!(
+        "charon-auth demo listening on http://{}",
+        listener.local_addr()?
+    );
     axum::serve(listener, app::router(charon, render)).await?;
     Ok(())
 }

@@ -47,10 +47,12 @@ async fn route(charon: Charon, req: Request<Incoming>) -> Result<Response<Body>,
         let c = c.clone();
         async move {
             let auth = req.extensions().get::<Authenticated>().unwrap().clone();
-            Ok::<_, Infallible>(match c.refresh_session(&auth, RefreshSession::new()).await {
-                Ok(t) => json(StatusCode::OK, t.body()),
-                Err(e) => json(e.status(), serde_json::json!({ "error": e.to_string() })),
-            })
+            Ok::<_, Infallible>(
+                match c.refresh_session(&auth, RefreshSession::new()).await {
+                    Ok(t) => json(StatusCode::OK, t.body()),
+                    Err(e) => json(e.status(), serde_json::json!({ "error": e.to_string() })),
+                },
+            )
         }
     });
     match (req.method().clone(), path.as_str()) {
@@ -71,9 +73,17 @@ async fn route(charon: Charon, req: Request<Incoming>) -> Result<Response<Body>,
         }
         (Method::GET, "/me") => AuthLayer::access(&charon).layer(me).oneshot(req).await,
         (Method::POST, "/refresh") => {
-            AuthLayer::refresh(&charon).layer(refresh).ready().await?.call(req).await
+            AuthLayer::refresh(&charon)
+                .layer(refresh)
+                .ready()
+                .await?
+                .call(req)
+                .await
         }
-        _ => Ok(json(StatusCode::NOT_FOUND, serde_json::json!({ "error": "not found" }))),
+        _ => Ok(json(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({ "error": "not found" }),
+        )),
     }
 }
 
@@ -81,9 +91,10 @@ async fn route(charon: Charon, req: Request<Incoming>) -> Result<Response<Body>,
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let charon = Charon::builder()
         .issuer("charon-auth-hyper-demo")
-        .base_secret(std::env::var("CHARON_SECRET").unwrap_or_else(|_| {
-            "charon-auth demo secret: NEVER use this in production".into()
-        }))
+        .base_secret(
+            std::env::var("CHARON_SECRET")
+                .unwrap_or_else(|_| "charon-auth demo secret: NEVER use this in production".into()),
+        )
         .build()?;
     let addr = std::env::var("CHARON_DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:3001".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;

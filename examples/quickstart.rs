@@ -64,7 +64,10 @@ async fn me(req: Request<String>) -> Result<Response<String>, Infallible> {
 }
 
 fn bearer(token: &str) -> Request<String> {
-    Request::get("/").header("authorization", format!("Bearer {token}")).body(String::new()).unwrap()
+    Request::get("/")
+        .header("authorization", format!("Bearer {token}"))
+        .body(String::new())
+        .unwrap()
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -83,25 +86,41 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     step("1. login (bearer transport)", &events);
     let login = charon
-        .create_session(CreateSession::new("alice", Transport::Bearer), &http::HeaderMap::new())
+        .create_session(
+            CreateSession::new("alice", Transport::Bearer),
+            &http::HeaderMap::new(),
+        )
         .await?;
     let access = login.access_token().unwrap().to_owned();
     let refresh = login.refresh_token().unwrap().to_owned();
-    println!("    access token: {}… (expires at {})", &access[..24], login.access_token_exp());
+    println!(
+        "    access token: {}… (expires at {})",
+        &access[..24],
+        login.access_token_exp()
+    );
 
     step("2. call a protected service with the access token", &events);
     let access_layer = AuthLayer::access(&charon);
-    let res = access_layer.layer(service_fn(me)).oneshot(bearer(&access)).await?;
+    let res = access_layer
+        .layer(service_fn(me))
+        .oneshot(bearer(&access))
+        .await?;
     println!("    {} {}", res.status(), res.body());
 
     step("3. a tampered token is rejected", &events);
     let mut tampered = access.clone();
     tampered.pop();
     tampered.push(if access.ends_with('A') { 'B' } else { 'A' });
-    let res = access_layer.layer(service_fn(me)).oneshot(bearer(&tampered)).await?;
+    let res = access_layer
+        .layer(service_fn(me))
+        .oneshot(bearer(&tampered))
+        .await?;
     println!("    {} {}", res.status(), res.body());
 
-    step("4. refresh (20 s later): the refresh layer loads the session", &events);
+    step(
+        "4. refresh (20 s later): the refresh layer loads the session",
+        &events,
+    );
     clock.advance(20);
     let refresh_layer = AuthLayer::refresh(&charon);
     let c = charon.clone();
@@ -110,16 +129,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let c = c.clone();
             async move {
                 let auth = req.extensions().get::<Authenticated>().unwrap().clone();
-                let tokens = c.refresh_session(&auth, RefreshSession::new()).await.unwrap();
+                let tokens = c
+                    .refresh_session(&auth, RefreshSession::new())
+                    .await
+                    .unwrap();
                 Ok::<_, Infallible>(Response::new(tokens.refresh_token().unwrap().to_owned()))
             }
         }))
         .oneshot(bearer(&refresh))
         .await?;
-    println!("    {} new refresh token {}…", refreshed.status(), &refreshed.body()[..24]);
+    println!(
+        "    {} new refresh token {}…",
+        refreshed.status(),
+        &refreshed.body()[..24]
+    );
     let new_refresh = refreshed.into_body();
 
-    step("5. two generations later, the first refresh token is stale: reuse revokes the session", &events);
+    step(
+        "5. two generations later, the first refresh token is stale: reuse revokes the session",
+        &events,
+    );
     clock.advance(20);
     let c = charon.clone();
     let rotate = move |token: String| {
@@ -130,7 +159,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let c = c.clone();
                     async move {
                         let auth = req.extensions().get::<Authenticated>().unwrap().clone();
-                        let t = c.refresh_session(&auth, RefreshSession::new()).await.unwrap();
+                        let t = c
+                            .refresh_session(&auth, RefreshSession::new())
+                            .await
+                            .unwrap();
                         Ok::<_, Infallible>(Response::new(t.refresh_token().unwrap().to_owned()))
                     }
                 }))
@@ -146,19 +178,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let res = rotate(refresh.clone()).await;
     println!("    replayed first token: {} {}", res.status(), res.body());
     let res = rotate(newest).await;
-    println!("    and now even the newest token: {} {}", res.status(), res.body());
+    println!(
+        "    and now even the newest token: {} {}",
+        res.status(),
+        res.body()
+    );
 
     step("6. log in again and log out", &events);
     let login = charon
-        .create_session(CreateSession::new("alice", Transport::Cookie), &http::HeaderMap::new())
+        .create_session(
+            CreateSession::new("alice", Transport::Cookie),
+            &http::HeaderMap::new(),
+        )
         .await?;
-    println!("    cookie transport: body carries {}… and {} Set-Cookie headers",
-        &login.access_token().unwrap()[..16], login.set_cookies().len());
+    println!(
+        "    cookie transport: body carries {}… and {} Set-Cookie headers",
+        &login.access_token().unwrap()[..16],
+        login.set_cookies().len()
+    );
     let sessions = charon.list_sessions("alice", &Default::default()).await?;
     println!("    alice has {} active session(s)", sessions.len());
-    charon.delete_all_sessions("alice", &Default::default()).await?;
+    charon
+        .delete_all_sessions("alice", &Default::default())
+        .await?;
     let sessions = charon.list_sessions("alice", &Default::default()).await?;
-    println!("    after log-out-everywhere: {} session(s)", sessions.len());
+    println!(
+        "    after log-out-everywhere: {} session(s)",
+        sessions.len()
+    );
     step("done", &events);
     Ok(())
 }

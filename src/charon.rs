@@ -9,8 +9,8 @@ use crate::config::{ReuseDetection, SessionTtl, TokenTimes};
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::store::{MemoryStore, ObservedStore, SessionStore};
 use crate::telemetry::{Telemetry, TelemetryHandler};
-use crate::token::{Keyset, TokenCodec};
-use crate::transport::{CookieConfig, CsrfConfig};
+use crate::token::{JwtCodec, Keyset, MIN_BASE_SECRET_LEN};
+use crate::transport::{CookieConfig, CsrfConfig, GateLimits};
 
 /// The configured library: keys, TTLs, cookies, store and telemetry.
 ///
@@ -24,9 +24,10 @@ pub struct Charon {
 struct Inner {
     issuer: String,
     times: TokenTimes,
-    codec: TokenCodec,
+    codec: JwtCodec,
     cookies: CookieConfig,
     csrf: CsrfConfig,
+    gate_limits: GateLimits,
     enforce_browser_cookies: bool,
     reuse_detection: ReuseDetection,
     store: ObservedStore,
@@ -52,7 +53,7 @@ impl Charon {
     }
 
     /// The JWT signer and verifier.
-    pub fn codec(&self) -> &TokenCodec {
+    pub fn codec(&self) -> &JwtCodec {
         &self.inner.codec
     }
 
@@ -64,6 +65,11 @@ impl Charon {
     /// CSRF settings for the cookie-only transport.
     pub fn csrf(&self) -> &CsrfConfig {
         &self.inner.csrf
+    }
+
+    /// Size limits of the request gate.
+    pub fn gate_limits(&self) -> &GateLimits {
+        &self.inner.gate_limits
     }
 
     /// Whether creating a bearer-transport session from a browser is refused.
@@ -99,7 +105,10 @@ impl fmt::Debug for Charon {
             .field("times", &self.inner.times)
             .field("codec", &self.inner.codec)
             .field("cookies", &self.inner.cookies)
-            .field("enforce_browser_cookies", &self.inner.enforce_browser_cookies)
+            .field(
+                "enforce_browser_cookies",
+                &self.inner.enforce_browser_cookies,
+            )
             .field("reuse_detection", &self.inner.reuse_detection)
             .field("store", &self.inner.store)
             .field("telemetry", &self.inner.telemetry)
@@ -117,6 +126,7 @@ pub struct CharonBuilder {
     times: TokenTimes,
     cookies: CookieConfig,
     csrf: CsrfConfig,
+    gate_limits: GateLimits,
     enforce_browser_cookies: bool,
     reuse_detection: ReuseDetection,
     store: Option<Arc<dyn SessionStore>>,
@@ -135,6 +145,7 @@ impl Default for CharonBuilder {
             times: TokenTimes::default(),
             cookies: CookieConfig::default(),
             csrf: CsrfConfig::default(),
+            gate_limits: GateLimits::default(),
             enforce_browser_cookies: true,
             reuse_detection: ReuseDetection::default(),
             store: None,
@@ -150,7 +161,10 @@ impl fmt::Debug for CharonBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CharonBuilder")
             .field("issuer", &self.issuer)
-            .field("base_secret", &self.base_secret.as_ref().map(|_| "REDACTED"))
+            .field(
+                "base_secret",
+                &self.base_secret.as_ref().map(|_| "REDACTED"),
+            )
             .field("keyset", &self.keyset)
             .field("times", &self.times)
             .field("store", &self.store)
@@ -158,9 +172,6 @@ impl fmt::Debug for CharonBuilder {
             .finish_non_exhaustive()
     }
 }
-
-/// Shortest accepted base secret, in bytes (256 bits, as Charon recommends).
-pub const MIN_BASE_SECRET_LEN: usize = 32;
 
 impl CharonBuilder {
     /// The token issuer, claim `iss`. Required; checked on every token.
@@ -226,6 +237,13 @@ impl CharonBuilder {
     /// (on).
     pub fn csrf(mut self, csrf: CsrfConfig) -> Self {
         self.csrf = csrf;
+        self
+    }
+
+    /// Size limits of the request gate (token length). Defaults to [`GateLimits::new`]:
+    /// 8 KiB tokens.
+    pub fn gate_limits(mut self, limits: GateLimits) -> Self {
+        self.gate_limits = limits;
         self
     }
 
@@ -314,7 +332,8 @@ impl CharonBuilder {
         self.times.validate()?;
         self.cookies.validate()?;
         self.csrf.validate()?;
-        let codec = TokenCodec::new(keyset, issuer.clone(), self.times.leeway)?;
+        self.gate_limits.validate()?;
+        let codec = JwtCodec::new(keyset, issuer.clone())?.with_leeway(self.times.leeway)?;
 
         let mut handlers = self.handlers;
         #[cfg(feature = "tracing")]
@@ -338,6 +357,7 @@ impl CharonBuilder {
                 codec,
                 cookies: self.cookies,
                 csrf: self.csrf,
+                gate_limits: self.gate_limits,
                 enforce_browser_cookies: self.enforce_browser_cookies,
                 reuse_detection: self.reuse_detection,
                 store: ObservedStore::new(store, telemetry.clone()),

@@ -97,10 +97,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Authenticated {
     type Rejection = AuthRejection;
 
     /// `None` when the (optional-mode) layer found no valid token; still 500 without a layer.
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
         match lookup(parts) {
             Ok(auth) => Ok(Some(auth)),
             Err(AuthRejection::Unauthenticated(_)) => Ok(None),

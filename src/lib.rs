@@ -14,13 +14,13 @@ pub mod extract;
 pub mod session;
 pub mod store;
 pub mod telemetry;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 pub mod token;
 pub mod transport;
 pub mod verify;
-#[cfg(feature = "test-util")]
-pub mod test_util;
 
-pub use charon::{Charon, CharonBuilder, MIN_BASE_SECRET_LEN};
+pub use charon::{Charon, CharonBuilder};
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use config::{ReuseDetection, SessionTtl};
 pub use error::{
@@ -28,5 +28,6 @@ pub use error::{
     StoreError, StoreErrorKind,
 };
 pub use session::{CreateSession, IssuedTokens, LoggedOut, RefreshSession, Session, SessionType};
+pub use token::{Claims, JwtCodec, Key, Keyset, TokenType};
 pub use transport::Transport;
 pub use verify::{AuthLayer, Authenticated};

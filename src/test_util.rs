@@ -70,7 +70,10 @@ impl TestSession {
     /// # Errors
     ///
     /// Whatever [`Charon::create_session`] returns.
-    pub async fn create_with(charon: &Charon, request: CreateSession) -> Result<Self, SessionError> {
+    pub async fn create_with(
+        charon: &Charon,
+        request: CreateSession,
+    ) -> Result<Self, SessionError> {
         let tokens = charon
             .create_session(request, &http::HeaderMap::new())
             .await?;
@@ -93,12 +96,20 @@ impl TestSession {
 
     /// Add the access token to a request, as a client of this transport would.
     pub fn access_request(&self, builder: Builder) -> Builder {
-        self.put(builder, self.tokens.access_token(), &self.access_cookie_name)
+        self.put(
+            builder,
+            self.tokens.access_token(),
+            &self.access_cookie_name,
+        )
     }
 
     /// Add the refresh token to a request, as a client of this transport would.
     pub fn refresh_request(&self, builder: Builder) -> Builder {
-        self.put(builder, self.tokens.refresh_token(), &self.refresh_cookie_name)
+        self.put(
+            builder,
+            self.tokens.refresh_token(),
+            &self.refresh_cookie_name,
+        )
     }
 
     fn put(&self, mut builder: Builder, body_token: Option<&str>, cookie_name: &str) -> Builder {

@@ -71,7 +71,11 @@ impl Client {
             b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
         if !self.cookies.is_empty() {
-            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             b = b.header(header::COOKIE, c.join("; "));
         }
         if self.csrf {
@@ -110,7 +114,8 @@ async fn send(app: &Router, req: Request<Body>) -> Answer {
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
     };
     Answer {
         status,
@@ -128,7 +133,9 @@ impl Harness {
         };
         let req = Request::post("/login")
             .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(json!({"user_id": user, "transport": transport.as_str()}).to_string()))
+            .body(Body::from(
+                json!({"user_id": user, "transport": transport.as_str()}).to_string(),
+            ))
             .unwrap();
         let answer = send(&self.app, req).await;
         assert_eq!(answer.status, StatusCode::OK, "login: {:?}", answer.body);
@@ -202,7 +209,11 @@ async fn full_flow(store: Arc<dyn SessionStore>) {
         let old_refresh = (c.refresh.clone(), c.cookies.clone());
         let r = h.call(&mut c, "POST", "/refresh").await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-        assert_ne!((c.refresh.clone(), c.cookies.clone()), old_refresh, "tokens rotated");
+        assert_ne!(
+            (c.refresh.clone(), c.cookies.clone()),
+            old_refresh,
+            "tokens rotated"
+        );
         let ev = h.events.take();
         let kinds: Vec<_> = ev.iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [EventKind::TokenValid, EventKind::SessionRefresh]);
@@ -233,7 +244,10 @@ async fn full_flow(store: Arc<dyn SessionStore>) {
         let out = h.call(&mut c, "POST", "/logout-all").await;
         assert_eq!(out.status, StatusCode::NO_CONTENT);
         let ev = h.events.take();
-        assert!(ev.iter().any(|e| e.kind == EventKind::SessionDeleteAll && e.session_id.is_none()));
+        assert!(
+            ev.iter()
+                .any(|e| e.kind == EventKind::SessionDeleteAll && e.session_id.is_none())
+        );
         let r = h.call(&mut c, "POST", "/refresh").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         assert_eq!(r.body["error"], "session not found");
@@ -250,20 +264,36 @@ async fn rejections(store: Arc<dyn SessionStore>) {
     let r = send(&h.app, Request::get("/me").body(Body::empty()).unwrap()).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.body["error"], "bearer token not found");
-    assert_eq!(h.token_events(), [(EventKind::TokenInvalid, Some(AuthErrorKind::TokenNotFound))]);
+    assert_eq!(
+        h.token_events(),
+        [(EventKind::TokenInvalid, Some(AuthErrorKind::TokenNotFound))]
+    );
 
     // Wrong token type both ways.
     let mut swapped = c.clone();
     swapped.access = c.refresh.clone();
     let r = h.call(&mut swapped, "GET", "/me").await;
-    assert_eq!((r.status, r.body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("bearer token claim type invalid")));
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (
+            StatusCode::UNAUTHORIZED,
+            Some("bearer token claim type invalid")
+        )
+    );
     let ev = h.events.take();
-    assert_eq!(ev[0].token_type.as_deref(), Some("refresh"), "claims decoded, so metadata present");
+    assert_eq!(
+        ev[0].token_type.as_deref(),
+        Some("refresh"),
+        "claims decoded, so metadata present"
+    );
     let mut swapped = c.clone();
     swapped.refresh = c.access.clone();
     let r = h.call(&mut swapped, "POST", "/refresh").await;
     assert_eq!(r.body["error"], "bearer token claim type invalid");
-    assert_eq!(h.token_events(), [(EventKind::TokenInvalid, Some(AuthErrorKind::ClaimInvalid))]);
+    assert_eq!(
+        h.token_events(),
+        [(EventKind::TokenInvalid, Some(AuthErrorKind::ClaimInvalid))]
+    );
 
     // Tampered payload.
     let mut tampered = c.clone();
@@ -280,7 +310,13 @@ async fn rejections(store: Arc<dyn SessionStore>) {
     tampered.access = Some(parts.join("."));
     let r = h.call(&mut tampered, "GET", "/me").await;
     assert_eq!(r.body["error"], "bearer token signature invalid");
-    assert_eq!(h.token_events(), [(EventKind::TokenInvalid, Some(AuthErrorKind::SignatureInvalid))]);
+    assert_eq!(
+        h.token_events(),
+        [(
+            EventKind::TokenInvalid,
+            Some(AuthErrorKind::SignatureInvalid)
+        )]
+    );
 
     // Wrong issuer: a token from another service sharing the key.
     let other = Charon::builder()
@@ -289,20 +325,29 @@ async fn rejections(store: Arc<dyn SessionStore>) {
         .build()
         .unwrap();
     let foreign = other
-        .create_session(charon_auth::CreateSession::new(&user, Transport::Bearer), &Default::default())
+        .create_session(
+            charon_auth::CreateSession::new(&user, Transport::Bearer),
+            &Default::default(),
+        )
         .await
         .unwrap();
     let mut fc = c.clone();
     fc.access = foreign.access_token().map(str::to_owned);
     let r = h.call(&mut fc, "GET", "/me").await;
     assert_eq!(r.body["error"], "bearer token claim iss invalid");
-    assert_eq!(h.token_events(), [(EventKind::TokenInvalid, Some(AuthErrorKind::ClaimInvalid))]);
+    assert_eq!(
+        h.token_events(),
+        [(EventKind::TokenInvalid, Some(AuthErrorKind::ClaimInvalid))]
+    );
 
     // Not yet valid: the clock goes back beyond the leeway.
     h.clock.advance(-10);
     let r = h.call(&mut c, "GET", "/me").await;
     assert_eq!(r.body["error"], "bearer token not yet valid");
-    assert_eq!(h.token_events(), [(EventKind::TokenInvalid, Some(AuthErrorKind::NotYetValid))]);
+    assert_eq!(
+        h.token_events(),
+        [(EventKind::TokenInvalid, Some(AuthErrorKind::NotYetValid))]
+    );
     h.clock.advance(10);
 
     // Expired: access TTL 60 s plus 5 s leeway.
@@ -312,7 +357,10 @@ async fn rejections(store: Arc<dyn SessionStore>) {
     let r = h.call(&mut c, "GET", "/me").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.body["error"], "bearer token expired");
-    assert_eq!(h.token_events().last(), Some(&(EventKind::TokenInvalid, Some(AuthErrorKind::Expired))));
+    assert_eq!(
+        h.token_events().last(),
+        Some(&(EventKind::TokenInvalid, Some(AuthErrorKind::Expired)))
+    );
 
     // Malformed request: two Authorization headers → 400.
     let req = Request::get("/me")
@@ -322,7 +370,13 @@ async fn rejections(store: Arc<dyn SessionStore>) {
         .unwrap();
     let r = send(&h.app, req).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert_eq!(h.token_events(), [(EventKind::TokenInvalid, Some(AuthErrorKind::MalformedRequest))]);
+    assert_eq!(
+        h.token_events(),
+        [(
+            EventKind::TokenInvalid,
+            Some(AuthErrorKind::MalformedRequest)
+        )]
+    );
 }
 
 async fn stale_refresh_revokes(store: Arc<dyn SessionStore>) {
@@ -332,12 +386,21 @@ async fn stale_refresh_revokes(store: Arc<dyn SessionStore>) {
     let first = c.clone();
     // Two generations later the first refresh token is stale.
     h.clock.advance(11);
-    assert_eq!(h.call(&mut c, "POST", "/refresh").await.status, StatusCode::OK);
+    assert_eq!(
+        h.call(&mut c, "POST", "/refresh").await.status,
+        StatusCode::OK
+    );
     // Within the previous generation the old token still works (retry after a lost response).
     let mut retry = first.clone();
-    assert_eq!(h.call(&mut retry, "POST", "/refresh").await.status, StatusCode::OK);
+    assert_eq!(
+        h.call(&mut retry, "POST", "/refresh").await.status,
+        StatusCode::OK
+    );
     h.clock.advance(11);
-    assert_eq!(h.call(&mut c, "POST", "/refresh").await.status, StatusCode::OK);
+    assert_eq!(
+        h.call(&mut c, "POST", "/refresh").await.status,
+        StatusCode::OK
+    );
     h.events.take();
     let mut thief = first.clone();
     let r = h.call(&mut thief, "POST", "/refresh").await;
@@ -345,7 +408,11 @@ async fn stale_refresh_revokes(store: Arc<dyn SessionStore>) {
     assert_eq!(r.body["error"], "token stale");
     let ev = h.events.take();
     let kinds: Vec<_> = ev.iter().map(|e| e.kind).collect();
-    assert_eq!(kinds, [EventKind::SessionDelete, EventKind::TokenInvalid], "reuse revokes");
+    assert_eq!(
+        kinds,
+        [EventKind::SessionDelete, EventKind::TokenInvalid],
+        "reuse revokes"
+    );
     assert_eq!(ev[1].error_kind, Some(AuthErrorKind::TokenStale));
     assert_eq!(ev[1].session_loaded, Some(true));
     // The legitimate client's newest token no longer works either.
@@ -358,7 +425,10 @@ async fn refresh_after_logout(store: Arc<dyn SessionStore>) {
     let user = charon_auth::session::random_id();
     let mut c = h.login(&user, Transport::Bearer).await;
     let keep = c.clone();
-    assert_eq!(h.call(&mut c, "POST", "/logout").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        h.call(&mut c, "POST", "/logout").await.status,
+        StatusCode::NO_CONTENT
+    );
     let mut replay = keep.clone();
     let r = h.call(&mut replay, "POST", "/refresh").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -407,11 +477,24 @@ async fn concurrent_refresh_one_wins(store: Arc<dyn SessionStore>) {
         statuses.push(t.await.unwrap());
     }
     let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
-    let conflict = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    let conflict = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
     assert_eq!((ok, conflict), (1, N - 1), "{statuses:?}");
     let ev = h.events.take();
-    assert_eq!(ev.iter().filter(|e| e.kind == EventKind::SessionRefresh).count(), 1);
-    assert_eq!(ev.iter().filter(|e| e.kind == EventKind::SessionLockConflict).count(), N - 1);
+    assert_eq!(
+        ev.iter()
+            .filter(|e| e.kind == EventKind::SessionRefresh)
+            .count(),
+        1
+    );
+    assert_eq!(
+        ev.iter()
+            .filter(|e| e.kind == EventKind::SessionLockConflict)
+            .count(),
+        N - 1
+    );
 }
 
 async fn csrf_on_cookie_only(store: Arc<dyn SessionStore>) {
@@ -424,15 +507,22 @@ async fn csrf_on_cookie_only(store: Arc<dyn SessionStore>) {
     h.events.take();
     let r = h.call(&mut c, "POST", "/logout").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(h.token_events(), [(EventKind::TokenInvalid, Some(AuthErrorKind::CsrfFailed))]);
+    assert_eq!(
+        h.token_events(),
+        [(EventKind::TokenInvalid, Some(AuthErrorKind::CsrfFailed))]
+    );
     let r = h.call(&mut c, "POST", "/refresh").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // A cross-site request is refused too.
     let mut req = c.request("POST", "/logout", None);
-    req.headers_mut().insert("sec-fetch-site", "cross-site".parse().unwrap());
+    req.headers_mut()
+        .insert("sec-fetch-site", "cross-site".parse().unwrap());
     assert_eq!(send(&h.app, req).await.status, StatusCode::FORBIDDEN);
     c.csrf = true;
-    assert_eq!(h.call(&mut c, "POST", "/logout").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        h.call(&mut c, "POST", "/logout").await.status,
+        StatusCode::NO_CONTENT
+    );
 }
 
 async fn browser_enforcement(store: Arc<dyn SessionStore>) {
@@ -445,7 +535,9 @@ async fn browser_enforcement(store: Arc<dyn SessionStore>) {
         let req = Request::post("/login")
             .header(header::CONTENT_TYPE, "application/json")
             .header("sec-fetch-mode", "cors")
-            .body(Body::from(json!({"user_id": "u", "transport": transport}).to_string()))
+            .body(Body::from(
+                json!({"user_id": "u", "transport": transport}).to_string(),
+            ))
             .unwrap();
         assert_eq!(send(&h.app, req).await.status, expected, "{transport}");
     }

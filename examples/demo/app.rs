@@ -15,12 +15,12 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Json, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use charon_auth::{
     AuthLayer, Authenticated, Charon, CreateSession, RefreshSession, SessionError, SessionType,
     Transport,
@@ -88,7 +88,11 @@ async fn me(auth: Authenticated) -> Response {
 }
 
 async fn refresh(State(state): State<AppState>, auth: Authenticated) -> Response {
-    match state.charon.refresh_session(&auth, RefreshSession::new()).await {
+    match state
+        .charon
+        .refresh_session(&auth, RefreshSession::new())
+        .await
+    {
         Ok(tokens) => tokens.into_response(),
         Err(e) => e.into_response(),
     }
@@ -110,7 +114,11 @@ async fn logout_all(State(state): State<AppState>, auth: Authenticated) -> Respo
         Ok(t) => t,
         Err(r) => return r,
     };
-    match state.charon.delete_all_sessions(auth.user_id(), &session_type).await {
+    match state
+        .charon
+        .delete_all_sessions(auth.user_id(), &session_type)
+        .await
+    {
         Ok(done) => done.into_response(),
         Err(e) => e.into_response(),
     }
@@ -121,7 +129,10 @@ async fn sessions(State(state): State<AppState>, auth: Authenticated) -> Respons
         Ok(t) => t,
         Err(r) => return r,
     };
-    let list: Result<_, SessionError> = state.charon.list_sessions(auth.user_id(), &session_type).await;
+    let list: Result<_, SessionError> = state
+        .charon
+        .list_sessions(auth.user_id(), &session_type)
+        .await;
     match list {
         Ok(list) => {
             let items: Vec<_> = list

@@ -250,7 +250,10 @@ impl Charon {
         user_id: &str,
         session_type: &SessionType,
     ) -> Result<Vec<Session>, SessionError> {
-        Ok(self.store().get_all(user_id, session_type, self.now()).await?)
+        Ok(self
+            .store()
+            .get_all(user_id, session_type, self.now())
+            .await?)
     }
 
     fn clearing_cookies(&self) -> Vec<http::HeaderValue> {
@@ -271,18 +274,15 @@ impl Charon {
         refresh_extra: Map<String, Value>,
     ) -> Result<(Claims, Claims), SessionError> {
         let make = |token_type, jti: String, exp, extra: Map<String, Value>| {
-            let mut claims = Claims {
-                iss: self.issuer().to_owned(),
-                sub: session.user_id.clone(),
-                sid: session.id.clone(),
-                styp: session.session_type.as_str().to_owned(),
+            let mut claims = Claims::new(
                 token_type,
+                self.issuer(),
+                session.user_id.as_str(),
+                session.id.as_str(),
+                session.session_type.as_str(),
                 jti,
-                iat: now,
-                nbf: now,
-                exp,
-                extra: Map::new(),
-            };
+            )
+            .with_validity(now, exp);
             for (name, value) in extra {
                 claims
                     .insert_extra(name, value)
@@ -322,7 +322,8 @@ impl Charon {
         let refresh_token = sign(&refresh)?;
         let cookies = self.cookies();
         let mut set_cookies = Vec::new();
-        let (access_body, access_cookie) = crate::transport::split_for_transport(&access_token, transport);
+        let (access_body, access_cookie) =
+            crate::transport::split_for_transport(&access_token, transport);
         let (refresh_body, refresh_cookie) =
             crate::transport::split_for_transport(&refresh_token, transport);
         if let Some(value) = access_cookie {

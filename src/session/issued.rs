@@ -89,8 +89,14 @@ impl fmt::Debug for IssuedTokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IssuedTokens")
             .field("transport", &self.transport)
-            .field("access_token", &self.access_token.as_ref().map(|_| "REDACTED"))
-            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "REDACTED"))
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "REDACTED"),
+            )
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "REDACTED"),
+            )
             .field("access_token_exp", &self.access_token_exp)
             .field("refresh_token_exp", &self.refresh_token_exp)
             .field("set_cookies", &self.set_cookies.len())

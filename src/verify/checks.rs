@@ -108,6 +108,6 @@ pub fn claim_value(claims: &Claims, name: &str) -> Option<Value> {
         "iat" => Value::from(claims.iat),
         "nbf" => Value::from(claims.nbf),
         "exp" => Value::from(claims.exp),
-        other => return claims.extra.get(other).cloned(),
+        other => return claims.extra(other).cloned(),
     })
 }

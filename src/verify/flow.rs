@@ -86,15 +86,13 @@ fn verify_token(
         TokenType::Access => charon.cookies().access_name(),
         TokenType::Refresh => charon.cookies().refresh_name(),
     };
-    let found = extract_token(headers, cookie_name)?;
+    let found = extract_token(headers, cookie_name, charon.gate_limits())?;
     trace.transport = Some(found.transport);
-    if found.transport == Transport::CookieOnly {
-        charon.csrf().check(method, headers)?;
-    }
+    charon.csrf().check(found.transport, method, headers)?;
     let jws = charon.codec().verify_signature(&found.token)?;
     let claims = Arc::new(Claims::from_payload(jws.payload())?);
     trace.claims = Some(Arc::clone(&claims));
-    charon.codec().validate_claims(&claims, now, kind)?;
+    charon.codec().validate(&claims, now, kind)?;
     for check in checks {
         check.check(&claims)?;
     }
@@ -112,8 +110,8 @@ async fn load_session(
     mut auth: Authenticated,
     trace: &mut Trace,
 ) -> Result<Authenticated, AuthError> {
-    let session_type = SessionType::new(auth.session_type())
-        .map_err(|_| AuthError::claim_invalid("styp"))?;
+    let session_type =
+        SessionType::new(auth.session_type()).map_err(|_| AuthError::claim_invalid("styp"))?;
     let key = SessionKey::new(auth.session_id(), auth.user_id(), &session_type);
     let session: Session = match charon.store().get(key, auth.now).await {
         Ok(Some(session)) => session,
@@ -150,9 +148,10 @@ fn emit(charon: &Charon, trace: &Trace, error: Option<&AuthError>) {
         EventKind::TokenValid
     };
     charon.telemetry().emit(kind, || {
-        let claims = trace.claims.as_deref().map(|c| {
-            ClaimMeta::new(c.token_type.as_str(), &c.sub, &c.sid, &c.styp)
-        });
+        let claims = trace
+            .claims
+            .as_deref()
+            .map(|c| ClaimMeta::new(c.token_type.as_str(), &c.sub, &c.sid, &c.styp));
         Event::token(TokenMeta::new(
             trace.session_loaded,
             trace.transport,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tower_layer::Layer;
 
-use super::{Auth, ClaimCheck, JsonRejection, Rejection};
+use super::{Auth, ClaimCheck, JsonRejection};
 use crate::Charon;
 use crate::error::AuthError;
 use crate::token::{Claims, TokenType};
@@ -158,4 +158,3 @@ impl<S, R> Layer<S> for AuthLayer<R> {
         }
     }
 }
-

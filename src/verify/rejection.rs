@@ -29,10 +29,9 @@ impl<B: From<String>> Rejection<B> for JsonRejection {
         .to_string();
         let mut response = Response::new(B::from(body));
         *response.status_mut() = error.status();
-        response.headers_mut().insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(value) = www_authenticate(error) {
             response.headers_mut().insert(WWW_AUTHENTICATE, value);
         }
@@ -106,18 +105,23 @@ mod tests {
 
     #[test]
     fn malformed_request_is_400_invalid_request() {
-        let r: Response<String> = JsonRejection
-            .reject(&AuthError::with_detail(AuthErrorKind::MalformedRequest, "two headers"));
+        let r: Response<String> = JsonRejection.reject(&AuthError::with_detail(
+            AuthErrorKind::MalformedRequest,
+            "two headers",
+        ));
         assert_eq!(r.status(), 400);
-        assert!(r.headers()[WWW_AUTHENTICATE]
-            .to_str()
-            .unwrap()
-            .contains("invalid_request"));
+        assert!(
+            r.headers()[WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .contains("invalid_request")
+        );
     }
 
     #[test]
     fn store_failure_is_503_without_challenge() {
-        let r: Response<()> = EmptyRejection.reject(&AuthError::new(AuthErrorKind::StoreUnavailable));
+        let r: Response<()> =
+            EmptyRejection.reject(&AuthError::new(AuthErrorKind::StoreUnavailable));
         assert_eq!(r.status(), 503);
         assert!(r.headers().get(WWW_AUTHENTICATE).is_none());
     }
@@ -125,6 +129,9 @@ mod tests {
     #[test]
     fn custom_messages_cannot_break_the_header() {
         let v = www_authenticate(&AuthError::custom("a \"quoted\"\\ msg\n")).unwrap();
-        assert_eq!(v, "Bearer error=\"invalid_token\", error_description=\"a quoted msg\"");
+        assert_eq!(
+            v,
+            "Bearer error=\"invalid_token\", error_description=\"a quoted msg\""
+        );
     }
 }

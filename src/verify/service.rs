@@ -55,8 +55,13 @@ where
         let layer = &self.layer;
         let now = layer.charon.now();
         if layer.kind == TokenType::Access {
-            let outcome =
-                flow::verify_access_sync(&layer.charon, req.method(), req.headers(), &layer.checks, now);
+            let outcome = flow::verify_access_sync(
+                &layer.charon,
+                req.method(),
+                req.headers(),
+                &layer.checks,
+                now,
+            );
             return match outcome {
                 Ok(auth) => {
                     if layer.optional {

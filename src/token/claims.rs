@@ -1,0 +1,367 @@
+//! Token claims: the nine reserved claims of every Charon token plus extra claims.
+
+use std::fmt;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::{Deserialize, Serialize as DeriveSerialize};
+use serde_json::{Map, Value};
+
+use crate::clock::UnixTime;
+use crate::error::{AuthError, AuthErrorKind};
+use crate::token::json::strict_object;
+
+/// The reserved claim names, in the order they are checked and serialized.
+pub const RESERVED_CLAIMS: [&str; 9] = [
+    "exp", "nbf", "iat", "iss", "sub", "sid", "styp", "type", "jti",
+];
+
+/// The kind of a token (`type` claim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, DeriveSerialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    /// An access token (`"access"`): short-lived, presented on every request.
+    Access,
+    /// A refresh token (`"refresh"`): long-lived, presented only to obtain new tokens.
+    Refresh,
+}
+
+impl TokenType {
+    /// The claim value: `"access"` or `"refresh"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "access",
+            Self::Refresh => "refresh",
+        }
+    }
+
+    fn from_claim(value: &str) -> Option<Self> {
+        match value {
+            "access" => Some(Self::Access),
+            "refresh" => Some(Self::Refresh),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for TokenType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The claims of a Charon token.
+///
+/// Every reserved claim is required and strictly typed: the three times are integer
+/// NumericDates (seconds since the Unix epoch; floats, strings and booleans are refused),
+/// the others are strings. Extra claims live in a separate map that can never hold a
+/// reserved name, so an extra claim cannot replace `sub`, `exp` or any other reserved claim.
+///
+/// ```
+/// use charon_auth::token::{Claims, TokenType};
+/// let mut claims = Claims::new(TokenType::Access, "my-app", "user-1", "sid-1", "full", "jti-1")
+///     .with_validity(1_700_000_000, 1_700_000_900);
+/// claims.insert_extra("role", "admin".into())?;
+/// assert!(claims.insert_extra("sub", "admin".into()).is_err());
+/// assert_eq!(claims.nbf, claims.iat);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claims {
+    /// Issuer (`iss`).
+    pub iss: String,
+    /// Subject: the user id (`sub`).
+    pub sub: String,
+    /// Session id (`sid`).
+    pub sid: String,
+    /// Session type (`styp`).
+    pub styp: String,
+    /// Token type (`type`).
+    pub token_type: TokenType,
+    /// Token id (`jti`): the session's refresh token id for refresh tokens, random for
+    /// access tokens.
+    pub jti: String,
+    /// Issued at (`iat`), Unix seconds.
+    pub iat: UnixTime,
+    /// Not before (`nbf`), Unix seconds.
+    pub nbf: UnixTime,
+    /// Expires at (`exp`), Unix seconds.
+    pub exp: UnixTime,
+    extra: Map<String, Value>,
+}
+
+impl Claims {
+    /// Claims with the given identity, all times zero and no extra claims; set the times
+    /// with [`with_validity`](Self::with_validity) or the public fields.
+    pub fn new(
+        token_type: TokenType,
+        iss: impl Into<String>,
+        sub: impl Into<String>,
+        sid: impl Into<String>,
+        styp: impl Into<String>,
+        jti: impl Into<String>,
+    ) -> Self {
+        Self {
+            iss: iss.into(),
+            sub: sub.into(),
+            sid: sid.into(),
+            styp: styp.into(),
+            token_type,
+            jti: jti.into(),
+            iat: 0,
+            nbf: 0,
+            exp: 0,
+            extra: Map::new(),
+        }
+    }
+
+    /// Set `iat` and `nbf` to `issued_at`, and `exp` to `expires_at`.
+    #[must_use]
+    pub fn with_validity(mut self, issued_at: UnixTime, expires_at: UnixTime) -> Self {
+        self.iat = issued_at;
+        self.nbf = issued_at;
+        self.exp = expires_at;
+        self
+    }
+
+    /// Add or replace an extra claim. A reserved name (see [`RESERVED_CLAIMS`]) is refused
+    /// and leaves the claims unchanged.
+    pub fn insert_extra(
+        &mut self,
+        name: impl Into<String>,
+        value: Value,
+    ) -> Result<Option<Value>, ReservedClaimError> {
+        let name = name.into();
+        if is_reserved(&name) {
+            return Err(ReservedClaimError { name });
+        }
+        Ok(self.extra.insert(name, value))
+    }
+
+    /// Remove an extra claim, returning its value.
+    pub fn remove_extra(&mut self, name: &str) -> Option<Value> {
+        self.extra.remove(name)
+    }
+
+    /// One extra claim.
+    pub fn extra(&self, name: &str) -> Option<&Value> {
+        self.extra.get(name)
+    }
+
+    /// All extra claims (never a reserved name).
+    pub fn extras(&self) -> &Map<String, Value> {
+        &self.extra
+    }
+
+    /// Parse and type-check claims from a JWS payload.
+    ///
+    /// The payload must be one JSON object without duplicate keys
+    /// ([`AuthErrorKind::TokenMalformed`] otherwise). Reserved claims are then checked in the
+    /// order of [`RESERVED_CLAIMS`]: the first missing one gives
+    /// [`AuthError::claim_not_found`], the first with a wrong type or value gives
+    /// [`AuthError::claim_invalid`]. Everything else becomes an extra claim. No time, issuer
+    /// or type check happens here; [`JwtCodec::verify`](crate::token::JwtCodec::verify) does
+    /// those.
+    pub fn from_payload(payload: &[u8]) -> Result<Self, AuthError> {
+        let mut map =
+            strict_object(payload).ok_or(AuthError::new(AuthErrorKind::TokenMalformed))?;
+        let exp = take_time(&mut map, "exp")?;
+        let nbf = take_time(&mut map, "nbf")?;
+        let iat = take_time(&mut map, "iat")?;
+        let iss = take_string(&mut map, "iss")?;
+        let sub = take_string(&mut map, "sub")?;
+        let sid = take_string(&mut map, "sid")?;
+        let styp = take_string(&mut map, "styp")?;
+        let token_type = TokenType::from_claim(&take_string(&mut map, "type")?)
+            .ok_or_else(|| AuthError::claim_invalid("type"))?;
+        let jti = take_string(&mut map, "jti")?;
+        Ok(Self {
+            iss,
+            sub,
+            sid,
+            styp,
+            token_type,
+            jti,
+            iat,
+            nbf,
+            exp,
+            extra: map,
+        })
+    }
+}
+
+impl Serialize for Claims {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(RESERVED_CLAIMS.len() + self.extra.len()))?;
+        map.serialize_entry("iss", &self.iss)?;
+        map.serialize_entry("sub", &self.sub)?;
+        map.serialize_entry("sid", &self.sid)?;
+        map.serialize_entry("styp", &self.styp)?;
+        map.serialize_entry("type", self.token_type.as_str())?;
+        map.serialize_entry("jti", &self.jti)?;
+        map.serialize_entry("iat", &self.iat)?;
+        map.serialize_entry("nbf", &self.nbf)?;
+        map.serialize_entry("exp", &self.exp)?;
+        // `insert_extra` and `from_payload` guarantee no reserved name in `extra`.
+        for (name, value) in &self.extra {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+/// An extra claim tried to use a reserved claim name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReservedClaimError {
+    name: String,
+}
+
+impl ReservedClaimError {
+    /// The refused claim name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Display for ReservedClaimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "claim {:?} is reserved and cannot be set as an extra claim",
+            self.name
+        )
+    }
+}
+
+impl std::error::Error for ReservedClaimError {}
+
+fn is_reserved(name: &str) -> bool {
+    RESERVED_CLAIMS.contains(&name)
+}
+
+fn take_time(map: &mut Map<String, Value>, name: &'static str) -> Result<UnixTime, AuthError> {
+    match map.remove(name) {
+        None => Err(AuthError::claim_not_found(name)),
+        // `as_i64` is `None` for floats (`1.0`, `1e3`) and for integers beyond `i64`.
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| AuthError::claim_invalid(name)),
+        Some(_) => Err(AuthError::claim_invalid(name)),
+    }
+}
+
+fn take_string(map: &mut Map<String, Value>, name: &'static str) -> Result<String, AuthError> {
+    match map.remove(name) {
+        None => Err(AuthError::claim_not_found(name)),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(AuthError::claim_invalid(name)),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> Claims {
+        Claims::new(TokenType::Refresh, "iss", "u", "s", "full", "j").with_validity(10, 20)
+    }
+
+    fn payload(value: &Value) -> Vec<u8> {
+        serde_json::to_vec(value).unwrap()
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let mut claims = sample();
+        claims.insert_extra("role", json!(["a", "b"])).unwrap();
+        let bytes = serde_json::to_vec(&claims).unwrap();
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            r#"{"iss":"iss","sub":"u","sid":"s","styp":"full","type":"refresh","jti":"j","iat":10,"nbf":10,"exp":20,"role":["a","b"]}"#
+        );
+        assert_eq!(Claims::from_payload(&bytes).unwrap(), claims);
+    }
+
+    #[test]
+    fn extra_claims_cannot_replace_reserved_ones() {
+        let mut claims = sample();
+        for name in RESERVED_CLAIMS {
+            let err = claims.insert_extra(name, json!("x")).unwrap_err();
+            assert_eq!(err.name(), name);
+        }
+        assert!(claims.extras().is_empty());
+        assert_eq!(claims.insert_extra("aud", json!("x")).unwrap(), None);
+        assert_eq!(claims.remove_extra("aud"), Some(json!("x")));
+    }
+
+    #[test]
+    fn missing_claims_are_named() {
+        let full = serde_json::to_value(sample()).unwrap();
+        for name in RESERVED_CLAIMS {
+            let mut value = full.clone();
+            value.as_object_mut().unwrap().remove(name);
+            let err = Claims::from_payload(&payload(&value)).unwrap_err();
+            assert_eq!(err, AuthError::claim_not_found(name));
+        }
+    }
+
+    #[test]
+    fn wrongly_typed_claims_are_named() {
+        let full = serde_json::to_value(sample()).unwrap();
+        let bad_times = [
+            json!(1.0),
+            json!(1e3),
+            json!("10"),
+            json!(true),
+            json!(null),
+            json!(u64::MAX),
+        ];
+        for name in ["exp", "nbf", "iat"] {
+            for bad in &bad_times {
+                let mut value = full.clone();
+                value[name] = bad.clone();
+                let err = Claims::from_payload(&payload(&value)).unwrap_err();
+                assert_eq!(err, AuthError::claim_invalid(name), "{name} = {bad}");
+            }
+        }
+        for name in ["iss", "sub", "sid", "styp", "type", "jti"] {
+            for bad in [json!(1), json!(null), json!(["x"]), json!({"a": 1})] {
+                let mut value = full.clone();
+                value[name] = bad.clone();
+                let err = Claims::from_payload(&payload(&value)).unwrap_err();
+                assert_eq!(err, AuthError::claim_invalid(name), "{name} = {bad}");
+            }
+        }
+        let mut value = full;
+        value["type"] = json!("Access");
+        let err = Claims::from_payload(&payload(&value)).unwrap_err();
+        assert_eq!(err, AuthError::claim_invalid("type"));
+    }
+
+    #[test]
+    fn negative_times_are_integers() {
+        let mut value = serde_json::to_value(sample()).unwrap();
+        value["nbf"] = json!(-5);
+        assert_eq!(Claims::from_payload(&payload(&value)).unwrap().nbf, -5);
+    }
+
+    #[test]
+    fn malformed_payloads() {
+        let text = r#"{"exp":20,"exp":30,"nbf":10,"iat":10,"iss":"i","sub":"u","sid":"s","styp":"f","type":"access","jti":"j"}"#;
+        for bad in [text.as_bytes(), b"[]", b"not json", b""] {
+            let err = Claims::from_payload(bad).unwrap_err();
+            assert_eq!(err.kind(), AuthErrorKind::TokenMalformed);
+        }
+    }
+
+    #[test]
+    fn token_type_names() {
+        assert_eq!(TokenType::Access.as_str(), "access");
+        assert_eq!(TokenType::Refresh.to_string(), "refresh");
+        assert_eq!(
+            serde_json::to_string(&TokenType::Access).unwrap(),
+            r#""access""#
+        );
+        let parsed: TokenType = serde_json::from_str(r#""refresh""#).unwrap();
+        assert_eq!(parsed, TokenType::Refresh);
+    }
+}

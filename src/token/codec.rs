@@ -1,0 +1,288 @@
+//! Signing and verifying Charon JWTs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::crypto;
+use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
+
+use crate::clock::UnixTime;
+use crate::error::{AuthError, AuthErrorKind, ConfigError, ConfigErrorKind};
+use crate::token::claims::{Claims, TokenType};
+use crate::token::gate;
+use crate::token::header;
+use crate::token::key::{Key, alg_name};
+use crate::token::keyset::{KID_NOT_SET_PREFIX, Keyset};
+use crate::token::sign_error::SignError;
+use crate::token::verified::VerifiedJws;
+
+/// Clock leeway used unless configured otherwise: 5 s, Charon's hard-coded value.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(5);
+
+/// Largest accepted clock leeway: 60 s.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
+
+/// Signs and verifies Charon JWTs with a [`Keyset`] and an issuer.
+///
+/// Cheap to clone (an `Arc` inside). The header of every key is encoded once, at
+/// construction: signing writes it as is, and verification recognises it byte for byte
+/// without parsing JSON (Charon's fast path). Other headers go through the full checks of
+/// [`verify_signature`](Self::verify_signature).
+///
+/// ```
+/// use charon_auth::token::{Claims, JwtCodec, Key, Keyset, TokenType};
+/// let codec = JwtCodec::new(Keyset::new("k1", Key::hs256(&[9u8; 32])?)?, "my-app")?;
+/// let claims = Claims::new(TokenType::Access, "my-app", "user-1", "sid-1", "full", "jti-1")
+///     .with_validity(1_000, 1_900);
+/// let token = codec.sign(&claims)?;
+/// assert_eq!(codec.verify(&token, 1_000, TokenType::Access)?, claims);
+/// assert!(codec.verify(&token, 1_905, TokenType::Access).is_err()); // expired (5 s leeway)
+/// assert!(codec.verify(&token, 1_000, TokenType::Refresh).is_err()); // wrong type
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct JwtCodec {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone, Debug)]
+struct Inner {
+    keyset: Keyset,
+    issuer: String,
+    leeway: Duration,
+    leeway_secs: i64,
+    /// Encoded header of the signing key.
+    signing_header: String,
+    /// Encoded header of every key -> its kid.
+    known_headers: HashMap<String, String>,
+}
+
+impl JwtCodec {
+    /// A codec signing with `keyset`'s signing key and accepting only tokens whose `iss`
+    /// equals `issuer`. The leeway is [`DEFAULT_LEEWAY`].
+    ///
+    /// An empty issuer is [`ConfigErrorKind::Missing`].
+    pub fn new(keyset: Keyset, issuer: impl Into<String>) -> Result<Self, ConfigError> {
+        let issuer = issuer.into();
+        if issuer.is_empty() {
+            return Err(ConfigError::new(
+                ConfigErrorKind::Missing,
+                "the token issuer must not be empty",
+            ));
+        }
+        let signing_header = header::encode(
+            alg_name(keyset.signing_key().algorithm()),
+            keyset.signing_kid(),
+        );
+        let known_headers = keyset
+            .iter()
+            .map(|(kid, key)| {
+                (
+                    header::encode(alg_name(key.algorithm()), kid),
+                    kid.to_owned(),
+                )
+            })
+            .collect();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                keyset,
+                issuer,
+                leeway: DEFAULT_LEEWAY,
+                leeway_secs: secs(DEFAULT_LEEWAY),
+                signing_header,
+                known_headers,
+            }),
+        })
+    }
+
+    /// Set the clock leeway applied to `exp`, `nbf` and `iat`, in whole seconds (a fraction
+    /// of a second is dropped). Defaults to [`DEFAULT_LEEWAY`] (5 s); more than
+    /// [`MAX_LEEWAY`] (60 s) is [`ConfigErrorKind::LeewayTooLarge`].
+    pub fn with_leeway(mut self, leeway: Duration) -> Result<Self, ConfigError> {
+        if leeway > MAX_LEEWAY {
+            return Err(ConfigError::new(
+                ConfigErrorKind::LeewayTooLarge,
+                "the clock leeway must be at most 60 s",
+            ));
+        }
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.leeway = Duration::from_secs(leeway.as_secs());
+        inner.leeway_secs = secs(leeway);
+        Ok(self)
+    }
+
+    /// The keyset.
+    pub fn keyset(&self) -> &Keyset {
+        &self.inner.keyset
+    }
+
+    /// The issuer written to and required in `iss`.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The clock leeway.
+    pub fn leeway(&self) -> Duration {
+        self.inner.leeway
+    }
+
+    /// Sign `claims` with the signing key: `header.payload.signature`, each base64url
+    /// without padding, the header exactly `{"alg":"..","typ":"JWT","kid":".."}`.
+    ///
+    /// The claims are signed as given; [`verify`](Self::verify) later requires `iss` to equal
+    /// this codec's issuer.
+    pub fn sign(&self, claims: &Claims) -> Result<String, SignError> {
+        let inner = &*self.inner;
+        let key = inner.keyset.signing_key();
+        let json = serde_json::to_vec(claims).map_err(SignError::new)?;
+        // Header, payload, two dots, and room for the longest signature (RSA-4096: 683).
+        let mut token =
+            String::with_capacity(inner.signing_header.len() + json.len().div_ceil(3) * 4 + 685);
+        token.push_str(&inner.signing_header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&json, &mut token);
+        let Some(encoding) = key.encoding_key() else {
+            // Unreachable: a keyset only accepts signing keys as its signing key.
+            return Err(SignError::new(jsonwebtoken::errors::Error::from(
+                JwtErrorKind::InvalidKeyFormat,
+            )));
+        };
+        let signature =
+            crypto::sign(token.as_bytes(), encoding, key.algorithm()).map_err(SignError::new)?;
+        token.push('.');
+        token.push_str(&signature);
+        Ok(token)
+    }
+
+    /// Check a token's form, header and signature, without looking at its claims.
+    ///
+    /// In order, each failure an [`AuthError`] of the named kind:
+    /// 1. the gate: at most [`MAX_TOKEN_LEN`](crate::token::MAX_TOKEN_LEN) bytes, base64url
+    ///    characters and exactly two dots, non-empty header and signature
+    ///    ([`TokenMalformed`](AuthErrorKind::TokenMalformed));
+    /// 2. the header: if it is byte for byte the header this codec writes for one of its keys,
+    ///    that key is used directly. Otherwise it must be a JSON object without duplicate
+    ///    keys, with a string `alg` and an optional string `kid` (`TokenMalformed`), none of
+    ///    [`FORBIDDEN_HEADER_PARAMS`](crate::token::FORBIDDEN_HEADER_PARAMS)
+    ///    ([`HeaderForbidden`](AuthErrorKind::HeaderForbidden)), and `alg` not `none`
+    ///    ([`AlgorithmMismatch`](AuthErrorKind::AlgorithmMismatch));
+    /// 3. the key: the `kid`, or `kid_not_set.<alg>` when there is none, must be in the
+    ///    keyset ([`KeyNotFound`](AuthErrorKind::KeyNotFound)) and its algorithm must equal
+    ///    the header `alg` (`AlgorithmMismatch`);
+    /// 4. the signature over `header.payload` with that key: a mismatch, or a signature
+    ///    segment that is not canonical base64url, is
+    ///    [`SignatureInvalid`](AuthErrorKind::SignatureInvalid);
+    /// 5. the payload must be base64url (`TokenMalformed`).
+    pub fn verify_signature(&self, token: &str) -> Result<VerifiedJws, AuthError> {
+        let inner = &*self.inner;
+        let segments = gate::split(token)?;
+        let (kid, key) = if segments.header == inner.signing_header {
+            (inner.keyset.signing_kid(), inner.keyset.signing_key())
+        } else if let Some(kid) = inner.known_headers.get(segments.header) {
+            let key = inner
+                .keyset
+                .get(kid)
+                .ok_or(AuthError::new(AuthErrorKind::KeyNotFound))?;
+            (kid.as_str(), key)
+        } else {
+            return self.verify_slow(segments);
+        };
+        finish(kid.to_owned(), key, segments)
+    }
+
+    fn verify_slow(&self, segments: gate::Segments<'_>) -> Result<VerifiedJws, AuthError> {
+        let header = header::parse(segments.header)?;
+        let kid = header
+            .kid
+            .unwrap_or_else(|| format!("{KID_NOT_SET_PREFIX}{}", header.alg));
+        let key = self
+            .inner
+            .keyset
+            .get(&kid)
+            .ok_or(AuthError::new(AuthErrorKind::KeyNotFound))?;
+        if header.alg != alg_name(key.algorithm()) {
+            return Err(AuthError::new(AuthErrorKind::AlgorithmMismatch));
+        }
+        finish(kid, key, segments)
+    }
+
+    /// Verify a token completely and return its claims.
+    ///
+    /// Checks, in order, the first failure winning:
+    /// 1. everything [`verify_signature`](Self::verify_signature) checks;
+    /// 2. the claims: a JSON object without duplicate keys, with all of `exp nbf iat iss sub
+    ///    sid styp type jti`, each of the right type (see [`Claims::from_payload`]);
+    /// 3. time, with `leeway` L: `now >= exp + L` is [`Expired`](AuthErrorKind::Expired);
+    ///    `now < nbf - L` and `now < iat - L` are [`NotYetValid`](AuthErrorKind::NotYetValid);
+    /// 4. `iss` must equal the issuer (`claim_invalid("iss")`);
+    /// 5. `type` must equal `expected` (`claim_invalid("type")`).
+    ///
+    /// `now` is the request's single time reading (see [`Clock`](crate::clock::Clock)).
+    pub fn verify(
+        &self,
+        token: &str,
+        now: UnixTime,
+        expected: TokenType,
+    ) -> Result<Claims, AuthError> {
+        let jws = self.verify_signature(token)?;
+        let claims = Claims::from_payload(jws.payload())?;
+        self.validate(&claims, now, expected)?;
+        Ok(claims)
+    }
+
+    /// Steps 3 to 5 of [`verify`](Self::verify) on claims that are already parsed.
+    pub fn validate(
+        &self,
+        claims: &Claims,
+        now: UnixTime,
+        expected: TokenType,
+    ) -> Result<(), AuthError> {
+        let leeway = self.inner.leeway_secs;
+        if now >= claims.exp.saturating_add(leeway) {
+            return Err(AuthError::new(AuthErrorKind::Expired));
+        }
+        if now < claims.nbf.saturating_sub(leeway) || now < claims.iat.saturating_sub(leeway) {
+            return Err(AuthError::new(AuthErrorKind::NotYetValid));
+        }
+        if claims.iss != self.inner.issuer {
+            return Err(AuthError::claim_invalid("iss"));
+        }
+        if claims.token_type != expected {
+            return Err(AuthError::claim_invalid("type"));
+        }
+        Ok(())
+    }
+}
+
+/// Verify the signature with the chosen key and decode the payload.
+fn finish(kid: String, key: &Key, segments: gate::Segments<'_>) -> Result<VerifiedJws, AuthError> {
+    let alg = key.algorithm();
+    match crypto::verify(
+        segments.signature,
+        segments.signing_input.as_bytes(),
+        key.decoding_key(),
+        alg,
+    ) {
+        Ok(true) => {}
+        Ok(false) => return Err(AuthError::new(AuthErrorKind::SignatureInvalid)),
+        // The signature segment does not decode (wrong length, non-canonical last
+        // character): no valid signature looks like that.
+        Err(e) => return Err(AuthError::new(AuthErrorKind::SignatureInvalid).with_source(e)),
+    }
+    let payload = URL_SAFE_NO_PAD
+        .decode(segments.payload)
+        .map_err(|_| AuthError::new(AuthErrorKind::TokenMalformed))?;
+    Ok(VerifiedJws {
+        kid,
+        algorithm: alg,
+        payload,
+    })
+}
+
+fn secs(d: Duration) -> i64 {
+    // At most MAX_LEEWAY (60 s) by the time this is called.
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}

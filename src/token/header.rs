@@ -1,0 +1,123 @@
+//! The JOSE header: the fixed form this crate writes and the checks on the headers it reads.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+
+use crate::error::{AuthError, AuthErrorKind};
+use crate::token::json::strict_object;
+
+/// Header parameters that make a token refused outright.
+///
+/// `crit` demands extensions this crate does not implement; `zip` and `enc` belong to JWE;
+/// `jku`, `jwk`, `x5u` and `x5c` would let the token name its own verification key.
+pub const FORBIDDEN_HEADER_PARAMS: [&str; 7] = ["crit", "zip", "enc", "jku", "jwk", "x5u", "x5c"];
+
+/// The header fields this crate acts on.
+#[derive(Debug)]
+pub(crate) struct Header {
+    pub(crate) alg: String,
+    pub(crate) kid: Option<String>,
+}
+
+/// The base64url form of `{"alg":"<alg>","typ":"JWT","kid":"<kid>"}`, field order fixed
+/// (Charon's layout, which its verification fast path depends on).
+pub(crate) fn encode(alg: &str, kid: &str) -> String {
+    // `Value::to_string` writes a JSON string literal with every needed escape.
+    let kid = Value::String(kid.to_owned());
+    let json = format!(r#"{{"alg":"{alg}","typ":"JWT","kid":{kid}}}"#);
+    URL_SAFE_NO_PAD.encode(json)
+}
+
+/// Decode and check a header segment.
+///
+/// - not base64url, not one JSON object, or a duplicate key: [`AuthErrorKind::TokenMalformed`];
+/// - `alg` missing or not a string, `kid` present but not a string: `TokenMalformed`;
+/// - any of [`FORBIDDEN_HEADER_PARAMS`]: [`AuthErrorKind::HeaderForbidden`];
+/// - `alg` equal to `none` in any casing: [`AuthErrorKind::AlgorithmMismatch`] (no key has
+///   that algorithm).
+pub(crate) fn parse(segment: &str) -> Result<Header, AuthError> {
+    let malformed = || AuthError::new(AuthErrorKind::TokenMalformed);
+    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| malformed())?;
+    let mut map = strict_object(&bytes).ok_or_else(malformed)?;
+    if let Some(name) = FORBIDDEN_HEADER_PARAMS
+        .iter()
+        .find(|p| map.contains_key(**p))
+    {
+        return Err(AuthError::with_detail(
+            AuthErrorKind::HeaderForbidden,
+            *name,
+        ));
+    }
+    let Some(Value::String(alg)) = map.remove("alg") else {
+        return Err(malformed());
+    };
+    if alg.eq_ignore_ascii_case("none") {
+        return Err(AuthError::new(AuthErrorKind::AlgorithmMismatch));
+    }
+    let kid = match map.remove("kid") {
+        None => None,
+        Some(Value::String(kid)) => Some(kid),
+        Some(_) => return Err(malformed()),
+    };
+    Ok(Header { alg, kid })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn b64(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    #[test]
+    fn encodes_charon_layout() {
+        let seg = encode("HS256", "default");
+        let json = URL_SAFE_NO_PAD.decode(seg).unwrap();
+        assert_eq!(json, br#"{"alg":"HS256","typ":"JWT","kid":"default"}"#);
+        let seg = encode("EdDSA", "a\"b");
+        let json = URL_SAFE_NO_PAD.decode(seg).unwrap();
+        assert_eq!(json, br#"{"alg":"EdDSA","typ":"JWT","kid":"a\"b"}"#);
+    }
+
+    #[test]
+    fn parses_alg_and_kid() {
+        let h = parse(&b64(r#"{"alg":"HS256","kid":"k","typ":"JWT"}"#)).unwrap();
+        assert_eq!((h.alg.as_str(), h.kid.as_deref()), ("HS256", Some("k")));
+        let h = parse(&b64(r#"{"alg":"HS256"}"#)).unwrap();
+        assert_eq!(h.kid, None);
+    }
+
+    #[test]
+    fn refuses_bad_headers() {
+        let cases = [
+            (r#"{"kid":"k"}"#, AuthErrorKind::TokenMalformed),
+            (r#"{"alg":1}"#, AuthErrorKind::TokenMalformed),
+            (r#"{"alg":"HS256","kid":5}"#, AuthErrorKind::TokenMalformed),
+            (
+                r#"{"alg":"HS256","alg":"HS256"}"#,
+                AuthErrorKind::TokenMalformed,
+            ),
+            (r#"["alg"]"#, AuthErrorKind::TokenMalformed),
+            (r#"{"alg":"none"}"#, AuthErrorKind::AlgorithmMismatch),
+            (
+                r#"{"alg":"NoNe","kid":"k"}"#,
+                AuthErrorKind::AlgorithmMismatch,
+            ),
+        ];
+        for (json, kind) in cases {
+            assert_eq!(parse(&b64(json)).unwrap_err().kind(), kind, "{json}");
+        }
+        for name in FORBIDDEN_HEADER_PARAMS {
+            let json = format!(r#"{{"alg":"HS256","kid":"k","{name}":null}}"#);
+            let err = parse(&b64(&json)).unwrap_err();
+            assert_eq!(err.kind(), AuthErrorKind::HeaderForbidden, "{name}");
+        }
+        assert_eq!(
+            parse("e30=").unwrap_err().kind(),
+            AuthErrorKind::TokenMalformed
+        );
+    }
+}
