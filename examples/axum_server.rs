@@ -83,6 +83,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "charon-auth demo listening on http://{}",
         listener.local_addr()?
     );
-    axum::serve(listener, app::router(charon, render)).await?;
+    axum::serve(listener, app::router(&charon, render)).await?;
     Ok(())
 }

@@ -24,7 +24,7 @@ use tower::{Layer, Service, ServiceExt, service_fn};
 
 type Body = Full<Bytes>;
 
-fn json(status: StatusCode, value: serde_json::Value) -> Response<Body> {
+fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
     let mut r = Response::new(Body::from(value.to_string()));
     *r.status_mut() = status;
     r.headers_mut()
@@ -39,7 +39,7 @@ async fn route(charon: Charon, req: Request<Incoming>) -> Result<Response<Body>,
         let auth = req.extensions().get::<Authenticated>().unwrap();
         Ok::<_, Infallible>(json(
             StatusCode::OK,
-            serde_json::json!({ "user_id": auth.user_id(), "session_id": auth.session_id() }),
+            &serde_json::json!({ "user_id": auth.user_id(), "session_id": auth.session_id() }),
         ))
     });
     let c = charon.clone();
@@ -49,8 +49,8 @@ async fn route(charon: Charon, req: Request<Incoming>) -> Result<Response<Body>,
             let auth = req.extensions().get::<Authenticated>().unwrap().clone();
             Ok::<_, Infallible>(
                 match c.refresh_session(&auth, RefreshSession::new()).await {
-                    Ok(t) => json(StatusCode::OK, t.body()),
-                    Err(e) => json(e.status(), serde_json::json!({ "error": e.to_string() })),
+                    Ok(t) => json(StatusCode::OK, &t.body()),
+                    Err(e) => json(e.status(), &serde_json::json!({ "error": e.to_string() })),
                 },
             )
         }
@@ -67,8 +67,8 @@ async fn route(charon: Charon, req: Request<Incoming>) -> Result<Response<Body>,
                 .create_session(CreateSession::new(user, Transport::Bearer), req.headers())
                 .await;
             Ok(match created {
-                Ok(t) => json(StatusCode::OK, t.body()),
-                Err(e) => json(e.status(), serde_json::json!({ "error": e.to_string() })),
+                Ok(t) => json(StatusCode::OK, &t.body()),
+                Err(e) => json(e.status(), &serde_json::json!({ "error": e.to_string() })),
             })
         }
         (Method::GET, "/me") => AuthLayer::access(&charon).layer(me).oneshot(req).await,
@@ -82,7 +82,7 @@ async fn route(charon: Charon, req: Request<Incoming>) -> Result<Response<Body>,
         }
         _ => Ok(json(
             StatusCode::NOT_FOUND,
-            serde_json::json!({ "error": "not found" }),
+            &serde_json::json!({ "error": "not found" }),
         )),
     }
 }

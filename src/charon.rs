@@ -311,13 +311,13 @@ impl CharonBuilder {
             .issuer
             .filter(|i| !i.is_empty())
             .ok_or_else(|| ConfigError::new(ConfigErrorKind::Missing, "issuer is required"))?;
-        if let Some(secret) = &self.base_secret {
-            if secret.len() < MIN_BASE_SECRET_LEN {
-                return Err(ConfigError::new(
-                    ConfigErrorKind::KeyTooShort,
-                    "base secret must be at least 32 bytes",
-                ));
-            }
+        if let Some(secret) = &self.base_secret
+            && secret.len() < MIN_BASE_SECRET_LEN
+        {
+            return Err(ConfigError::new(
+                ConfigErrorKind::KeyTooShort,
+                "base secret must be at least 32 bytes",
+            ));
         }
         let keyset = match (self.keyset, &self.base_secret) {
             (Some(keyset), _) => keyset,

@@ -147,6 +147,7 @@ pub(crate) fn secs(d: Duration) -> i64 {
 mod tests {
     use super::*;
 
+    #[allow(clippy::needless_pass_by_value)]
     fn kind(t: TokenTimes) -> ConfigErrorKind {
         t.validate()
             .err()

@@ -116,10 +116,10 @@ impl TestSession {
         if let Some(token) = body_token {
             builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
         }
-        if let Some(value) = cookie_value(&self.tokens, cookie_name) {
-            if let Ok(v) = HeaderValue::from_str(&format!("{cookie_name}={value}")) {
-                builder = builder.header(COOKIE, v);
-            }
+        if let Some(value) = cookie_value(&self.tokens, cookie_name)
+            && let Ok(v) = HeaderValue::from_str(&format!("{cookie_name}={value}"))
+        {
+            builder = builder.header(COOKIE, v);
         }
         builder
     }

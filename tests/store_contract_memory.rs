@@ -1,4 +1,10 @@
 //! The store contract suite against [`MemoryStore`]: a fresh store per test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

@@ -1,6 +1,12 @@
 //! The store contract suite against [`RedisStore`] on real `redis-server` processes
 //! started by the harness: a standalone server and a 3-master Cluster.
 #![cfg(feature = "redis")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

@@ -28,7 +28,7 @@ use charon_auth::{
 use serde::Deserialize;
 
 /// Renders the `/metrics` body.
-pub type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
+pub(crate) type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
 
 #[derive(Clone)]
 struct AppState {
@@ -38,7 +38,7 @@ struct AppState {
 
 /// Login request body.
 #[derive(Debug, Deserialize)]
-pub struct Login {
+pub(crate) struct Login {
     user_id: String,
     transport: String,
     session_type: Option<String>,
@@ -105,6 +105,7 @@ async fn logout(State(state): State<AppState>, auth: Authenticated) -> Response 
     }
 }
 
+#[allow(clippy::result_large_err)]
 fn session_type_of(auth: &Authenticated) -> Result<SessionType, Response> {
     SessionType::new(auth.session_type()).map_err(|_| bad_request("invalid session type"))
 }
@@ -164,7 +165,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// The demo router.
-pub fn router(charon: Charon, metrics_render: MetricsRender) -> Router {
+pub(crate) fn router(charon: &Charon, metrics_render: MetricsRender) -> Router {
     let state = AppState {
         charon: charon.clone(),
         metrics: metrics_render,
@@ -174,10 +175,10 @@ pub fn router(charon: Charon, metrics_render: MetricsRender) -> Router {
         .route("/logout", post(logout))
         .route("/logout-all", post(logout_all))
         .route("/sessions", get(sessions))
-        .route_layer(AuthLayer::access(&charon));
+        .route_layer(AuthLayer::access(charon));
     let refresh = Router::new()
         .route("/refresh", post(refresh))
-        .route_layer(AuthLayer::refresh(&charon));
+        .route_layer(AuthLayer::refresh(charon));
     Router::new()
         .route("/login", post(login))
         .route("/metrics", get(metrics))

@@ -3,7 +3,7 @@
 //! # The contract
 //!
 //! A store keeps [`Session`]s keyed by (session id, user id, session type). Every backend
-//! ([`MemoryStore`](memory::MemoryStore), `RedisStore` with the `redis` feature, and any
+//! ([`MemoryStore`], `RedisStore` with the `redis` feature, and any
 //! store of yours) must give exactly these guarantees; the shared contract test suite in
 //! `tests/support/contract.rs` checks them against each backend.
 //!

@@ -18,7 +18,7 @@ use crate::token::{Claims, TokenType};
 ///   by default, revokes the session when a stale token is replayed.
 ///
 /// On success the request carries an [`Authenticated`](super::Authenticated) extension;
-/// otherwise the [`Rejection`] answers (401, 400, 403 or 503). Every request emits
+/// otherwise the [`Rejection`](super::Rejection) answers (401, 400, 403 or 503). Every request emits
 /// `charon.token.valid` or `charon.token.invalid`.
 ///
 /// `B` is the response body type of the wrapped service, used by the rejection; it is

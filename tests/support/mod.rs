@@ -2,7 +2,7 @@
 //!
 //! - [`contract`]: the store contract suite every `SessionStore` must pass.
 //! - [`redis`]: real `redis-server` processes (standalone and a 3-master cluster).
-#![allow(unreachable_pub, dead_code)]
+#![allow(unreachable_pub, dead_code, unused_macros, unused_imports)]
 
 pub mod contract;
 pub mod redis;
