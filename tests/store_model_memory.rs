@@ -2,7 +2,10 @@
 //!
 //! A few fixed seeds always run; set `CHARON_MODEL_SEED=<u64>` to run one more seed (for
 //! instance the one a failure printed).
+#![allow(clippy::panic)]
 
+// The contract suite's macro is unused here.
+#[allow(unused_macros, unused_imports)]
 mod support;
 
 use std::sync::Arc;

@@ -222,7 +222,11 @@ pub async fn check_store_against_model(
 }
 
 /// Run the workload and return its history (without checking it).
-pub async fn run_workload(store: Arc<dyn SessionStore>, seed: u64, config: &ModelConfig) -> History {
+pub async fn run_workload(
+    store: Arc<dyn SessionStore>,
+    seed: u64,
+    config: &ModelConfig,
+) -> History {
     let run = random_id();
     let mut history = History {
         buckets: Vec::new(),
@@ -253,20 +257,26 @@ pub async fn run_workload(store: Arc<dyn SessionStore>, seed: u64, config: &Mode
         })
         .collect();
     for handle in handles {
-        history.ops.extend(handle.await.expect("model task panicked"));
+        history
+            .ops
+            .extend(handle.await.expect("model task panicked"));
     }
 
     // Final sequential reads: the end state must agree with the last writes.
     let final_task = config.tasks;
     let now = shared.clock.load(Ordering::SeqCst);
     for bucket in 0..history.buckets.len() {
-        history
-            .ops
-            .push(shared.call(final_task, bucket, None, now, Call::GetAll).await);
+        history.ops.push(
+            shared
+                .call(final_task, bucket, None, now, Call::GetAll)
+                .await,
+        );
         for sid in 0..history.sids.len() {
-            history
-                .ops
-                .push(shared.call(final_task, bucket, Some(sid), now, Call::Get).await);
+            history.ops.push(
+                shared
+                    .call(final_task, bucket, Some(sid), now, Call::Get)
+                    .await,
+            );
         }
     }
     history.real_end = SystemClock.now();
@@ -310,8 +320,10 @@ impl Shared {
         let mut ops = Vec::with_capacity(config.ops_per_task);
         for n in 0..config.ops_per_task {
             if rng.random_bool(config.clock_move_probability) {
-                self.clock
-                    .fetch_add(rng.random_range(config.clock_step.clone()), Ordering::SeqCst);
+                self.clock.fetch_add(
+                    rng.random_range(config.clock_step.clone()),
+                    Ordering::SeqCst,
+                );
             }
             let now = self.clock.load(Ordering::SeqCst);
             let bucket = rng.random_range(0..self.buckets.len());
@@ -319,7 +331,16 @@ impl Shared {
             let (user, ty) = &self.buckets[bucket];
             let tag = format!("t{task}-o{n}");
             let refresh_expires_at = now + rng.random_range(config.ttl.clone());
-            let (sid, call) = match rng.random_range(0..100) {
+            let mut choice = rng.random_range(0..100);
+            if (20..50).contains(&choice)
+                && !known.contains_key(&(bucket, sid))
+                && rng.random_bool(0.7)
+            {
+                // Nothing read yet: read first (the next update will use it) rather than
+                // update blindly.
+                choice = 50;
+            }
+            let (sid, call) = match choice {
                 0..20 => {
                     let mut s = Session::new(
                         self.sids[sid].clone(),
@@ -333,7 +354,7 @@ impl Shared {
                     s.extra_payload.insert("w".into(), json!(tag));
                     (Some(sid), Call::Create(s))
                 }
-                20..48 => {
+                20..50 => {
                     let mut s = known.get(&(bucket, sid)).cloned().unwrap_or_else(|| {
                         // Never read: a blind update at a guessed version.
                         let mut s = Session::new(
@@ -360,12 +381,14 @@ impl Shared {
                     }
                     (Some(sid), Call::Update(s))
                 }
-                48..70 => (Some(sid), Call::Get),
-                70..83 => (None, Call::GetAll),
-                83..95 => (Some(sid), Call::Delete),
+                50..72 => (Some(sid), Call::Get),
+                72..85 => (None, Call::GetAll),
+                85..97 => (Some(sid), Call::Delete),
                 _ => (None, Call::DeleteAll),
             };
-            let op = self.call_with_yields(task, bucket, sid, now, call, &mut rng).await;
+            let op = self
+                .call_with_yields(task, bucket, sid, now, call, &mut rng)
+                .await;
             match &op.kind {
                 OpKind::Create {
                     session,
@@ -491,12 +514,8 @@ impl Shared {
 pub fn check_history(history: &History, search_budget: usize) -> Result<(), String> {
     let writes = WriteIndex::new(history);
     for (i, op) in history.ops.iter().enumerate() {
-        check_local(history, &writes, i, op).map_err(|e| {
-            format!(
-                "{e}\n  in: {}",
-                describe(history, op)
-            )
-        })?;
+        check_local(history, &writes, i, op)
+            .map_err(|e| format!("{e}\n  in: {}", describe(history, op)))?;
     }
     let enable = ExpiryEnable::new(history);
     for bucket in 0..history.buckets.len() {
@@ -553,7 +572,12 @@ fn stored_by(op: &Op) -> Session {
     s
 }
 
-fn check_local(history: &History, writes: &WriteIndex, _index: usize, op: &Op) -> Result<(), String> {
+fn check_local(
+    history: &History,
+    writes: &WriteIndex,
+    _index: usize,
+    op: &Op,
+) -> Result<(), String> {
     let (user, ty) = &history.buckets[op.bucket];
     let check_read = |s: &Session, sid: Option<usize>| -> Result<(), String> {
         if &s.user_id != user || &s.session_type != ty {
@@ -565,7 +589,10 @@ fn check_local(history: &History, writes: &WriteIndex, _index: usize, op: &Op) -
         if let Some(sid) = sid
             && s.id != history.sids[sid]
         {
-            return Err(format!("get of {:?} returned session {:?}", history.sids[sid], s.id));
+            return Err(format!(
+                "get of {:?} returned session {:?}",
+                history.sids[sid], s.id
+            ));
         }
         if s.is_expired(op.now) {
             return Err(format!(
@@ -632,9 +659,9 @@ fn check_local(history: &History, writes: &WriteIndex, _index: usize, op: &Op) -
         OpKind::Delete { result } => result
             .map(|_| ())
             .map_err(|e| format!("delete failed with {e:?}")),
-        OpKind::DeleteAll { result } => result
-            .clone()
-            .map_err(|e| format!("delete_all failed with {e:?}")),
+        OpKind::DeleteAll { result } => {
+            (*result).map_err(|e| format!("delete_all failed with {e:?}"))
+        }
     }
 }
 
@@ -671,7 +698,9 @@ impl ExpiryEnable {
             return 0;
         }
         let first_later = self.by_now.partition_point(|&(now, _)| now <= expires_at);
-        self.by_now.get(first_later).map_or(u64::MAX, |&(_, inv)| inv)
+        self.by_now
+            .get(first_later)
+            .map_or(u64::MAX, |&(_, inv)| inv)
     }
 }
 
@@ -765,10 +794,9 @@ impl<'a> Linearizer<'a> {
                         p[t] += 1;
                         children.push((op.inv, p, new_state));
                     }
-                    Err(reason) => reasons.push(format!(
-                        "{}\n      => {reason}",
-                        describe(self.history, op)
-                    )),
+                    Err(reason) => {
+                        reasons.push(format!("{}\n      => {reason}", describe(self.history, op)));
+                    }
                 }
             }
             if children.is_empty() && best.as_ref().is_none_or(|b| depth > b.depth) {
@@ -826,6 +854,7 @@ impl<'a> Linearizer<'a> {
 
     /// Apply operation `i` to `state`; `horizon` is the latest completion so far
     /// (removals of expired sessions enabled before it are allowed).
+    #[allow(clippy::needless_range_loop)] // `sid` indexes the state and the sids.
     fn apply(&self, i: usize, state: &State, horizon: u64) -> Result<State, String> {
         let h = self.history;
         let op = &h.ops[i];
@@ -904,7 +933,10 @@ impl<'a> Linearizer<'a> {
                         return Err(format!(
                             "get returned version {} (by {}) but the stored one is version {} \
                              (by {})",
-                            got.lock_version, got.refresh_token_id, s.lock_version, s.refresh_token_id
+                            got.lock_version,
+                            got.refresh_token_id,
+                            s.lock_version,
+                            s.refresh_token_id
                         ));
                     }
                     (Ok(Some(got)), None) => {
