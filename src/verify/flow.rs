@@ -18,6 +18,7 @@ use crate::token::{Claims, TokenType};
 use crate::transport::{Transport, extract_token};
 
 /// What the steps found out, for the token event.
+#[derive(Default)]
 struct Trace {
     transport: Option<Transport>,
     claims: Option<Arc<Claims>>,
@@ -34,11 +35,7 @@ pub(crate) async fn verify_request(
     checks: &[ClaimCheck],
     now: UnixTime,
 ) -> Result<Authenticated, AuthError> {
-    let mut trace = Trace {
-        transport: None,
-        claims: None,
-        session_loaded: false,
-    };
+    let mut trace = Trace::default();
     let result = match verify_token(charon, method, headers, kind, checks, now, &mut trace) {
         Ok(auth) if kind == TokenType::Refresh => load_session(charon, auth, &mut trace).await,
         other => other,
@@ -55,11 +52,7 @@ pub(crate) fn verify_access_sync(
     checks: &[ClaimCheck],
     now: UnixTime,
 ) -> Result<Authenticated, AuthError> {
-    let mut trace = Trace {
-        transport: None,
-        claims: None,
-        session_loaded: false,
-    };
+    let mut trace = Trace::default();
     let result = verify_token(
         charon,
         method,

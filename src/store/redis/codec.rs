@@ -31,10 +31,7 @@ pub const BLOB_TAG: &[u8] = b"c1.";
 const MAC_LEN: usize = 32;
 
 /// PBKDF2 salt of the signing key (Charon's).
-pub const SIGNING_KEY_SALT: &[u8] = b"RedisStore HMAC";
-
-/// PBKDF2 iterations of the signing key derivation (Charon's default).
-pub const SIGNING_KEY_ITERATIONS: u32 = 250_000;
+pub const SIGNING_KEY_SALT: &str = "RedisStore HMAC";
 
 /// The 32-byte key that signs stored sessions.
 ///
@@ -48,14 +45,7 @@ impl SigningKey {
     /// Derive the key from a base secret: PBKDF2-HMAC-SHA256, 250 000 iterations, salt
     /// `"RedisStore HMAC"`, 32 bytes (the same key Charon derives from the same secret).
     pub fn derive(base_secret: &[u8]) -> Self {
-        let mut key = [0u8; 32];
-        pbkdf2::pbkdf2_hmac::<Sha256>(
-            base_secret,
-            SIGNING_KEY_SALT,
-            SIGNING_KEY_ITERATIONS,
-            &mut key,
-        );
-        Self(key)
+        Self(crate::token::derive_key(base_secret, SIGNING_KEY_SALT))
     }
 
     /// Use 32 bytes of key material as is (a key you derived yourself, or for fuzzing).

@@ -83,8 +83,7 @@ use connection::Connection;
 use keys::{DEFAULT_PREFIX, LOCK_FIELD_PREFIX, validate_prefix};
 use scripts::{SCRIPTS, UPSERT_CONFLICT, UPSERT_NOT_FOUND, UPSERT_OK};
 
-/// Shortest accepted base secret, in bytes (256 bits, as Charon recommends).
-pub const MIN_BASE_SECRET_LEN: usize = 32;
+pub use crate::token::MIN_BASE_SECRET_LEN;
 
 /// Latest accepted `refresh_expires_at` (9999-12-31T23:59:59Z). Later values are refused
 /// with [`StoreErrorKind::Encoding`]: Redis scores are doubles and key expiries integers.
