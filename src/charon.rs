@@ -367,3 +367,137 @@ impl CharonBuilder {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::Key;
+    use crate::transport::GateLimits;
+
+    const SECRET: &str = "a base secret of at least thirty-two bytes";
+
+    fn base() -> CharonBuilder {
+        Charon::builder().issuer("app").base_secret(SECRET)
+    }
+
+    fn kind(builder: CharonBuilder) -> ConfigErrorKind {
+        match builder.build() {
+            Ok(_) => panic!("expected a ConfigError"),
+            Err(e) => e.kind(),
+        }
+    }
+
+    #[test]
+    fn defaults_build_and_are_secure() {
+        let charon = base().build().unwrap();
+        assert_eq!(charon.issuer(), "app");
+        assert_eq!(charon.times(), &TokenTimes::default());
+        assert!(charon.enforces_browser_cookies());
+        assert_eq!(charon.reuse_detection(), ReuseDetection::RevokeSession);
+        assert!(charon.cookies().secure() && charon.cookies().http_only());
+        assert!(charon.csrf().is_enabled());
+        assert_eq!(charon.codec().keyset().signing_kid(), "default");
+    }
+
+    #[test]
+    fn issuer_is_required_and_not_empty() {
+        assert_eq!(kind(Charon::builder().base_secret(SECRET)), ConfigErrorKind::Missing);
+        assert_eq!(kind(base().issuer("")), ConfigErrorKind::Missing);
+    }
+
+    #[test]
+    fn keys_are_required() {
+        assert_eq!(kind(Charon::builder().issuer("app")), ConfigErrorKind::Missing);
+    }
+
+    #[test]
+    fn short_base_secret_is_refused() {
+        assert_eq!(kind(base().base_secret("short")), ConfigErrorKind::KeyTooShort);
+        // Even when a keyset is given: the secret may feed other keys (Redis HMAC).
+        let keyset = Keyset::new("k1", Key::hs256(&[7; 32]).unwrap()).unwrap();
+        assert_eq!(
+            kind(base().keyset(keyset).base_secret("short")),
+            ConfigErrorKind::KeyTooShort
+        );
+    }
+
+    #[test]
+    fn an_explicit_keyset_wins_over_the_derived_key() {
+        let keyset = Keyset::new("k1", Key::hs256(&[7; 32]).unwrap()).unwrap();
+        let charon = base().keyset(keyset).build().unwrap();
+        assert_eq!(charon.codec().keyset().signing_kid(), "k1");
+        let charon = Charon::builder()
+            .issuer("app")
+            .keyset(Keyset::new("k2", Key::hs256(&[8; 32]).unwrap()).unwrap())
+            .build()
+            .unwrap();
+        assert_eq!(charon.codec().keyset().signing_kid(), "k2");
+    }
+
+    #[test]
+    fn invalid_times_are_refused() {
+        let s = Duration::from_secs;
+        assert_eq!(kind(base().access_ttl(s(0))), ConfigErrorKind::InvalidTtl);
+        assert_eq!(kind(base().refresh_ttl(s(0))), ConfigErrorKind::InvalidTtl);
+        assert_eq!(
+            kind(base().session_ttl(SessionTtl::Finite(s(0)))),
+            ConfigErrorKind::InvalidTtl
+        );
+        assert_eq!(
+            kind(base().access_ttl(s(600)).refresh_ttl(s(60))),
+            ConfigErrorKind::InvalidTtl
+        );
+        assert_eq!(
+            kind(base().refresh_ttl(s(600)).session_ttl(SessionTtl::Finite(s(60)))),
+            ConfigErrorKind::InvalidTtl
+        );
+        assert_eq!(kind(base().leeway(s(61))), ConfigErrorKind::LeewayTooLarge);
+        assert_eq!(kind(base().new_cycle_after(s(0))), ConfigErrorKind::InvalidTtl);
+        base()
+            .session_ttl(SessionTtl::Infinite)
+            .refresh_ttl(s(10 * 365 * 24 * 3600))
+            .build()
+            .unwrap();
+    }
+
+    #[test]
+    fn invalid_cookie_csrf_and_gate_settings_are_refused() {
+        let host_cookie_with_path = CookieConfig::default()
+            .with_access_name("__Host-access")
+            .with_access_path("/api");
+        assert_eq!(
+            kind(base().cookies(host_cookie_with_path)),
+            ConfigErrorKind::InvalidCookie
+        );
+        let same_names = CookieConfig::default()
+            .with_access_name("t")
+            .with_refresh_name("t");
+        assert_eq!(kind(base().cookies(same_names)), ConfigErrorKind::InvalidCookie);
+        let simple_header = CsrfConfig::default()
+            .with_header(http::header::CONTENT_TYPE);
+        assert!(base().csrf(simple_header).build().is_err());
+        let tiny_gate = GateLimits::new().with_max_token_len(1);
+        assert!(base().gate_limits(tiny_gate).build().is_err());
+    }
+
+    #[test]
+    fn opt_outs_are_explicit() {
+        let charon = base()
+            .insecure_allow_bearer_for_browsers()
+            .reuse_detection(ReuseDetection::RejectOnly)
+            .build()
+            .unwrap();
+        assert!(!charon.enforces_browser_cookies());
+        assert_eq!(charon.reuse_detection(), ReuseDetection::RejectOnly);
+    }
+
+    #[test]
+    fn debug_never_prints_the_secret() {
+        let builder = base();
+        assert!(!format!("{builder:?}").contains("thirty-two"));
+        let charon = builder.build().unwrap();
+        let text = format!("{charon:?}");
+        assert!(!text.contains("thirty-two"));
+        assert!(text.contains("app"));
+    }
+}
