@@ -401,18 +401,27 @@ mod tests {
 
     #[test]
     fn issuer_is_required_and_not_empty() {
-        assert_eq!(kind(Charon::builder().base_secret(SECRET)), ConfigErrorKind::Missing);
+        assert_eq!(
+            kind(Charon::builder().base_secret(SECRET)),
+            ConfigErrorKind::Missing
+        );
         assert_eq!(kind(base().issuer("")), ConfigErrorKind::Missing);
     }
 
     #[test]
     fn keys_are_required() {
-        assert_eq!(kind(Charon::builder().issuer("app")), ConfigErrorKind::Missing);
+        assert_eq!(
+            kind(Charon::builder().issuer("app")),
+            ConfigErrorKind::Missing
+        );
     }
 
     #[test]
     fn short_base_secret_is_refused() {
-        assert_eq!(kind(base().base_secret("short")), ConfigErrorKind::KeyTooShort);
+        assert_eq!(
+            kind(base().base_secret("short")),
+            ConfigErrorKind::KeyTooShort
+        );
         // Even when a keyset is given: the secret may feed other keys (Redis HMAC).
         let keyset = Keyset::new("k1", Key::hs256(&[7; 32]).unwrap()).unwrap();
         assert_eq!(
@@ -448,11 +457,18 @@ mod tests {
             ConfigErrorKind::InvalidTtl
         );
         assert_eq!(
-            kind(base().refresh_ttl(s(600)).session_ttl(SessionTtl::Finite(s(60)))),
+            kind(
+                base()
+                    .refresh_ttl(s(600))
+                    .session_ttl(SessionTtl::Finite(s(60)))
+            ),
             ConfigErrorKind::InvalidTtl
         );
         assert_eq!(kind(base().leeway(s(61))), ConfigErrorKind::LeewayTooLarge);
-        assert_eq!(kind(base().new_cycle_after(s(0))), ConfigErrorKind::InvalidTtl);
+        assert_eq!(
+            kind(base().new_cycle_after(s(0))),
+            ConfigErrorKind::InvalidTtl
+        );
         base()
             .session_ttl(SessionTtl::Infinite)
             .refresh_ttl(s(10 * 365 * 24 * 3600))
@@ -472,9 +488,11 @@ mod tests {
         let same_names = CookieConfig::default()
             .with_access_name("t")
             .with_refresh_name("t");
-        assert_eq!(kind(base().cookies(same_names)), ConfigErrorKind::InvalidCookie);
-        let simple_header = CsrfConfig::default()
-            .with_header(http::header::CONTENT_TYPE);
+        assert_eq!(
+            kind(base().cookies(same_names)),
+            ConfigErrorKind::InvalidCookie
+        );
+        let simple_header = CsrfConfig::default().with_header(http::header::CONTENT_TYPE);
         assert!(base().csrf(simple_header).build().is_err());
         let tiny_gate = GateLimits::new().with_max_token_len(1);
         assert!(base().gate_limits(tiny_gate).build().is_err());
