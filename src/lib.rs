@@ -105,6 +105,7 @@ pub mod config;
 pub mod error;
 #[cfg(feature = "axum")]
 pub mod extract;
+pub mod guide;
 pub mod session;
 pub mod store;
 pub mod telemetry;
