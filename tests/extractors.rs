@@ -1,0 +1,228 @@
+//! axum extractors and the layer's optional mode.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use charon_auth::extract::{CurrentSessionType, LoadedSession, SessionId, TokenTransport, UserId};
+use charon_auth::test_util::TestSession;
+use charon_auth::verify::AuthOutcome;
+use charon_auth::{AuthLayer, Authenticated, Charon, Transport};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+fn charon() -> Charon {
+    Charon::builder()
+        .issuer("extractors")
+        .base_secret("extractor tests secret, thirty-two bytes+")
+        .build()
+        .unwrap()
+}
+
+async fn body(app: Router, req: Request<Body>) -> (StatusCode, String) {
+    let res = app.oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn identity_extractors_read_the_verified_token() {
+    let charon = charon();
+    let session = TestSession::create(&charon, "ann", Transport::Cookie)
+        .await
+        .unwrap();
+    let app = Router::new()
+        .route(
+            "/",
+            get(
+                |UserId(u): UserId,
+                 SessionId(s): SessionId,
+                 CurrentSessionType(t): CurrentSessionType,
+                 TokenTransport(tr): TokenTransport,
+                 auth: Authenticated| async move {
+                    assert_eq!(auth.claims().sub, u);
+                    assert!(auth.session().is_none(), "access layer loads no session");
+                    format!("{u} {} {t} {tr}", s.len())
+                },
+            ),
+        )
+        .route_layer(AuthLayer::access(&charon));
+    let req = session
+        .access_request(Request::get("/"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        body(app, req).await,
+        (StatusCode::OK, "ann 22 full cookie".into())
+    );
+}
+
+#[tokio::test]
+async fn loaded_session_behind_the_refresh_layer() {
+    let charon = charon();
+    let session = TestSession::create(&charon, "ann", Transport::Bearer)
+        .await
+        .unwrap();
+    let app = Router::new()
+        .route(
+            "/",
+            get(|LoadedSession(s): LoadedSession| async move { s.user_id }),
+        )
+        .route_layer(AuthLayer::refresh(&charon));
+    let req = session
+        .refresh_request(Request::get("/"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(body(app, req).await, (StatusCode::OK, "ann".into()));
+}
+
+#[tokio::test]
+async fn optional_mode_lets_anonymous_requests_through() {
+    let charon = charon();
+    let session = TestSession::create(&charon, "ann", Transport::Bearer)
+        .await
+        .unwrap();
+    let app = Router::new()
+        .route(
+            "/",
+            get(
+                |auth: Option<Authenticated>, UserIdOpt(u): UserIdOpt| async move {
+                    assert_eq!(auth.as_ref().map(|a| a.user_id().to_owned()), u);
+                    auth.map_or("anonymous".to_owned(), |a| a.user_id().to_owned())
+                },
+            ),
+        )
+        .route(
+            "/outcome",
+            get(
+                |axum::Extension(outcome): axum::Extension<AuthOutcome>| async move {
+                    match outcome {
+                        Ok(a) => a.user_id().to_owned(),
+                        Err(e) => e.kind().as_str().to_owned(),
+                    }
+                },
+            ),
+        )
+        .route_layer(AuthLayer::access(&charon).optional());
+    let anon = Request::get("/").body(Body::empty()).unwrap();
+    assert_eq!(
+        body(app.clone(), anon).await,
+        (StatusCode::OK, "anonymous".into())
+    );
+    let signed = session
+        .access_request(Request::get("/"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        body(app.clone(), signed).await,
+        (StatusCode::OK, "ann".into())
+    );
+    let bad = Request::get("/outcome")
+        .header("authorization", "Bearer not.a.token")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        body(app, bad).await,
+        (StatusCode::OK, "token_malformed".into())
+    );
+}
+
+/// `Option<UserId>` through a tiny wrapper, so the closure above can take it by pattern.
+struct UserIdOpt(Option<String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for UserIdOpt {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let user = <Option<UserId> as axum::extract::FromRequestParts<S>>::from_request_parts(
+            parts, state,
+        )
+        .await
+        .ok()
+        .flatten();
+        Ok(Self(user.map(|UserId(u)| u)))
+    }
+}
+
+#[tokio::test]
+async fn without_a_layer_extractors_answer_500() {
+    let app = Router::new().route("/", get(|_: Authenticated| async { "unreachable" }));
+    let (status, _) = body(app, Request::get("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[tokio::test]
+async fn claim_checks_reject_with_charons_message() {
+    let charon = charon();
+    let session = TestSession::create_with(
+        &charon,
+        charon_auth::CreateSession::new("ann", Transport::Bearer)
+            .access_claim("scope", "read write")
+            .access_claim("role", "user"),
+    )
+    .await
+    .unwrap();
+    let ok = AuthLayer::access(&charon)
+        .claim_contains_all("scope", ["read", "write"])
+        .claim_one_of("role", ["user", "admin"]);
+    let app = Router::new()
+        .route("/", get(|| async { "ok" }))
+        .route_layer(ok);
+    let req = session
+        .access_request(Request::get("/"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(body(app, req).await.0, StatusCode::OK);
+
+    for layer in [
+        AuthLayer::access(&charon).claim_equals("role", "admin"),
+        AuthLayer::access(&charon).claim_contains_any("scope", ["delete"]),
+        AuthLayer::access(&charon).check(|c| {
+            if c.sub == "root" {
+                Ok(())
+            } else {
+                Err(charon_auth::AuthError::custom("only root"))
+            }
+        }),
+    ] {
+        let app = Router::new()
+            .route("/", get(|| async { "no" }))
+            .route_layer(layer);
+        let req = session
+            .access_request(Request::get("/"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, text) = body(app, req).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(
+            text.contains("bearer token claim role invalid")
+                || text.contains("bearer token claim scope invalid")
+                || text.contains("only root"),
+            "{text}"
+        );
+    }
+    let missing = AuthLayer::access(&charon).claim_equals("tenant", "x");
+    let app = Router::new()
+        .route("/", get(|| async { "no" }))
+        .route_layer(missing);
+    let req = session
+        .access_request(Request::get("/"))
+        .body(Body::empty())
+        .unwrap();
+    assert!(
+        body(app, req)
+            .await
+            .1
+            .contains("bearer token claim tenant not found")
+    );
+}
