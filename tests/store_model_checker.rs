@@ -465,7 +465,7 @@ impl SessionStore for FaultyStore {
 /// Run seeds until one catches the fault; the verdicts of every seed tried.
 async fn verdicts(store: impl Fn() -> Arc<dyn SessionStore>) -> Vec<Result<(), String>> {
     let mut out = Vec::new();
-    for seed in 1..=5 {
+    for seed in 1..=30 {
         let history = run_workload(store(), seed, &ModelConfig::default()).await;
         let verdict = check_history(&history, ModelConfig::default().search_budget);
         let caught = verdict.is_err();
