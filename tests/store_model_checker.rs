@@ -7,8 +7,7 @@
     clippy::indexing_slicing
 )]
 
-// The contract suite's macro is unused here.
-#[allow(unused_macros, unused_imports)]
+// The contract suite's macro is unused here; `support/mod.rs` allows that itself.
 mod support;
 
 use std::collections::HashMap;

@@ -4,8 +4,7 @@
 //! instance the one a failure printed).
 #![allow(clippy::panic)]
 
-// The contract suite's macro is unused here.
-#[allow(unused_macros, unused_imports)]
+// The contract suite's macro is unused here; `support/mod.rs` allows that itself.
 mod support;
 
 use std::sync::Arc;
