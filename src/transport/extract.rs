@@ -146,7 +146,8 @@ impl fmt::Debug for ExtractedToken<'_> {
 /// |---|---|---|
 /// | `h.p` | `.s` | [`Transport::Cookie`], token `h.p.s` |
 /// | anything but exactly two segments | `.s` | malformed |
-/// | `t` | absent, or not starting with `.` | [`Transport::Bearer`], token `t` (the header wins; the cookie is ignored) |
+/// | `t` | a whole token other than `t` (not starting with `.`, holding a `.`) | malformed: two credentials, possibly of two sessions |
+/// | `t` | absent, `t` itself, or without any `.` | [`Transport::Bearer`], token `t` |
 /// | absent | `t`, not starting with `.` | [`Transport::CookieOnly`], token `t` |
 /// | absent | `.s` | [`AuthErrorKind::TokenNotFound`] (a lone signature is no token) |
 /// | absent | absent | [`AuthErrorKind::TokenNotFound`] |
@@ -184,6 +185,12 @@ pub fn extract_token<'a>(
                 transport: Transport::Cookie,
             })
         }
+        // Two different whole tokens: the request names two credentials (possibly two
+        // sessions or users). Refuse rather than silently pick one; the same token twice is
+        // not ambiguous, and a dotless value (the pre-4.0 signature cookie) is no token.
+        (Some(header), Some(cookie)) if cookie.contains('.') && cookie.as_ref() != header => Err(
+            malformed("the authorization header and the token cookie carry different tokens"),
+        ),
         (Some(header), _) => Ok(ExtractedToken {
             token: Cow::Borrowed(header),
             transport: Transport::Bearer,
@@ -625,12 +632,22 @@ mod tests {
     }
 
     #[test]
-    fn header_wins_over_unrelated_cookie() {
+    fn header_and_a_different_whole_token_cookie_are_malformed() {
         let got = extract(&[
             ("authorization", b"Bearer h.p.s"),
             ("cookie", b"_access_token_signature=H.P.S"),
         ]);
+        assert_eq!(kind(&got), MALFORMED);
+        // The same token both ways is not ambiguous.
+        let got = extract(&[
+            ("authorization", b"Bearer h.p.s"),
+            ("cookie", b"_access_token_signature=h.p.s"),
+        ]);
         assert_eq!(got.ok(), Some(("h.p.s".to_owned(), Transport::Bearer)));
+    }
+
+    #[test]
+    fn header_wins_over_unrelated_cookie() {
         let got = extract(&[("authorization", b"Bearer h.p.s"), ("cookie", b"other=.x")]);
         assert_eq!(got.ok(), Some(("h.p.s".to_owned(), Transport::Bearer)));
     }
