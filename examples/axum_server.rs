@@ -4,6 +4,9 @@
 //! cargo run --example axum_server --features axum,metrics
 //! ```
 //!
+//! Then open <http://127.0.0.1:3000/>: a small page that signs in with the cookie
+//! transports (see `docs/demo.md`).
+//!
 //! Environment:
 //! - `CHARON_DEMO_ADDR` (default `127.0.0.1:3000`)
 //! - `REDIS_URL` (in-memory store when unset)

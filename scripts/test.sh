@@ -5,6 +5,10 @@
 #                                # Redis Cluster), doc tests
 #   ./scripts/test.sh -- NAME    # extra arguments go to `cargo test`
 #
+# The whole suite (no extra arguments) ends with the browser test of the demo page,
+# scripts/browser-test.sh, which installs Chromium and its npm packages when missing and
+# fails (never skips) where it cannot.
+#
 # Tests start their own redis-server processes on free loopback ports; nothing needs to be
 # running beforehand. Set CHARON_TEST_REDIS_URL to use an existing standalone server.
 set -euo pipefail
@@ -30,3 +34,7 @@ echo "test.sh: $(redis-server --version)" >&2
 
 if [ "${1:-}" = "--" ]; then shift; fi
 cargo test --all-features --locked "$@"
+
+if [ $# -eq 0 ]; then
+  ./scripts/browser-test.sh
+fi

@@ -12,6 +12,8 @@
 //! | `GET /sessions` | access | 200 array of active sessions |
 //! | `GET /metrics` | – | Prometheus text |
 //! | `GET /healthz` | – | 200 |
+//! | `GET /` | – | the demo page (`static/index.html`, plain HTML, no build step) |
+//! | `GET /app.js` | – | its script (`static/app.js`) |
 
 use std::sync::Arc;
 
@@ -164,6 +166,37 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// The page's `Content-Security-Policy`: scripts only from this origin (no inline script,
+/// no `eval`), requests only to this origin, the inline `<style>` allowed.
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+    style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; \
+    frame-ancestors 'none'";
+
+async fn index_page() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("static/index.html"),
+    )
+        .into_response()
+}
+
+async fn index_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("static/app.js"),
+    )
+        .into_response()
+}
+
 /// The demo router.
 pub(crate) fn router(charon: &Charon, metrics_render: MetricsRender) -> Router {
     let state = AppState {
@@ -180,6 +213,8 @@ pub(crate) fn router(charon: &Charon, metrics_render: MetricsRender) -> Router {
         .route("/refresh", post(refresh))
         .route_layer(AuthLayer::refresh(charon));
     Router::new()
+        .route("/", get(index_page))
+        .route("/app.js", get(index_script))
         .route("/login", post(login))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))

@@ -1,0 +1,435 @@
+// End-to-end test of the demo page (`GET /` of examples/axum_server.rs) in headless
+// Chromium, driven with playwright-core over the DevTools protocol.
+//
+//   node tests/browser/e2e.mjs      (scripts/browser-test.sh installs and builds first)
+//
+// Environment:
+//   CHARON_DEMO_BIN      the demo server binary (default target/debug/examples/axum_server)
+//   CHROMIUM             the browser (default /usr/bin/chromium)
+//   CHARON_UPDATE_SCREENSHOT=1  also write docs/demo-signed-in.png (else only under target/)
+//
+// It starts the demo server on a free loopback port with a 6 s access token TTL, so the
+// page's refresh paths run within seconds, and checks for each cookie transport: login,
+// that scripts cannot read (or overwrite) the HttpOnly token cookies, /me, refresh (on a
+// 401 and by the page's timer), the sessions list, the /metrics counters, logout, and that
+// the page can no longer call /me afterwards; then "log out everywhere" across two browsers.
+import { spawn } from 'node:child_process';
+import { mkdirSync, copyFileSync, createWriteStream, readFileSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const OUT = join(ROOT, 'target', 'browser-test');
+const SERVER_BIN = process.env.CHARON_DEMO_BIN || join(ROOT, 'target/debug/examples/axum_server');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ACCESS_TTL = 6; // seconds; the builder needs leeway (5 s) < access TTL
+const ACCESS_COOKIE = '_access_token_signature';
+const REFRESH_COOKIE = '_refresh_token_signature';
+const WATCHDOG_MS = 180_000;
+
+let passed = 0;
+let failed = 0;
+let server = null;
+let browser = null;
+
+function ok(name) {
+  passed += 1;
+  console.log(`ok - ${name}`);
+}
+
+function check(cond, name, detail = '') {
+  if (!cond) throw new Error(`${name}${detail ? `: ${detail}` : ''}`);
+  ok(name);
+}
+
+function eq(actual, expected, name) {
+  check(actual === expected, name,
+    `expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what, fn, timeoutMs = 15_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+// ---- the demo server --------------------------------------------------------------------
+
+async function startServer() {
+  if (!existsSync(SERVER_BIN)) {
+    throw new Error(`no demo server binary at ${SERVER_BIN}; run ` +
+      '`cargo build --example axum_server --features axum,metrics` (scripts/browser-test.sh does)');
+  }
+  mkdirSync(OUT, { recursive: true });
+  const logPath = join(OUT, 'server.log');
+  const logFile = createWriteStream(logPath);
+  const child = spawn(SERVER_BIN, [], {
+    env: {
+      ...process.env,
+      CHARON_DEMO_ADDR: '127.0.0.1:0', // the server prints the port it got
+      CHARON_SECRET: `browser-test secret ${process.pid} ${Date.now()} padding padding`,
+      CHARON_ACCESS_TTL: String(ACCESS_TTL),
+      RUST_LOG: 'info,charon=debug',
+      NO_COLOR: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server = { child, logPath };
+  child.stderr.pipe(logFile);
+  const url = await new Promise((resolveUrl, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('demo server did not start in 30 s')), 30_000);
+    child.stdout.on('data', (chunk) => {
+      logFile.write(chunk);
+      buf += chunk;
+      const m = /listening on (http:\/\/\S+)/.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`demo server exited early with ${code}`));
+    });
+  });
+  return url;
+}
+
+function stopServer() {
+  if (server && server.child.exitCode === null) server.child.kill('SIGTERM');
+}
+
+async function metricsText(base) {
+  const r = await fetch(`${base}/metrics`);
+  return r.text();
+}
+
+function counter(text, name, labelPart) {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z0-9_]+)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (m && m[1] === name && (!labelPart || (m[2] || '').includes(labelPart))) {
+      total += Number(m[3]);
+    }
+  }
+  return total;
+}
+
+// ---- page helpers -----------------------------------------------------------------------
+
+// A fresh browser context (its own cookie jar) with a page on the demo, that records the
+// token bodies the server sent it and every script error or CSP violation.
+async function openPage(base, name) {
+  const context = await browser.newContext({ viewport: { width: 1180, height: 900 } });
+  const page = await context.newPage();
+  const seen = { tokens: [], problems: [] };
+  page.on('pageerror', (e) => seen.problems.push(`${name}: page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 40[01]/.test(m.text())) {
+      seen.problems.push(`${name}: console error: ${m.text()}`);
+    }
+  });
+  page.on('response', async (r) => {
+    const path = new URL(r.url()).pathname;
+    if ((path === '/login' || path === '/refresh') && r.status() === 200) {
+      try { seen.tokens.push(await r.json()); } catch (_) { /* page gone */ }
+    }
+  });
+  const res = await page.goto(`${base}/`);
+  eq(res.status(), 200, `${name}: GET / serves the page`);
+  const csp = res.headers()['content-security-policy'] || '';
+  check(csp.includes("script-src 'self'"), `${name}: the page has a Content-Security-Policy`);
+  await page.waitForSelector('body[data-state="signed-out"]');
+  return { context, page, seen };
+}
+
+async function tokenCookies(context) {
+  const all = await context.cookies();
+  return {
+    access: all.find((c) => c.name === ACCESS_COOKIE),
+    refresh: all.find((c) => c.name === REFRESH_COOKIE),
+  };
+}
+
+const text = (page, sel) => page.locator(sel).innerText();
+
+async function login(page, user, transport) {
+  await page.fill('#user-id', user);
+  await page.selectOption('#transport', transport);
+  await page.click('#login-btn');
+  await page.waitForSelector('body[data-state="signed-in"]');
+  const jar = await tokenCookies(page.context());
+  if (!jar.access || !jar.refresh) {
+    throw new Error(`Chromium did not store the Secure token cookies on ${page.url()}`);
+  }
+  await until('the page to show the user', async () => (await text(page, '#who-user')) === user);
+}
+
+async function callMe(page, expectStatus) {
+  await page.click('#me-btn');
+  await until(`/me -> ${expectStatus} on the page`,
+    async () => (await text(page, '#me-status')) === `HTTP ${expectStatus}`);
+}
+
+// Make #me-status observable again before the next call.
+const clearMe = (page) => page.evaluate(() => {
+  document.getElementById('me-status').textContent = '';
+});
+
+// ---- scenarios --------------------------------------------------------------------------
+
+async function transportFlow(base, transport, screenshot) {
+  const user = `alice-${transport}`;
+  const t = `[${transport}]`;
+  const { context, page, seen } = await openPage(base, t);
+
+  await login(page, user, transport);
+  eq(await text(page, '#who-transport'), transport, `${t} the page shows who is signed in`);
+  const session = await text(page, '#who-session');
+  check(/^\S{8,}$/.test(session), `${t} the page shows the session id`);
+
+  // What the server sent: split halves, or no body tokens at all.
+  const issued = seen.tokens[0];
+  if (transport === 'cookie') {
+    eq(issued.access_token.split('.').length, 2, `${t} body access token is header.payload only`);
+    eq(issued.refresh_token.split('.').length, 2, `${t} body refresh token is header.payload only`);
+  } else {
+    check(issued.access_token === null && issued.refresh_token === null,
+      `${t} body carries no tokens`);
+  }
+
+  // The cookies exist, with the secure attributes...
+  const jar = await tokenCookies(context);
+  check(jar.access && jar.refresh, `${t} the browser stored both token cookies`,
+    'Chromium refused the Secure cookies on this http://127.0.0.1 origin');
+  for (const c of [jar.access, jar.refresh]) {
+    check(c.httpOnly && c.secure && c.sameSite === 'Strict' && c.path === '/',
+      `${t} ${c.name} is HttpOnly; Secure; SameSite=Strict; Path=/`, JSON.stringify(c));
+  }
+  if (transport === 'cookie') {
+    check(jar.access.value.startsWith('.') && jar.access.value.split('.').length === 2,
+      `${t} the access cookie holds only .signature`);
+  } else {
+    eq(jar.access.value.split('.').length, 3, `${t} the access cookie holds the whole token`);
+  }
+
+  // ...but scripts cannot read them, nor overwrite them, and the page keeps no token in
+  // storage or in the DOM.
+  eq(await page.evaluate(() => document.cookie), '', `${t} document.cookie is empty for scripts`);
+  const afterWrite = await page.evaluate((names) => {
+    for (const n of names) document.cookie = `${n}=forged; Path=/`;
+    return document.cookie;
+  }, [ACCESS_COOKIE, REFRESH_COOKIE]);
+  const jar2 = await tokenCookies(context);
+  check(jar2.access.value === jar.access.value && jar2.refresh.value === jar.refresh.value
+    && !afterWrite.includes('forged'),
+  `${t} a script cannot overwrite the HttpOnly cookies`, afterWrite);
+  // Web storage holds no token: nothing at all, except the cookie_only resume flag.
+  const stores = await page.evaluate(() => [localStorage, sessionStorage]
+    .flatMap((s) => Object.keys(s).map((k) => `${k}=${s.getItem(k)}`)));
+  const expected = transport === 'cookie_only' ? ['charon-demo.resume-cookie-only=1'] : [];
+  eq(JSON.stringify(stores), JSON.stringify(expected),
+    `${t} no token in localStorage or sessionStorage`);
+  const html = await page.content();
+  check(!html.includes(jar.access.value.slice(1)) && !html.includes(jar.refresh.value.slice(1)),
+    `${t} no cookie value appears in the DOM`);
+
+  // /me works from the page.
+  await clearMe(page);
+  await callMe(page, 200);
+  const me = JSON.parse(await text(page, '#me-result'));
+  check(me.user_id === user && me.transport === transport && me.session_id === session,
+    `${t} /me answers for the signed-in session`, JSON.stringify(me));
+
+  // The sessions list marks this browser's session.
+  await until('the sessions list', async () => (await page.locator('#sessions tr').count()) >= 1);
+  const current = await page.locator('#sessions tr', { hasText: 'this browser' })
+    .getAttribute('data-session-id');
+  eq(current, session, `${t} the sessions list shows this session as current`);
+
+  if (screenshot) {
+    // Wait for the counters to show, then keep a picture of the signed-in page.
+    await until('the metrics panel',
+      async () => (await page.locator('#metrics tr').count()) >= 2);
+    await page.screenshot({ path: screenshot, fullPage: true });
+    ok(`${t} screenshot of the signed-in page at ${screenshot}`);
+  }
+
+  // Refresh.
+  if (transport === 'cookie') {
+    // Path 1, the 401: no timer; wait for the access cookie to expire (Max-Age = TTL),
+    // then the page's /me gets 401, refreshes and retries.
+    await page.uncheck('#auto-refresh');
+    await until('the access cookie to expire', async () => !(await tokenCookies(context)).access,
+      (ACCESS_TTL + 5) * 1000);
+    ok(`${t} the access cookie expired in the browser`);
+    await clearMe(page);
+    await callMe(page, 200);
+    const log = await text(page, '#log');
+    check(/GET \/me -> 401/.test(log) && /refreshed \(401\)/.test(log),
+      `${t} the page refreshed after /me answered 401 and retried`);
+    eq(await text(page, '#refresh-count'), '1', `${t} one refresh`);
+  } else {
+    // Path 2, the timer: the page refreshes ahead of the access token's expiry.
+    await until('the timer refresh',
+      async () => (await text(page, '#refresh-count')) === '1', (ACCESS_TTL + 5) * 1000);
+    check(/refreshed \(timer\)/.test(await text(page, '#log')),
+      `${t} the page refreshed before the access token expired`);
+  }
+  const jar3 = await tokenCookies(context);
+  check(jar3.access && jar3.access.value !== jar.access.value
+    && jar3.refresh.value !== jar.refresh.value, `${t} refresh rotated both cookies`);
+  await page.click('#refresh-btn');
+  await until('the button refresh', async () => (await text(page, '#refresh-count')) === '2');
+  ok(`${t} "Refresh now" refreshes`);
+  eq(await text(page, '#who-session'), session, `${t} refreshing keeps the session`);
+  await clearMe(page);
+  await callMe(page, 200);
+  eq(await page.evaluate(() => document.cookie), '', `${t} document.cookie still empty after refresh`);
+  if (transport === 'cookie_only') {
+    // Its tokens are cookies, so the session survives a reload of the page.
+    await page.reload();
+    await page.waitForSelector('body[data-state="signed-in"]');
+    await until('the resumed user', async () => (await text(page, '#who-user')) === user);
+    eq(await text(page, '#who-session'), session, `${t} a reload resumes the session`);
+  }
+
+  // The live counters on the page match the server's /metrics.
+  const m = await metricsText(base);
+  const label = `token_transport="${transport}"`;
+  check(counter(m, 'charon_token_valid_total', label) >= 3,
+    `${t} /metrics counts valid ${transport} tokens`);
+  for (const name of ['charon_session_create_total', 'charon_session_refresh_total',
+    'charon_token_valid_total']) {
+    await until(`the page's ${name}`, async () => {
+      const shown = await page.locator(`#metrics tr[data-counter="${name}"] td.num`).allInnerTexts();
+      return shown.reduce((a, v) => a + Number(v), 0) >= 1;
+    }, 5_000);
+  }
+  ok(`${t} the page shows the charon_* counters from /metrics`);
+
+  // Logout: the cookies are gone and the page can no longer call /me.
+  const latest = seen.tokens[seen.tokens.length - 1];
+  await page.click('#logout-btn');
+  await page.waitForSelector('body[data-state="signed-out"]');
+  ok(`${t} logout returns the page to the sign-in form`);
+  const jar4 = await tokenCookies(context);
+  check(!jar4.access && !jar4.refresh, `${t} logout cleared both cookies`);
+  await clearMe(page);
+  await callMe(page, 401);
+  ok(`${t} after logout the page's /me gets 401`);
+  // Even a script holding the last header.payload halves gets nowhere: the signatures
+  // left with the cookies, and the session is gone.
+  const replay = await page.evaluate(async ({ access, refresh }) => {
+    const h = (t) => (t ? { authorization: `Bearer ${t}` } : {});
+    const me = await fetch('/me', { headers: h(access) });
+    const rf = await fetch('/refresh', {
+      method: 'POST', headers: { ...h(refresh), 'x-csrf-protect': '1' },
+    });
+    return [me.status, rf.status];
+  }, { access: latest.access_token, refresh: latest.refresh_token });
+  check(replay[0] === 401 && replay[1] === 401,
+    `${t} after logout /me and /refresh from the page get 401`, JSON.stringify(replay));
+  const m2 = await metricsText(base);
+  check(counter(m2, 'charon_session_delete_total') >= 1, `${t} /metrics counts the logout`);
+
+  check(seen.problems.length === 0, `${t} no script errors or CSP violations`,
+    seen.problems.join('; '));
+  await context.close();
+}
+
+async function logoutEverywhere(base) {
+  const t = '[logout-all]';
+  const a = await openPage(base, `${t} A`);
+  const b = await openPage(base, `${t} B`);
+  await login(a.page, 'bob', 'cookie');
+  await login(b.page, 'bob', 'cookie_only');
+  await a.page.click('#sessions-btn');
+  await until('two sessions on A', async () => (await a.page.locator('#sessions tr').count()) === 2);
+  ok(`${t} the sessions list shows both browsers' sessions`);
+
+  await b.page.click('#logout-all-btn');
+  await b.page.waitForSelector('body[data-state="signed-out"]');
+  ok(`${t} "Log out everywhere" signs this browser out`);
+  // The other browser's session is gone too: its next refresh fails and signs it out.
+  await a.page.click('#refresh-btn');
+  await a.page.waitForSelector('body[data-state="signed-out"]');
+  check(/refresh failed/.test(await text(a.page, '#log')),
+    `${t} the other browser cannot refresh any more and is signed out`);
+  const m = await metricsText(base);
+  check(counter(m, 'charon_session_delete_all_total') >= 1, `${t} /metrics counts delete_all`);
+
+  // Browser enforcement: a page cannot obtain whole bearer tokens.
+  const status = await b.page.evaluate(async () => (await fetch('/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user_id: 'mallory', transport: 'bearer' }),
+  })).status);
+  eq(status, 400, `${t} a browser login with the bearer transport is refused`);
+
+  const problems = [...a.seen.problems, ...b.seen.problems];
+  check(problems.length === 0, `${t} no script errors or CSP violations`, problems.join('; '));
+  await a.context.close();
+  await b.context.close();
+}
+
+// ---- main -------------------------------------------------------------------------------
+
+async function main() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}; install Debian's chromium ` +
+      '(scripts/browser-test.sh does) or set CHROMIUM');
+  }
+  const base = await startServer();
+  console.log(`# demo server at ${base}; Chromium ${CHROMIUM}`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Playwright gives each launch a fresh temporary profile (user-data-dir).
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--no-first-run', '--disable-component-update', '--disable-sync', '--disable-quic'],
+  });
+  console.log(`# Chromium ${browser.version()}`);
+  const shot = join(OUT, 'demo-signed-in.png');
+  await transportFlow(base, 'cookie', shot);
+  await transportFlow(base, 'cookie_only', null);
+  await logoutEverywhere(base);
+  if (process.env.CHARON_UPDATE_SCREENSHOT === '1') {
+    mkdirSync(join(ROOT, 'docs'), { recursive: true });
+    copyFileSync(shot, join(ROOT, 'docs', 'demo-signed-in.png'));
+    console.log('# updated docs/demo-signed-in.png');
+  }
+}
+
+const watchdog = setTimeout(() => {
+  console.log(`not ok - the browser test did not finish within ${WATCHDOG_MS / 1000} s`);
+  stopServer();
+  process.exit(1);
+}, WATCHDOG_MS);
+
+try {
+  await main();
+} catch (e) {
+  failed += 1;
+  console.log(`not ok - ${e.message}`);
+  if (server) {
+    try {
+      const log = readFileSync(server.logPath, 'utf8').split('\n').slice(-25).join('\n');
+      console.log(`# last lines of ${server.logPath}:\n${log.replace(/^/gm, '#   ')}`);
+    } catch (_) { /* no log */ }
+  }
+} finally {
+  if (browser) await browser.close().catch(() => {});
+  stopServer();
+  clearTimeout(watchdog);
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
