@@ -335,17 +335,11 @@ impl CharonBuilder {
         self.gate_limits.validate()?;
         let codec = JwtCodec::new(keyset, issuer.clone())?.with_leeway(self.times.leeway)?;
 
-        let mut handlers = self.handlers;
-        #[cfg(feature = "tracing")]
-        if self.tracing_events {
-            handlers.push(Arc::new(crate::telemetry::TracingHandler::default()));
-        }
-        #[cfg(feature = "metrics")]
-        if self.metrics_counters {
-            handlers.push(Arc::new(crate::telemetry::MetricsHandler::default()));
-        }
-        let _ = (self.tracing_events, self.metrics_counters);
-        let telemetry = Telemetry::new(handlers);
+        let telemetry = Telemetry::new(built_in_handlers(
+            self.handlers,
+            self.tracing_events,
+            self.metrics_counters,
+        ));
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::default()));
@@ -366,6 +360,25 @@ impl CharonBuilder {
             }),
         })
     }
+}
+
+/// The application's handlers, then the `tracing` and `metrics` bridges when their
+/// features are on and they were not turned off.
+#[allow(unused_mut, unused_variables)]
+fn built_in_handlers(
+    mut handlers: Vec<Arc<dyn TelemetryHandler>>,
+    tracing_events: bool,
+    metrics_counters: bool,
+) -> Vec<Arc<dyn TelemetryHandler>> {
+    #[cfg(feature = "tracing")]
+    if tracing_events {
+        handlers.push(Arc::new(crate::telemetry::TracingHandler::default()));
+    }
+    #[cfg(feature = "metrics")]
+    if metrics_counters {
+        handlers.push(Arc::new(crate::telemetry::MetricsHandler::default()));
+    }
+    handlers
 }
 
 #[cfg(test)]
