@@ -8,7 +8,6 @@
 )]
 
 // The contract suite's macro is unused here.
-#[allow(unused_macros, unused_imports)]
 mod support;
 
 use std::collections::HashMap;

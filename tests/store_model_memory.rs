@@ -5,7 +5,6 @@
 #![allow(clippy::panic)]
 
 // The contract suite's macro is unused here.
-#[allow(unused_macros, unused_imports)]
 mod support;
 
 use std::sync::Arc;
