@@ -8,6 +8,11 @@
 //!   it is gone. Shared servers live in statics (never dropped), so this is what reaps them
 //!   when the test binary exits, even on a panic or a kill. Owned servers are also stopped in
 //!   `Drop` (redis killed, watchdog reaped, dir removed).
+//! - **Faults.** An owned server can be [`stop`](RedisServer::stop)ped (SIGKILL, a crash) and
+//!   [`restart`](RedisServer::restart)ed on the same port with the same arguments and data
+//!   dir, so a server spawned with persistence (e.g. `--appendonly yes --appendfsync always`
+//!   through [`RedisServer::spawn_with_args`]) comes back with its data. While it is stopped
+//!   the dir is kept (a `keep` marker tells the watchdog not to remove it); `Drop` removes it.
 //! - `CHARON_TEST_REDIS_URL` replaces the shared standalone server with an existing one.
 //! - A missing `redis-server` is a panic with instructions, never a silent skip.
 #![allow(
@@ -37,7 +42,7 @@ echo "$pid" > "$dir/redis.pid"
 while kill -0 "$PPID" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 0.5; done
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
-rm -rf "$dir"
+if ! kill -0 "$PPID" 2>/dev/null || [ ! -e "$dir/keep" ]; then rm -rf "$dir"; fi
 "#;
 
 fn require_redis_server() {
@@ -78,6 +83,8 @@ fn free_port(cluster: bool) -> u16 {
 pub struct RedisServer {
     port: u16,
     dir: PathBuf,
+    /// Every `redis-server` argument, to restart it identically.
+    args: Vec<String>,
     watchdog: Child,
 }
 
@@ -85,6 +92,12 @@ impl RedisServer {
     /// A standalone server.
     pub fn spawn() -> Self {
         Self::spawn_with(false, &[])
+    }
+
+    /// A standalone server with extra `redis-server` arguments (appended, so they override
+    /// the defaults: e.g. `["--appendonly", "yes", "--appendfsync", "always"]`).
+    pub fn spawn_with_args(extra: &[&str]) -> Self {
+        Self::spawn_with(false, extra)
     }
 
     fn spawn_with(cluster: bool, extra: &[&str]) -> Self {
@@ -131,20 +144,11 @@ impl RedisServer {
                 );
             }
             args.extend(extra.iter().map(|s| (*s).to_owned()));
-            let watchdog = Command::new("sh")
-                .arg("-c")
-                .arg(WATCHDOG)
-                .arg("charon-redis-watchdog")
-                .arg(&dir)
-                .args(&args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn sh");
+            let watchdog = spawn_watchdog(&dir, &args);
             let mut server = Self {
                 port,
                 dir,
+                args,
                 watchdog,
             };
             if server.wait_ready() {
@@ -154,6 +158,43 @@ impl RedisServer {
             drop(server);
         }
         panic!("could not start redis-server after 20 attempts");
+    }
+
+    /// Kill the server with SIGKILL (as a crash would) and wait until it is gone. The port
+    /// and data dir are kept for [`restart`](Self::restart). Stopping a stopped server does
+    /// nothing.
+    pub fn stop(&mut self) {
+        std::fs::write(self.dir.join("keep"), b"").expect("write keep marker");
+        if let Some(pid) = self.redis_pid() {
+            let _ = Command::new("kill")
+                .arg("-9")
+                .arg(&pid)
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = self.watchdog.wait();
+        let _ = std::fs::remove_file(self.dir.join("redis.pid"));
+    }
+
+    /// Start the server again on the same port, with the same arguments and data dir, and
+    /// wait until it answers `PING` (after loading its data). Stops it first if needed.
+    pub fn restart(&mut self) {
+        if self.redis_pid().is_some() {
+            self.stop();
+        }
+        let _ = std::fs::remove_file(self.dir.join("keep"));
+        self.watchdog = spawn_watchdog(&self.dir, &self.args);
+        assert!(
+            self.wait_ready(),
+            "redis-server did not restart on port {}",
+            self.port
+        );
+    }
+
+    /// Whether the server answers `PING` within `timeout` (false while it is stopped,
+    /// paused or busy, e.g. in `DEBUG SLEEP`).
+    pub fn responds_within(&self, timeout: Duration) -> bool {
+        raw_command_with_timeout(self.port, &["PING"], timeout).is_ok_and(|r| r == "PONG")
     }
 
     fn wait_ready(&mut self) -> bool {
@@ -295,10 +336,28 @@ pub fn cluster() -> &'static RedisCluster {
     CLUSTER.get_or_init(RedisCluster::spawn)
 }
 
+fn spawn_watchdog(dir: &std::path::Path, args: &[String]) -> Child {
+    Command::new("sh")
+        .arg("-c")
+        .arg(WATCHDOG)
+        .arg("charon-redis-watchdog")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sh")
+}
+
 fn raw_command(port: u16, args: &[&str]) -> Result<String, String> {
+    raw_command_with_timeout(port, args, Duration::from_secs(5))
+}
+
+fn raw_command_with_timeout(port: u16, args: &[&str], timeout: Duration) -> Result<String, String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
+        .set_read_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
     let mut req = format!("*{}\r\n", args.len()).into_bytes();
     for a in args {
