@@ -22,10 +22,13 @@
 //! - Replicas and failover: the store talks to the primary; the last writes before a
 //!   failover may be lost, which at worst logs a user out or lets a just-rotated refresh
 //!   token work once more within its generation.
-//! - ACLs: the store needs `EVALSHA`, `EVAL`, `SCRIPT LOAD`, `HGET`, `HGETALL` and `DEL`
-//!   on its prefix, e.g. `ACL SETUSER charon on >password ~charon:* +evalsha +eval
-//!   +script|load +hget +hgetall +del` (with Cluster, add `+cluster|slots +cluster|shards`
-//!   and `+readonly` as your client needs).
+//! - ACLs: the store sends `EVALSHA` (and `SCRIPT LOAD` after a `NOSCRIPT`), `HGET`,
+//!   `HGETALL` and `DEL`; its scripts call `HSET`, `HDEL`, `ZADD`, `ZREM`, `ZSCORE`,
+//!   `ZRANGE`, `ZRANGEBYSCORE` and `EXPIREAT`. A least-privilege user for the default
+//!   prefix (tested in `tests/redis_faults.rs`):
+//!   `ACL SETUSER charon on >CHANGE-ME resetkeys ~charon:* resetchannels -@all +evalsha
+//!   +script|load +hget +hgetall +del +hset +hdel +zadd +zrem +zscore +zrange
+//!   +zrangebyscore +expireat +ping` (on Cluster add `+cluster|slots`; see `SECURITY.md`).
 //! - Timeouts: [`connect_timeout`](crate::store::redis::RedisStoreBuilder::connect_timeout)
 //!   (default 1 s) and
 //!   [`response_timeout`](crate::store::redis::RedisStoreBuilder::response_timeout)
