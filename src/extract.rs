@@ -96,13 +96,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
 impl<S: Send + Sync> OptionalFromRequestParts<S> for Authenticated {
     type Rejection = AuthRejection;
 
-    /// `None` when the (optional-mode) layer found no valid token; still 500 without a layer.
+    /// `None` when the (optional-mode) layer found no valid token (a 401 error). A failure
+    /// that is not about the token (store down 503, CSRF 403, malformed request 400) is
+    /// still answered, never passed through as anonymous; without a layer: 500.
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        match lookup(parts) {
-            Ok(auth) => Ok(Some(auth)),
-            Err(AuthRejection::Unauthenticated(_)) => Ok(None),
-            Err(other) => Err(other),
+        anonymous_if_unauthorized(lookup(parts))
+    }
+}
+
+/// `Ok(None)` for a 401 (no or bad token); other failures stay errors.
+fn anonymous_if_unauthorized(
+    found: Result<Authenticated, AuthRejection>,
+) -> Result<Option<Authenticated>, AuthRejection> {
+    match found {
+        Ok(auth) => Ok(Some(auth)),
+        Err(AuthRejection::Unauthenticated(e)) if e.status() == StatusCode::UNAUTHORIZED => {
+            Ok(None)
         }
+        Err(other) => Err(other),
     }
 }
 
@@ -128,11 +139,7 @@ macro_rules! newtype_extractor {
                 parts: &mut Parts,
                 _: &S,
             ) -> Result<Option<Self>, Self::Rejection> {
-                match lookup(parts) {
-                    Ok($auth) => Ok(Some($name($get))),
-                    Err(AuthRejection::Unauthenticated(_)) => Ok(None),
-                    Err(other) => Err(other),
-                }
+                Ok(anonymous_if_unauthorized(lookup(parts))?.map(|$auth| $name($get)))
             }
         }
     };

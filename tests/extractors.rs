@@ -226,3 +226,79 @@ async fn claim_checks_reject_with_charons_message() {
             .contains("bearer token claim tenant not found")
     );
 }
+
+/// A store whose backend is always down.
+#[derive(Debug)]
+struct DownStore;
+
+impl charon_auth::store::SessionStore for DownStore {
+    fn get<'a>(
+        &'a self,
+        _: charon_auth::session::SessionKey<'a>,
+        _: i64,
+    ) -> charon_auth::store::StoreFuture<'a, Option<charon_auth::Session>> {
+        Box::pin(async {
+            Err(charon_auth::StoreError::new(
+                charon_auth::StoreErrorKind::Backend,
+            ))
+        })
+    }
+    fn upsert<'a>(
+        &'a self,
+        _: &'a charon_auth::Session,
+        _: charon_auth::store::WriteMode,
+        _: i64,
+    ) -> charon_auth::store::StoreFuture<'a, u64> {
+        Box::pin(async { Ok(1) })
+    }
+    fn delete<'a>(
+        &'a self,
+        _: charon_auth::session::SessionKey<'a>,
+    ) -> charon_auth::store::StoreFuture<'a, bool> {
+        Box::pin(async { Ok(true) })
+    }
+    fn get_all<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a charon_auth::SessionType,
+        _: i64,
+    ) -> charon_auth::store::StoreFuture<'a, Vec<charon_auth::Session>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    fn delete_all<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a charon_auth::SessionType,
+    ) -> charon_auth::store::StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test]
+async fn optional_extractors_do_not_turn_a_store_outage_into_anonymous() {
+    let charon = Charon::builder()
+        .issuer("extractors")
+        .base_secret("extractor tests secret, thirty-two bytes+")
+        .store(DownStore)
+        .build()
+        .unwrap();
+    // Writes "succeed" in this store, so a session (and its refresh token) can be issued.
+    let session = TestSession::create(&charon, "ann", Transport::Bearer)
+        .await
+        .unwrap();
+    let app = Router::new()
+        .route(
+            "/",
+            get(|auth: Option<Authenticated>| async move { format!("{}", auth.is_some()) }),
+        )
+        .route_layer(AuthLayer::refresh(&charon).optional());
+    let req = session
+        .refresh_request(Request::get("/"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, text) = body(app.clone(), req).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    // No token at all is a plain 401: anonymous.
+    let (status, text) = body(app, Request::get("/").body(Body::empty()).unwrap()).await;
+    assert_eq!((status, text.as_str()), (StatusCode::OK, "false"));
+}

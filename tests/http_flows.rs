@@ -108,7 +108,10 @@ impl Client {
 }
 
 async fn send(app: &Router, req: Request<Body>) -> Answer {
-    let res: Response<Body> = app.clone().oneshot(req).await.unwrap();
+    into_answer(app.clone().oneshot(req).await.unwrap()).await
+}
+
+async fn into_answer(res: Response<Body>) -> Answer {
     let status = res.status();
     let set_cookies = res
         .headers()
@@ -142,7 +145,13 @@ impl Harness {
                 json!({"user_id": user, "transport": transport.as_str()}).to_string(),
             ))
             .unwrap();
-        let answer = send(&self.app, req).await;
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(
+            res.headers()[header::CACHE_CONTROL],
+            "no-store",
+            "tokens are never cached"
+        );
+        let answer = into_answer(res).await;
         assert_eq!(answer.status, StatusCode::OK, "login: {:?}", answer.body);
         client.absorb(&answer);
         client

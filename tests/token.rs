@@ -675,3 +675,21 @@ fn extra_claims_survive_and_cannot_shadow() {
     assert_eq!(back.extra("roles"), Some(&json!(["a", "b"])));
     assert_eq!(back.exp, NOW + 900);
 }
+
+#[test]
+fn signing_refuses_tokens_the_verifier_would_refuse() {
+    let codec = charon_auth::JwtCodec::new(
+        charon_auth::Keyset::new("k", charon_auth::Key::hs256(&[5; 32]).unwrap()).unwrap(),
+        "iss",
+    )
+    .unwrap();
+    let mut claims =
+        charon_auth::Claims::new(charon_auth::TokenType::Access, "iss", "u", "s", "full", "j")
+            .with_validity(1, 2);
+    claims
+        .insert_extra("blob", serde_json::Value::String("x".repeat(9000)))
+        .unwrap();
+    let err = codec.sign(&claims).unwrap_err();
+    let source = std::error::Error::source(&err).unwrap().to_string();
+    assert!(source.contains("exceeds"), "{source}");
+}

@@ -16,8 +16,9 @@ use crate::transport::Transport;
 /// - CookieOnly: no token in the body, whole tokens in the cookies.
 ///
 /// [`body`](Self::body) is the JSON body of Charon's contract; [`set_cookies`](Self::set_cookies)
-/// the `Set-Cookie` header values. With the `axum` feature this is an `IntoResponse`.
-/// `Debug` never prints tokens.
+/// the `Set-Cookie` header values (marked sensitive). With the `axum` feature this is an
+/// `IntoResponse`; without it, send the body with `Cache-Control: no-store` (RFC 6749
+/// section 5.1) so no cache keeps the tokens. `Debug` never prints tokens.
 #[derive(Clone)]
 pub struct IssuedTokens {
     pub(crate) transport: Transport,
@@ -137,17 +138,18 @@ mod axum_impls {
     use axum_core::body::Body;
     use axum_core::response::{IntoResponse, Response};
     use http::StatusCode;
-    use http::header::{CONTENT_TYPE, HeaderValue};
+    use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 
     use super::{IssuedTokens, LoggedOut};
 
     impl IntoResponse for IssuedTokens {
-        /// 200 with the JSON body and the `Set-Cookie` headers.
+        /// 200 with the JSON body, `Cache-Control: no-store` (RFC 6749 section 5.1) and the
+        /// `Set-Cookie` headers.
         fn into_response(self) -> Response {
             let mut response = Response::new(Body::from(self.body().to_string()));
-            response
-                .headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
             self.apply_cookies(response.headers_mut());
             response
         }

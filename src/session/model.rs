@@ -1,5 +1,7 @@
 //! The server-side session record and its versioned serialized form.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use super::SessionType;
@@ -12,7 +14,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 ///
 /// Sessions are created and changed by the session API on [`Charon`](crate::Charon); stores
 /// keep them exactly as they went in. Fields are public for reading.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Session {
     /// Session id: 16 random bytes, base64url (22 characters).
@@ -42,6 +44,30 @@ pub struct Session {
     /// Optimistic-locking counter, incremented by the store on every successful write.
     #[serde(default)]
     pub lock_version: u64,
+}
+
+impl fmt::Debug for Session {
+    /// Redacts the refresh token id and the contents of the extra payload (server-side
+    /// data the application may consider secret); shows the payload's keys count.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("session_type", &self.session_type)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .field("refreshed_at", &self.refreshed_at)
+            .field("refresh_token_id", &"REDACTED")
+            .field("tokens_fresh_from", &self.tokens_fresh_from)
+            .field("prev_tokens_fresh_from", &self.prev_tokens_fresh_from)
+            .field(
+                "extra_payload",
+                &format_args!("{} entries", self.extra_payload.len()),
+            )
+            .field("lock_version", &self.lock_version)
+            .finish()
+    }
 }
 
 /// The identity of a stored session: (session id, user id, session type).
@@ -199,6 +225,16 @@ mod tests {
         assert_eq!(
             Session::from_versioned_bytes(json.to_string().as_bytes()),
             None
+        );
+    }
+
+    #[test]
+    fn debug_redacts_the_refresh_token_id_and_payload() {
+        let text = format!("{:?}", sample());
+        assert!(!text.contains("rtid"), "{text}");
+        assert!(
+            text.contains("REDACTED") && text.contains("1 entries"),
+            "{text}"
         );
     }
 

@@ -12,7 +12,7 @@ use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 use crate::clock::UnixTime;
 use crate::error::{AuthError, AuthErrorKind, ConfigError, ConfigErrorKind};
 use crate::token::claims::{Claims, TokenType};
-use crate::token::gate;
+use crate::token::gate::{self, MAX_TOKEN_LEN};
 use crate::token::header;
 use crate::token::key::{Key, alg_name};
 use crate::token::keyset::{KID_NOT_SET_PREFIX, Keyset};
@@ -154,6 +154,10 @@ impl JwtCodec {
             crypto::sign(token.as_bytes(), encoding, key.algorithm()).map_err(SignError::new)?;
         token.push('.');
         token.push_str(&signature);
+        if token.len() > MAX_TOKEN_LEN {
+            // Verification would refuse it: never issue a token that cannot be used.
+            return Err(SignError::new(TokenTooLong(token.len())));
+        }
         Ok(token)
     }
 
@@ -256,6 +260,22 @@ impl JwtCodec {
         Ok(())
     }
 }
+
+/// A signed token longer than [`MAX_TOKEN_LEN`] (too many extra claims).
+#[derive(Debug)]
+struct TokenTooLong(usize);
+
+impl std::fmt::Display for TokenTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "token of {} bytes exceeds the {MAX_TOKEN_LEN}-byte limit",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for TokenTooLong {}
 
 /// Verify the signature with the chosen key and decode the payload.
 fn finish(kid: String, key: &Key, segments: gate::Segments<'_>) -> Result<VerifiedJws, AuthError> {

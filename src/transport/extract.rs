@@ -29,8 +29,9 @@ impl GateLimits {
     pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
     /// The smallest accepted [`max_token_len`](Self::max_token_len).
     pub const MIN_MAX_TOKEN_LEN: usize = 256;
-    /// The largest accepted [`max_token_len`](Self::max_token_len): 64 KiB.
-    pub const MAX_MAX_TOKEN_LEN: usize = 64 * 1024;
+    /// The largest accepted [`max_token_len`](Self::max_token_len): the token verifier's
+    /// own cap, [`MAX_TOKEN_LEN`](crate::token::MAX_TOKEN_LEN) (8 KiB).
+    pub const MAX_MAX_TOKEN_LEN: usize = crate::token::MAX_TOKEN_LEN;
 
     /// The default limits.
     pub const fn new() -> Self {
@@ -266,23 +267,25 @@ fn cookie_value<'a>(
 ) -> Result<Option<Cow<'a, str>>, AuthError> {
     let mut found: Option<Cow<'a, str>> = None;
     for header in headers.get_all(COOKIE) {
-        let text = String::from_utf8_lossy(header.as_bytes());
+        let bytes = header.as_bytes();
         // Cheap pre-check: a header that does not mention the name cannot hold the cookie.
-        if !text.contains(name) {
+        if !contains(bytes, name.as_bytes()) {
             continue;
         }
-        for cookie in cookie::Cookie::split_parse(text.clone()).flatten() {
-            if cookie.name() != name {
-                continue;
+        // Borrow when the header is UTF-8; copy when it needs lossy conversion.
+        let values: Vec<Cow<'a, str>> = match std::str::from_utf8(bytes) {
+            Ok(text) => named_values(text, name).map(Cow::Borrowed).collect(),
+            Err(_) => {
+                let text = String::from_utf8_lossy(bytes);
+                named_values(&text, name)
+                    .map(|v| Cow::Owned(v.to_owned()))
+                    .collect()
             }
+        };
+        for value in values {
             if found.is_some() {
                 return Err(malformed("duplicate token cookie"));
             }
-            // Borrow when the header was UTF-8; copy when it needed lossy conversion.
-            let value = match (&text, cookie.value_raw()) {
-                (Cow::Borrowed(_), Some(raw)) => Cow::Borrowed(raw),
-                _ => Cow::Owned(cookie.value().to_owned()),
-            };
             found = Some(value);
         }
     }
@@ -304,6 +307,30 @@ fn cookie_value<'a>(
 /// RFC 6265 `cookie-octet`: visible ASCII except `"`, `,`, `;` and `\`.
 pub(crate) fn is_cookie_octet(b: u8) -> bool {
     b.is_ascii_graphic() && !matches!(b, b'"' | b',' | b';' | b'\\')
+}
+
+/// Optional whitespace around cookie names and values (RFC 6265 section 5.2): SP and HTAB.
+const OWS: [char; 2] = [' ', '\t'];
+
+/// The values of every pair named exactly `name` in one `Cookie` header.
+///
+/// RFC 6265 section 5.2 by hand rather than `cookie::Cookie::split_parse`: that trims names
+/// with `str::trim`, which also strips Unicode whitespace, so `"\u{2000}__Host-x"` would
+/// match `"__Host-x"`. Here only SP and HTAB are trimmed and names compare byte for byte,
+/// without percent-decoding.
+fn named_values<'t, 'n>(
+    text: &'t str,
+    name: &'n str,
+) -> impl Iterator<Item = &'t str> + use<'t, 'n> {
+    text.split(';').filter_map(move |pair| {
+        let (raw_name, raw_value) = pair.split_once('=')?;
+        (raw_name.trim_matches(OWS) == name).then(|| raw_value.trim_matches(OWS))
+    })
+}
+
+/// Whether `needle` occurs in `haystack`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]
@@ -523,7 +550,7 @@ mod tests {
     fn gate_limits_validation() {
         assert!(GateLimits::default().validate().is_ok());
         assert_eq!(GateLimits::new(), GateLimits::default());
-        for bad in [0, 255, 64 * 1024 + 1] {
+        for bad in [0, 255, 8 * 1024 + 1, 64 * 1024] {
             let err = GateLimits::default()
                 .with_max_token_len(bad)
                 .validate()
@@ -534,7 +561,7 @@ mod tests {
                 "{bad}"
             );
         }
-        for good in [256, 64 * 1024] {
+        for good in [256, 8 * 1024] {
             assert!(
                 GateLimits::default()
                     .with_max_token_len(good)
@@ -680,6 +707,29 @@ mod tests {
             ),
         ]);
         assert_eq!(kind(&got), MALFORMED);
+    }
+
+    #[test]
+    fn unicode_whitespace_cannot_stand_in_for_a_cookie_name() {
+        for header in [
+            "\u{a0}__Host-access=evil",
+            "\u{2000}__Host-access=evil; x=1",
+            "__Host-access\u{3000}=evil",
+            "x=1;\u{2028}__Host-access=evil",
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(COOKIE, HeaderValue::from_str(header).unwrap());
+            let err = extract_token(&headers, "__Host-access", &GateLimits::new()).unwrap_err();
+            assert_eq!(err.kind(), AuthErrorKind::TokenNotFound, "{header:?}");
+        }
+        // Tabs and spaces around the name are optional whitespace (RFC 6265 5.2).
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("x=1;\t __Host-access = a.b.c"),
+        );
+        let found = extract_token(&headers, "__Host-access", &GateLimits::new()).unwrap();
+        assert_eq!(found.token, "a.b.c");
     }
 
     #[test]

@@ -122,7 +122,11 @@ impl CookieConfig {
         let text = builder.build().to_string();
         // Every part is sanitized to visible ASCII and the cookie crate adds only visible
         // ASCII and spaces, so this conversion cannot fail.
-        HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+        let mut value =
+            HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""));
+        // Carries (part of) a token: keep it out of header logs and HPACK tables.
+        value.set_sensitive(true);
+        value
     }
 }
 
