@@ -76,13 +76,8 @@ impl Client {
         if let Some(t) = token {
             b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
-        if !self.cookies.is_empty() {
-            let c: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            b = b.header(header::COOKIE, c.join("; "));
+        if let Some(cookies) = support::cookie_jar::cookie_header(&self.cookies) {
+            b = b.header(header::COOKIE, cookies);
         }
         if self.csrf {
             b = b.header("sec-fetch-site", "same-origin");
@@ -91,18 +86,12 @@ impl Client {
     }
 
     fn absorb(&mut self, answer: &Answer) {
-        for sc in &answer.set_cookies {
-            let pair = sc.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() || sc.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        if answer.status == StatusCode::OK && answer.body.get("access_token_exp").is_some() {
-            self.access = answer.body["access_token"].as_str().map(str::to_owned);
-            self.refresh = answer.body["refresh_token"].as_str().map(str::to_owned);
+        support::cookie_jar::absorb_set_cookies(&mut self.cookies, &answer.set_cookies);
+        if answer.status == StatusCode::OK
+            && let Some((access, refresh)) = support::cookie_jar::body_tokens(&answer.body)
+        {
+            self.access = access;
+            self.refresh = refresh;
         }
     }
 }

@@ -311,18 +311,12 @@ impl Harness {
 
 impl Client {
     fn absorb(&mut self, answer: &Answer, set_cookies: &[String]) {
-        for sc in set_cookies {
-            let pair = sc.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() || sc.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        if answer.status == StatusCode::OK && answer.body.get("access_token_exp").is_some() {
-            self.access = answer.body["access_token"].as_str().map(str::to_owned);
-            self.refresh = answer.body["refresh_token"].as_str().map(str::to_owned);
+        support::cookie_jar::absorb_set_cookies(&mut self.cookies, set_cookies);
+        if answer.status == StatusCode::OK
+            && let Some((access, refresh)) = support::cookie_jar::body_tokens(&answer.body)
+        {
+            self.access = access;
+            self.refresh = refresh;
         }
     }
 
