@@ -200,13 +200,8 @@ impl Harness {
         if let Some(t) = token {
             b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
-        if !client.cookies.is_empty() {
-            let c: Vec<String> = client
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            b = b.header(header::COOKIE, c.join("; "));
+        if let Some(cookies) = support::cookie_jar::cookie_header(&client.cookies) {
+            b = b.header(header::COOKIE, cookies);
         }
         let what = format!("{method} {path}");
         let (answer, cookies) = self.send(&what, b.body(Body::empty()).unwrap()).await;
