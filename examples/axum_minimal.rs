@@ -1,0 +1,70 @@
+//! The smallest useful axum app: login, a protected route, refresh, logout.
+//!
+//! ```text
+//! cargo run --example axum_minimal --features axum
+//! ```
+#![allow(clippy::print_stdout)]
+
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use charon_auth::{
+    AuthLayer, Authenticated, Charon, CreateSession, RefreshSession, SessionError, Transport,
+};
+
+async fn login(
+    axum::extract::State(charon): axum::extract::State<Charon>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, SessionError> {
+    // Check the user's credentials here; this sketch signs in "alice".
+    charon
+        .create_session(CreateSession::new("alice", Transport::Cookie), &headers)
+        .await
+}
+
+async fn me(auth: Authenticated) -> String {
+    format!("hello {}", auth.user_id())
+}
+
+async fn refresh(
+    axum::extract::State(charon): axum::extract::State<Charon>,
+    auth: Authenticated,
+) -> Result<impl IntoResponse, SessionError> {
+    charon.refresh_session(&auth, RefreshSession::new()).await
+}
+
+async fn logout(
+    axum::extract::State(charon): axum::extract::State<Charon>,
+    auth: Authenticated,
+) -> Result<impl IntoResponse, SessionError> {
+    charon.delete_session(&auth).await
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let charon = Charon::builder()
+        .issuer("my-app")
+        .base_secret(
+            std::env::var("CHARON_SECRET")
+                .unwrap_or_else(|_| "dev only: set CHARON_SECRET to 32+ random bytes".into()),
+        )
+        .build()?;
+
+    let app = Router::new()
+        .route("/me", get(me))
+        .route("/logout", post(logout))
+        .route_layer(AuthLayer::access(&charon))
+        .merge(
+            Router::new()
+                .route("/refresh", post(refresh))
+                .route_layer(AuthLayer::refresh(&charon)),
+        )
+        .route("/login", post(login))
+        .with_state(charon);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
