@@ -7,8 +7,6 @@
     clippy::indexing_slicing
 )]
 
-// The contract suite's macro is unused here.
-#[allow(unused_macros, unused_imports)]
 mod support;
 
 use std::collections::HashMap;

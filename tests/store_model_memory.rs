@@ -4,8 +4,6 @@
 //! instance the one a failure printed).
 #![allow(clippy::panic)]
 
-// The contract suite's macro is unused here.
-#[allow(unused_macros, unused_imports)]
 mod support;
 
 use std::sync::Arc;
