@@ -14,7 +14,7 @@ use crate::error::{AuthError, AuthErrorKind, ConfigError, ConfigErrorKind};
 use crate::token::claims::{Claims, TokenType};
 use crate::token::gate;
 use crate::token::header;
-use crate::token::key::{Key, alg_name};
+use crate::token::key::{Key, MAX_HMAC_LEN, alg_name};
 use crate::token::keyset::{KID_NOT_SET_PREFIX, Keyset};
 use crate::token::sign_error::SignError;
 use crate::token::verified::VerifiedJws;
@@ -150,6 +150,13 @@ impl JwtCodec {
                 JwtErrorKind::InvalidKeyFormat,
             )));
         };
+        if let Some(hmac) = key.hmac_key() {
+            let mut tag = [0u8; MAX_HMAC_LEN];
+            let n = hmac.sign(token.as_bytes(), &mut tag);
+            token.push('.');
+            URL_SAFE_NO_PAD.encode_string(tag.get(..n).unwrap_or_default(), &mut token);
+            return Ok(token);
+        }
         let signature =
             crypto::sign(token.as_bytes(), encoding, key.algorithm()).map_err(SignError::new)?;
         token.push('.');
@@ -260,6 +267,38 @@ impl JwtCodec {
 /// Verify the signature with the chosen key and decode the payload.
 fn finish(kid: String, key: &Key, segments: gate::Segments<'_>) -> Result<VerifiedJws, AuthError> {
     let alg = key.algorithm();
+    if let Some(hmac) = key.hmac_key() {
+        // HS*: the keyed HMAC state is precomputed; the tag is compared in constant time.
+        // The same engine as jsonwebtoken's refuses non-canonical base64url, and a segment
+        // longer than any HMAC tag does not fit the buffer: both are invalid signatures.
+        let mut tag = [0u8; MAX_HMAC_LEN];
+        let valid = URL_SAFE_NO_PAD
+            .decode_slice(segments.signature, &mut tag)
+            .ok()
+            .and_then(|n| tag.get(..n))
+            .is_some_and(|tag| hmac.verify(segments.signing_input.as_bytes(), tag));
+        if !valid {
+            return Err(AuthError::new(AuthErrorKind::SignatureInvalid));
+        }
+    } else {
+        verify_with_jsonwebtoken(key, alg, segments)?;
+    }
+    let payload = URL_SAFE_NO_PAD
+        .decode(segments.payload)
+        .map_err(|_| AuthError::new(AuthErrorKind::TokenMalformed))?;
+    Ok(VerifiedJws {
+        kid,
+        algorithm: alg,
+        payload,
+    })
+}
+
+/// Asymmetric algorithms: jsonwebtoken's `crypto::verify`.
+fn verify_with_jsonwebtoken(
+    key: &Key,
+    alg: jsonwebtoken::Algorithm,
+    segments: gate::Segments<'_>,
+) -> Result<(), AuthError> {
     match crypto::verify(
         segments.signature,
         segments.signing_input.as_bytes(),
@@ -272,17 +311,77 @@ fn finish(kid: String, key: &Key, segments: gate::Segments<'_>) -> Result<Verifi
         // character): no valid signature looks like that.
         Err(e) => return Err(AuthError::new(AuthErrorKind::SignatureInvalid).with_source(e)),
     }
-    let payload = URL_SAFE_NO_PAD
-        .decode(segments.payload)
-        .map_err(|_| AuthError::new(AuthErrorKind::TokenMalformed))?;
-    Ok(VerifiedJws {
-        kid,
-        algorithm: alg,
-        payload,
-    })
+    Ok(())
 }
 
 fn secs(d: Duration) -> i64 {
     // At most MAX_LEEWAY (60 s) by the time this is called.
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+
+    const SECRET: [u8; 64] = [0x5a; 64];
+
+    fn codec(alg: Algorithm) -> JwtCodec {
+        let key = Key::hmac(alg, &SECRET).unwrap();
+        JwtCodec::new(Keyset::new("k1", key).unwrap(), "iss").unwrap()
+    }
+
+    fn claims() -> Claims {
+        Claims::new(TokenType::Access, "iss", "u", "s", "full", "j").with_validity(100, 200)
+    }
+
+    /// The precomputed HMAC path signs and verifies exactly as jsonwebtoken does.
+    #[test]
+    fn hmac_fast_path_agrees_with_jsonwebtoken() {
+        for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
+            let codec = codec(alg);
+            let token = codec.sign(&claims()).unwrap();
+            let (input, sig) = token.rsplit_once('.').unwrap();
+            let theirs =
+                crypto::sign(input.as_bytes(), &EncodingKey::from_secret(&SECRET), alg).unwrap();
+            assert_eq!(sig, theirs, "{alg:?}");
+            assert!(
+                crypto::verify(
+                    sig,
+                    input.as_bytes(),
+                    &DecodingKey::from_secret(&SECRET),
+                    alg
+                )
+                .unwrap()
+            );
+            assert_eq!(
+                codec.verify(&token, 150, TokenType::Access).unwrap(),
+                claims()
+            );
+        }
+    }
+
+    #[test]
+    fn hmac_fast_path_refuses_odd_signature_segments() {
+        let codec = codec(Algorithm::HS256);
+        let token = codec.sign(&claims()).unwrap();
+        let (input, sig) = token.rsplit_once('.').unwrap();
+        let bytes = URL_SAFE_NO_PAD.decode(sig).unwrap();
+        // 32 bytes = 43 characters whose last one carries 2 unused bits: set one.
+        let last = sig.chars().last().unwrap();
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let pos = alphabet.find(last).unwrap();
+        let non_canonical = alphabet.chars().nth(pos ^ 1).unwrap();
+        let twin = format!("{input}.{}{non_canonical}", &sig[..sig.len() - 1]);
+        let longer = format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode([bytes.clone(), bytes].concat())
+        );
+        let oversized = format!("{input}.{}", URL_SAFE_NO_PAD.encode([7u8; 200]));
+        for bad in [twin, longer, oversized] {
+            let err = codec.verify(&bad, 150, TokenType::Access).unwrap_err();
+            assert_eq!(err.kind(), AuthErrorKind::SignatureInvalid, "{bad}");
+        }
+    }
 }
