@@ -1,5 +1,6 @@
 //! Signing and verifying Charon JWTs.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -184,36 +185,73 @@ impl JwtCodec {
     ///    [`SignatureInvalid`](AuthErrorKind::SignatureInvalid);
     /// 5. the payload must be base64url (`TokenMalformed`).
     pub fn verify_signature(&self, token: &str) -> Result<VerifiedJws, AuthError> {
+        let (kid, key, segments) = self.check_signature(token)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(segments.payload)
+            .map_err(|_| AuthError::new(AuthErrorKind::TokenMalformed))?;
+        Ok(VerifiedJws {
+            kid: kid.into_owned(),
+            algorithm: key.algorithm(),
+            payload,
+        })
+    }
+
+    /// [`verify_signature`](Self::verify_signature) followed by
+    /// [`Claims::from_payload`], without the intermediate [`VerifiedJws`]: a payload of
+    /// Charon's usual size is decoded on the stack. The request hot path.
+    pub(crate) fn verify_claims(&self, token: &str) -> Result<Claims, AuthError> {
+        const STACK_PAYLOAD: usize = 1024;
+        let (_, _, segments) = self.check_signature(token)?;
+        let malformed = || AuthError::new(AuthErrorKind::TokenMalformed);
+        if segments.payload.len() / 4 * 3 + 3 <= STACK_PAYLOAD {
+            let mut buf = [0u8; STACK_PAYLOAD];
+            let n = URL_SAFE_NO_PAD
+                .decode_slice(segments.payload, &mut buf)
+                .map_err(|_| malformed())?;
+            Claims::from_payload(buf.get(..n).unwrap_or_default())
+        } else {
+            let payload = URL_SAFE_NO_PAD
+                .decode(segments.payload)
+                .map_err(|_| malformed())?;
+            Claims::from_payload(&payload)
+        }
+    }
+
+    /// Steps 1 to 4 of [`verify_signature`](Self::verify_signature): the kid, key and
+    /// segments of a token whose signature verified.
+    fn check_signature<'t>(
+        &self,
+        token: &'t str,
+    ) -> Result<(Cow<'_, str>, &Key, gate::Segments<'t>), AuthError> {
         let inner = &*self.inner;
         let segments = gate::split(token)?;
         let (kid, key) = if segments.header == inner.signing_header {
-            (inner.keyset.signing_kid(), inner.keyset.signing_key())
+            (
+                Cow::Borrowed(inner.keyset.signing_kid()),
+                inner.keyset.signing_key(),
+            )
         } else if let Some(kid) = inner.known_headers.get(segments.header) {
             let key = inner
                 .keyset
                 .get(kid)
                 .ok_or(AuthError::new(AuthErrorKind::KeyNotFound))?;
-            (kid.as_str(), key)
+            (Cow::Borrowed(kid.as_str()), key)
         } else {
-            return self.verify_slow(segments);
+            let header = header::parse(segments.header)?;
+            let kid = header
+                .kid
+                .unwrap_or_else(|| format!("{KID_NOT_SET_PREFIX}{}", header.alg));
+            let key = inner
+                .keyset
+                .get(&kid)
+                .ok_or(AuthError::new(AuthErrorKind::KeyNotFound))?;
+            if header.alg != alg_name(key.algorithm()) {
+                return Err(AuthError::new(AuthErrorKind::AlgorithmMismatch));
+            }
+            (Cow::Owned(kid), key)
         };
-        finish(kid.to_owned(), key, segments)
-    }
-
-    fn verify_slow(&self, segments: gate::Segments<'_>) -> Result<VerifiedJws, AuthError> {
-        let header = header::parse(segments.header)?;
-        let kid = header
-            .kid
-            .unwrap_or_else(|| format!("{KID_NOT_SET_PREFIX}{}", header.alg));
-        let key = self
-            .inner
-            .keyset
-            .get(&kid)
-            .ok_or(AuthError::new(AuthErrorKind::KeyNotFound))?;
-        if header.alg != alg_name(key.algorithm()) {
-            return Err(AuthError::new(AuthErrorKind::AlgorithmMismatch));
-        }
-        finish(kid, key, segments)
+        check(key, segments)?;
+        Ok((kid, key, segments))
     }
 
     /// Verify a token completely and return its claims.
@@ -234,8 +272,7 @@ impl JwtCodec {
         now: UnixTime,
         expected: TokenType,
     ) -> Result<Claims, AuthError> {
-        let jws = self.verify_signature(token)?;
-        let claims = Claims::from_payload(jws.payload())?;
+        let claims = self.verify_claims(token)?;
         self.validate(&claims, now, expected)?;
         Ok(claims)
     }
@@ -264,8 +301,8 @@ impl JwtCodec {
     }
 }
 
-/// Verify the signature with the chosen key and decode the payload.
-fn finish(kid: String, key: &Key, segments: gate::Segments<'_>) -> Result<VerifiedJws, AuthError> {
+/// Verify the signature with the chosen key.
+fn check(key: &Key, segments: gate::Segments<'_>) -> Result<(), AuthError> {
     let alg = key.algorithm();
     if let Some(hmac) = key.hmac_key() {
         // HS*: the keyed HMAC state is precomputed; the tag is compared in constant time.
@@ -280,17 +317,10 @@ fn finish(kid: String, key: &Key, segments: gate::Segments<'_>) -> Result<Verifi
         if !valid {
             return Err(AuthError::new(AuthErrorKind::SignatureInvalid));
         }
+        Ok(())
     } else {
-        verify_with_jsonwebtoken(key, alg, segments)?;
+        verify_with_jsonwebtoken(key, alg, segments)
     }
-    let payload = URL_SAFE_NO_PAD
-        .decode(segments.payload)
-        .map_err(|_| AuthError::new(AuthErrorKind::TokenMalformed))?;
-    Ok(VerifiedJws {
-        kid,
-        algorithm: alg,
-        payload,
-    })
 }
 
 /// Asymmetric algorithms: jsonwebtoken's `crypto::verify`.
