@@ -130,7 +130,7 @@ impl Session {
         // `flatten`, which buffers every field first), then check the version. A later
         // schema adds its own struct and a probe for older blobs.
         let wire: WireV1 = serde_json::from_slice(bytes).ok()?;
-        (wire.v == 1).then(|| Session {
+        (wire.v == 1).then_some(Session {
             id: wire.id,
             user_id: wire.user_id,
             session_type: wire.session_type,
