@@ -1,16 +1,34 @@
-//! Token signing and verification: `JwtCodec` against bare `jsonwebtoken` calls on the same
-//! tokens and keys.
+//! Token signing and verification: the library's full request gate and `JwtCodec` against
+//! bare `jsonwebtoken` calls on the same tokens and keys.
 //!
 //! `cargo bench --bench verify -- --warm-up-time 1 --measurement-time 3`
+//!
+//! Groups, for HS256 and EdDSA:
+//! - `gate/<alg>`: what the access layer does per request against a bare
+//!   `jsonwebtoken::decode` with an equivalent `Validation`:
+//!   - `jsonwebtoken::decode`: the baseline;
+//!   - `extract_token+codec.verify`: the header gate plus full verification;
+//!   - `AuthLayer.call`: the access layer's service around a no-op inner service (header
+//!     gate, signature, claims, checks, `Authenticated` in the extensions, token event).
+//!     The request is built outside the timed part.
+//! - `verify/<alg>`: `JwtCodec::verify` and `verify_signature` alone.
+//! - `sign/<alg>`: `JwtCodec::sign` (the signing part of session create) against
+//!   `jsonwebtoken::encode`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+use std::convert::Infallible;
 use std::hint::black_box;
 
 use charon_auth::clock::{Clock, SystemClock};
 use charon_auth::token::{Algorithm, Claims, JwtCodec, Key, Keyset, TokenType};
-use criterion::{Criterion, criterion_group, criterion_main};
+use charon_auth::transport::extract_token;
+use charon_auth::{AuthLayer, Authenticated, Charon};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use futures_util::FutureExt as _;
+use http::{Request, Response, header::AUTHORIZATION};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use tower::{Layer as _, Service as _};
 
 const ISS: &str = "bench-issuer";
 const SECRET: [u8; 32] = [0x42; 32];
@@ -49,31 +67,28 @@ fn ed_pub_pem() -> Vec<u8> {
 struct Setup {
     name: &'static str,
     alg: Algorithm,
+    keyset: Keyset,
     codec: JwtCodec,
     encoding: EncodingKey,
     decoding: DecodingKey,
 }
 
 fn setups() -> Vec<Setup> {
+    let hs_keys = Keyset::new("k1", Key::hs256(&SECRET).unwrap()).unwrap();
     let hs = Setup {
         name: "HS256",
         alg: Algorithm::HS256,
-        codec: JwtCodec::new(
-            Keyset::new("k1", Key::hs256(&SECRET).unwrap()).unwrap(),
-            ISS,
-        )
-        .unwrap(),
+        codec: JwtCodec::new(hs_keys.clone(), ISS).unwrap(),
+        keyset: hs_keys,
         encoding: EncodingKey::from_secret(&SECRET),
         decoding: DecodingKey::from_secret(&SECRET),
     };
+    let ed_keys = Keyset::new("k1", Key::ed25519_from_pem(&ed_pem()).unwrap()).unwrap();
     let ed = Setup {
         name: "EdDSA",
         alg: Algorithm::EdDSA,
-        codec: JwtCodec::new(
-            Keyset::new("k1", Key::ed25519_from_pem(&ed_pem()).unwrap()).unwrap(),
-            ISS,
-        )
-        .unwrap(),
+        codec: JwtCodec::new(ed_keys.clone(), ISS).unwrap(),
+        keyset: ed_keys,
         encoding: EncodingKey::from_ed_pem(&ed_pem()).unwrap(),
         decoding: DecodingKey::from_ed_pem(&ed_pub_pem()).unwrap(),
     };
@@ -113,6 +128,56 @@ fn bench(c: &mut Criterion) {
         // Same token through both paths.
         assert!(s.codec.verify(&token, now, TokenType::Access).is_ok());
         assert!(jsonwebtoken::decode::<BareClaims>(&token, &s.decoding, &validation).is_ok());
+
+        // The access layer around a no-op service, configured like an application would.
+        let charon = Charon::builder()
+            .issuer(ISS)
+            .keyset(s.keyset.clone())
+            .build()
+            .unwrap();
+        let mut service = AuthLayer::access(&charon).layer(tower::service_fn(
+            |req: Request<String>| async move {
+                assert!(req.extensions().get::<Authenticated>().is_some());
+                Ok::<_, Infallible>(Response::new(String::new()))
+            },
+        ));
+        let bearer = format!("Bearer {token}");
+        let request = || {
+            Request::builder()
+                .uri("/me")
+                .header(AUTHORIZATION, &bearer)
+                .body(String::new())
+                .unwrap()
+        };
+        let response = service.call(request()).now_or_never().unwrap().unwrap();
+        assert_eq!(response.status(), 200);
+        let headers = request().headers().clone();
+        let limits = *charon.gate_limits();
+        let cookie = charon.cookies().access_name().to_owned();
+
+        let mut group = c.benchmark_group(format!("gate/{}", s.name));
+        group.bench_function("jsonwebtoken::decode", |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<BareClaims>(black_box(&token), &s.decoding, &validation)
+                    .unwrap()
+            });
+        });
+        group.bench_function("extract_token+codec.verify", |b| {
+            b.iter(|| {
+                let found = extract_token(black_box(&headers), &cookie, &limits).unwrap();
+                s.codec
+                    .verify(&found.token, now, TokenType::Access)
+                    .unwrap()
+            });
+        });
+        group.bench_function("AuthLayer.call", |b| {
+            b.iter_batched(
+                request,
+                |req| service.call(req).now_or_never().unwrap().unwrap(),
+                BatchSize::SmallInput,
+            );
+        });
+        group.finish();
 
         let mut group = c.benchmark_group(format!("verify/{}", s.name));
         group.bench_function("codec.verify", |b| {

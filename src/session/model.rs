@@ -152,13 +152,24 @@ impl Session {
     /// Parse the versioned wire form, upgrading older schema versions.
     /// Returns `None` for unknown versions or malformed data; never panics.
     pub fn from_versioned_bytes(bytes: &[u8]) -> Option<Self> {
-        let probe: VersionProbe = serde_json::from_slice(bytes).ok()?;
-        match probe.v {
-            1 => serde_json::from_slice::<WireOwned>(bytes)
-                .ok()
-                .map(|w| w.session),
-            _ => None,
-        }
+        // Version 1 is the only schema so far: read it in one pass (no version probe, no
+        // `flatten`, which buffers every field first), then check the version. A later
+        // schema adds its own struct and a probe for older blobs.
+        let wire: WireV1 = serde_json::from_slice(bytes).ok()?;
+        (wire.v == 1).then_some(Session {
+            id: wire.id,
+            user_id: wire.user_id,
+            session_type: wire.session_type,
+            created_at: wire.created_at,
+            expires_at: wire.expires_at,
+            refresh_expires_at: wire.refresh_expires_at,
+            refreshed_at: wire.refreshed_at,
+            refresh_token_id: wire.refresh_token_id,
+            tokens_fresh_from: wire.tokens_fresh_from,
+            prev_tokens_fresh_from: wire.prev_tokens_fresh_from,
+            extra_payload: wire.extra_payload,
+            lock_version: wire.lock_version,
+        })
     }
 }
 
@@ -169,15 +180,25 @@ struct WireRef<'a> {
     session: &'a Session,
 }
 
+/// Schema version 1 as read: the fields of [`Session`] (same names and defaults) and `v`.
 #[derive(Deserialize)]
-struct WireOwned {
-    #[serde(flatten)]
-    session: Session,
-}
-
-#[derive(Deserialize)]
-struct VersionProbe {
+struct WireV1 {
     v: u32,
+    id: String,
+    user_id: String,
+    #[serde(rename = "type")]
+    session_type: SessionType,
+    created_at: UnixTime,
+    expires_at: Option<UnixTime>,
+    refresh_expires_at: UnixTime,
+    refreshed_at: UnixTime,
+    refresh_token_id: String,
+    tokens_fresh_from: UnixTime,
+    prev_tokens_fresh_from: UnixTime,
+    #[serde(default)]
+    extra_payload: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    lock_version: u64,
 }
 
 #[cfg(test)]

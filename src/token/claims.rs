@@ -2,13 +2,14 @@
 
 use std::fmt;
 
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde::{Deserialize, Serialize as DeriveSerialize};
 use serde_json::{Map, Value};
 
 use crate::clock::UnixTime;
 use crate::error::{AuthError, AuthErrorKind};
-use crate::token::json::strict_object;
+use crate::token::json::StrictValue;
 
 /// The reserved claim names, in the order they are checked and serialized.
 pub const RESERVED_CLAIMS: [&str; 9] = [
@@ -162,18 +163,32 @@ impl Claims {
     /// or type check happens here; [`JwtCodec::verify`](crate::token::JwtCodec::verify) does
     /// those.
     pub fn from_payload(payload: &[u8]) -> Result<Self, AuthError> {
-        let mut map =
-            strict_object(payload).ok_or(AuthError::new(AuthErrorKind::TokenMalformed))?;
-        let exp = take_time(&mut map, "exp")?;
-        let nbf = take_time(&mut map, "nbf")?;
-        let iat = take_time(&mut map, "iat")?;
-        let iss = take_string(&mut map, "iss")?;
-        let sub = take_string(&mut map, "sub")?;
-        let sid = take_string(&mut map, "sid")?;
-        let styp = take_string(&mut map, "styp")?;
-        let token_type = TokenType::from_claim(&take_string(&mut map, "type")?)
+        // One pass: reserved claims land in fixed slots (no key allocation, no map
+        // round trip); the rest becomes the extra map. Duplicates are refused at every
+        // level, as `strict_object` does.
+        let malformed = || AuthError::new(AuthErrorKind::TokenMalformed);
+        let mut de = serde_json::Deserializer::from_slice(payload);
+        let RawClaims {
+            mut reserved,
+            extra,
+        } = RawClaims::deserialize(&mut de).map_err(|_| malformed())?;
+        de.end().map_err(|_| malformed())?;
+        let mut slot = |name: &'static str| {
+            let index = RESERVED_CLAIMS.iter().position(|n| *n == name);
+            index
+                .and_then(|i| reserved.get_mut(i))
+                .and_then(Option::take)
+        };
+        let exp = time_claim(slot("exp"), "exp")?;
+        let nbf = time_claim(slot("nbf"), "nbf")?;
+        let iat = time_claim(slot("iat"), "iat")?;
+        let iss = string_claim(slot("iss"), "iss")?;
+        let sub = string_claim(slot("sub"), "sub")?;
+        let sid = string_claim(slot("sid"), "sid")?;
+        let styp = string_claim(slot("styp"), "styp")?;
+        let token_type = TokenType::from_claim(&string_claim(slot("type"), "type")?)
             .ok_or_else(|| AuthError::claim_invalid("type"))?;
-        let jti = take_string(&mut map, "jti")?;
+        let jti = string_claim(slot("jti"), "jti")?;
         Ok(Self {
             iss,
             sub,
@@ -184,7 +199,7 @@ impl Claims {
             iat,
             nbf,
             exp,
-            extra: map,
+            extra,
         })
     }
 }
@@ -238,8 +253,8 @@ fn is_reserved(name: &str) -> bool {
     RESERVED_CLAIMS.contains(&name)
 }
 
-fn take_time(map: &mut Map<String, Value>, name: &'static str) -> Result<UnixTime, AuthError> {
-    match map.remove(name) {
+fn time_claim(value: Option<Value>, name: &'static str) -> Result<UnixTime, AuthError> {
+    match value {
         None => Err(AuthError::claim_not_found(name)),
         // `as_i64` is `None` for floats (`1.0`, `1e3`) and for integers beyond `i64`.
         Some(Value::Number(n)) => n.as_i64().ok_or_else(|| AuthError::claim_invalid(name)),
@@ -247,11 +262,103 @@ fn take_time(map: &mut Map<String, Value>, name: &'static str) -> Result<UnixTim
     }
 }
 
-fn take_string(map: &mut Map<String, Value>, name: &'static str) -> Result<String, AuthError> {
-    match map.remove(name) {
+fn string_claim(value: Option<Value>, name: &'static str) -> Result<String, AuthError> {
+    match value {
         None => Err(AuthError::claim_not_found(name)),
         Some(Value::String(s)) => Ok(s),
         Some(_) => Err(AuthError::claim_invalid(name)),
+    }
+}
+
+/// A claims object as read: reserved claims by their index in [`RESERVED_CLAIMS`], each
+/// still untyped, and the extra claims.
+struct RawClaims {
+    reserved: [Option<Value>; RESERVED_CLAIMS.len()],
+    extra: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for RawClaims {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RawClaimsVisitor)
+    }
+}
+
+struct RawClaimsVisitor;
+
+impl<'de> Visitor<'de> for RawClaimsVisitor {
+    type Value = RawClaims;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims without duplicate keys")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<RawClaims, A::Error> {
+        let mut raw = RawClaims {
+            reserved: Default::default(),
+            extra: Map::new(),
+        };
+        while let Some(key) = access.next_key_seed(ClaimName)? {
+            let StrictValue(value) = access.next_value()?;
+            let duplicate = match key {
+                ClaimKey::Reserved(index) => match raw.reserved.get_mut(index) {
+                    Some(slot @ None) => {
+                        *slot = Some(value);
+                        false
+                    }
+                    _ => true,
+                },
+                ClaimKey::Extra(name) => {
+                    if raw.extra.contains_key(&name) {
+                        true
+                    } else {
+                        raw.extra.insert(name, value);
+                        false
+                    }
+                }
+            };
+            if duplicate {
+                return Err(de::Error::custom("duplicate claim"));
+            }
+        }
+        Ok(raw)
+    }
+}
+
+/// A claim name: the index of a reserved one (matched without allocating), or an extra.
+enum ClaimKey {
+    Reserved(usize),
+    Extra(String),
+}
+
+struct ClaimName;
+
+impl<'de> DeserializeSeed<'de> for ClaimName {
+    type Value = ClaimKey;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<ClaimKey, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ClaimName {
+    type Value = ClaimKey;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a claim name")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<ClaimKey, E> {
+        Ok(match RESERVED_CLAIMS.iter().position(|n| *n == name) {
+            Some(index) => ClaimKey::Reserved(index),
+            None => ClaimKey::Extra(name.to_owned()),
+        })
+    }
+
+    fn visit_string<E: de::Error>(self, name: String) -> Result<ClaimKey, E> {
+        Ok(match RESERVED_CLAIMS.iter().position(|n| *n == name) {
+            Some(index) => ClaimKey::Reserved(index),
+            None => ClaimKey::Extra(name),
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! Signing and verifying Charon JWTs.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use crate::error::{AuthError, AuthErrorKind, ConfigError, ConfigErrorKind};
 use crate::token::claims::{Claims, TokenType};
 use crate::token::gate::{self, MAX_TOKEN_LEN};
 use crate::token::header;
-use crate::token::key::{Key, alg_name};
+use crate::token::key::{Key, MAX_HMAC_LEN, alg_name};
 use crate::token::keyset::{KID_NOT_SET_PREFIX, Keyset};
 use crate::token::sign_error::SignError;
 use crate::token::verified::VerifiedJws;
@@ -150,10 +151,17 @@ impl JwtCodec {
                 JwtErrorKind::InvalidKeyFormat,
             )));
         };
-        let signature =
-            crypto::sign(token.as_bytes(), encoding, key.algorithm()).map_err(SignError::new)?;
-        token.push('.');
-        token.push_str(&signature);
+        if let Some(hmac) = key.hmac_key() {
+            let mut tag = [0u8; MAX_HMAC_LEN];
+            let n = hmac.sign(token.as_bytes(), &mut tag);
+            token.push('.');
+            URL_SAFE_NO_PAD.encode_string(tag.get(..n).unwrap_or_default(), &mut token);
+        } else {
+            let signature = crypto::sign(token.as_bytes(), encoding, key.algorithm())
+                .map_err(SignError::new)?;
+            token.push('.');
+            token.push_str(&signature);
+        }
         if token.len() > MAX_TOKEN_LEN {
             // Verification would refuse it: never issue a token that cannot be used.
             return Err(SignError::new(TokenTooLong(token.len())));
@@ -181,36 +189,73 @@ impl JwtCodec {
     ///    [`SignatureInvalid`](AuthErrorKind::SignatureInvalid);
     /// 5. the payload must be base64url (`TokenMalformed`).
     pub fn verify_signature(&self, token: &str) -> Result<VerifiedJws, AuthError> {
+        let (kid, key, segments) = self.check_signature(token)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(segments.payload)
+            .map_err(|_| AuthError::new(AuthErrorKind::TokenMalformed))?;
+        Ok(VerifiedJws {
+            kid: kid.into_owned(),
+            algorithm: key.algorithm(),
+            payload,
+        })
+    }
+
+    /// [`verify_signature`](Self::verify_signature) followed by
+    /// [`Claims::from_payload`], without the intermediate [`VerifiedJws`]: a payload of
+    /// Charon's usual size is decoded on the stack. The request hot path.
+    pub(crate) fn verify_claims(&self, token: &str) -> Result<Claims, AuthError> {
+        const STACK_PAYLOAD: usize = 1024;
+        let (_, _, segments) = self.check_signature(token)?;
+        let malformed = || AuthError::new(AuthErrorKind::TokenMalformed);
+        if segments.payload.len() / 4 * 3 + 3 <= STACK_PAYLOAD {
+            let mut buf = [0u8; STACK_PAYLOAD];
+            let n = URL_SAFE_NO_PAD
+                .decode_slice(segments.payload, &mut buf)
+                .map_err(|_| malformed())?;
+            Claims::from_payload(buf.get(..n).unwrap_or_default())
+        } else {
+            let payload = URL_SAFE_NO_PAD
+                .decode(segments.payload)
+                .map_err(|_| malformed())?;
+            Claims::from_payload(&payload)
+        }
+    }
+
+    /// Steps 1 to 4 of [`verify_signature`](Self::verify_signature): the kid, key and
+    /// segments of a token whose signature verified.
+    fn check_signature<'t>(
+        &self,
+        token: &'t str,
+    ) -> Result<(Cow<'_, str>, &Key, gate::Segments<'t>), AuthError> {
         let inner = &*self.inner;
         let segments = gate::split(token)?;
         let (kid, key) = if segments.header == inner.signing_header {
-            (inner.keyset.signing_kid(), inner.keyset.signing_key())
+            (
+                Cow::Borrowed(inner.keyset.signing_kid()),
+                inner.keyset.signing_key(),
+            )
         } else if let Some(kid) = inner.known_headers.get(segments.header) {
             let key = inner
                 .keyset
                 .get(kid)
                 .ok_or(AuthError::new(AuthErrorKind::KeyNotFound))?;
-            (kid.as_str(), key)
+            (Cow::Borrowed(kid.as_str()), key)
         } else {
-            return self.verify_slow(segments);
+            let header = header::parse(segments.header)?;
+            let kid = header
+                .kid
+                .unwrap_or_else(|| format!("{KID_NOT_SET_PREFIX}{}", header.alg));
+            let key = inner
+                .keyset
+                .get(&kid)
+                .ok_or(AuthError::new(AuthErrorKind::KeyNotFound))?;
+            if header.alg != alg_name(key.algorithm()) {
+                return Err(AuthError::new(AuthErrorKind::AlgorithmMismatch));
+            }
+            (Cow::Owned(kid), key)
         };
-        finish(kid.to_owned(), key, segments)
-    }
-
-    fn verify_slow(&self, segments: gate::Segments<'_>) -> Result<VerifiedJws, AuthError> {
-        let header = header::parse(segments.header)?;
-        let kid = header
-            .kid
-            .unwrap_or_else(|| format!("{KID_NOT_SET_PREFIX}{}", header.alg));
-        let key = self
-            .inner
-            .keyset
-            .get(&kid)
-            .ok_or(AuthError::new(AuthErrorKind::KeyNotFound))?;
-        if header.alg != alg_name(key.algorithm()) {
-            return Err(AuthError::new(AuthErrorKind::AlgorithmMismatch));
-        }
-        finish(kid, key, segments)
+        check(key, segments)?;
+        Ok((kid, key, segments))
     }
 
     /// Verify a token completely and return its claims.
@@ -231,8 +276,7 @@ impl JwtCodec {
         now: UnixTime,
         expected: TokenType,
     ) -> Result<Claims, AuthError> {
-        let jws = self.verify_signature(token)?;
-        let claims = Claims::from_payload(jws.payload())?;
+        let claims = self.verify_claims(token)?;
         self.validate(&claims, now, expected)?;
         Ok(claims)
     }
@@ -277,9 +321,34 @@ impl std::fmt::Display for TokenTooLong {
 
 impl std::error::Error for TokenTooLong {}
 
-/// Verify the signature with the chosen key and decode the payload.
-fn finish(kid: String, key: &Key, segments: gate::Segments<'_>) -> Result<VerifiedJws, AuthError> {
+/// Verify the signature with the chosen key.
+fn check(key: &Key, segments: gate::Segments<'_>) -> Result<(), AuthError> {
     let alg = key.algorithm();
+    if let Some(hmac) = key.hmac_key() {
+        // HS*: the keyed HMAC state is precomputed; the tag is compared in constant time.
+        // The same engine as jsonwebtoken's refuses non-canonical base64url, and a segment
+        // longer than any HMAC tag does not fit the buffer: both are invalid signatures.
+        let mut tag = [0u8; MAX_HMAC_LEN];
+        let valid = URL_SAFE_NO_PAD
+            .decode_slice(segments.signature, &mut tag)
+            .ok()
+            .and_then(|n| tag.get(..n))
+            .is_some_and(|tag| hmac.verify(segments.signing_input.as_bytes(), tag));
+        if !valid {
+            return Err(AuthError::new(AuthErrorKind::SignatureInvalid));
+        }
+        Ok(())
+    } else {
+        verify_with_jsonwebtoken(key, alg, segments)
+    }
+}
+
+/// Asymmetric algorithms: jsonwebtoken's `crypto::verify`.
+fn verify_with_jsonwebtoken(
+    key: &Key,
+    alg: jsonwebtoken::Algorithm,
+    segments: gate::Segments<'_>,
+) -> Result<(), AuthError> {
     match crypto::verify(
         segments.signature,
         segments.signing_input.as_bytes(),
@@ -292,17 +361,77 @@ fn finish(kid: String, key: &Key, segments: gate::Segments<'_>) -> Result<Verifi
         // character): no valid signature looks like that.
         Err(e) => return Err(AuthError::new(AuthErrorKind::SignatureInvalid).with_source(e)),
     }
-    let payload = URL_SAFE_NO_PAD
-        .decode(segments.payload)
-        .map_err(|_| AuthError::new(AuthErrorKind::TokenMalformed))?;
-    Ok(VerifiedJws {
-        kid,
-        algorithm: alg,
-        payload,
-    })
+    Ok(())
 }
 
 fn secs(d: Duration) -> i64 {
     // At most MAX_LEEWAY (60 s) by the time this is called.
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+
+    const SECRET: [u8; 64] = [0x5a; 64];
+
+    fn codec(alg: Algorithm) -> JwtCodec {
+        let key = Key::hmac(alg, &SECRET).unwrap();
+        JwtCodec::new(Keyset::new("k1", key).unwrap(), "iss").unwrap()
+    }
+
+    fn claims() -> Claims {
+        Claims::new(TokenType::Access, "iss", "u", "s", "full", "j").with_validity(100, 200)
+    }
+
+    /// The precomputed HMAC path signs and verifies exactly as jsonwebtoken does.
+    #[test]
+    fn hmac_fast_path_agrees_with_jsonwebtoken() {
+        for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
+            let codec = codec(alg);
+            let token = codec.sign(&claims()).unwrap();
+            let (input, sig) = token.rsplit_once('.').unwrap();
+            let theirs =
+                crypto::sign(input.as_bytes(), &EncodingKey::from_secret(&SECRET), alg).unwrap();
+            assert_eq!(sig, theirs, "{alg:?}");
+            assert!(
+                crypto::verify(
+                    sig,
+                    input.as_bytes(),
+                    &DecodingKey::from_secret(&SECRET),
+                    alg
+                )
+                .unwrap()
+            );
+            assert_eq!(
+                codec.verify(&token, 150, TokenType::Access).unwrap(),
+                claims()
+            );
+        }
+    }
+
+    #[test]
+    fn hmac_fast_path_refuses_odd_signature_segments() {
+        let codec = codec(Algorithm::HS256);
+        let token = codec.sign(&claims()).unwrap();
+        let (input, sig) = token.rsplit_once('.').unwrap();
+        let bytes = URL_SAFE_NO_PAD.decode(sig).unwrap();
+        // 32 bytes = 43 characters whose last one carries 2 unused bits: set one.
+        let last = sig.chars().last().unwrap();
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let pos = alphabet.find(last).unwrap();
+        let non_canonical = alphabet.chars().nth(pos ^ 1).unwrap();
+        let twin = format!("{input}.{}{non_canonical}", &sig[..sig.len() - 1]);
+        let longer = format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode([bytes.clone(), bytes].concat())
+        );
+        let oversized = format!("{input}.{}", URL_SAFE_NO_PAD.encode([7u8; 200]));
+        for bad in [twin, longer, oversized] {
+            let err = codec.verify(&bad, 150, TokenType::Access).unwrap_err();
+            assert_eq!(err.kind(), AuthErrorKind::SignatureInvalid, "{bad}");
+        }
+    }
 }

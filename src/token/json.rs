@@ -25,7 +25,7 @@ pub(crate) fn strict_object(bytes: &[u8]) -> Option<Map<String, Value>> {
 }
 
 /// A `serde_json::Value` whose objects never repeat a key.
-struct StrictValue(Value);
+pub(crate) struct StrictValue(pub(crate) Value);
 
 impl<'de> Deserialize<'de> for StrictValue {
     fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

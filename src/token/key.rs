@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use sha2::{Sha256, Sha384, Sha512};
 use simple_asn1::ASN1Block;
 
 use crate::error::{ConfigError, ConfigErrorKind};
@@ -46,6 +48,63 @@ struct KeyInner {
     alg: Algorithm,
     signing: Option<EncodingKey>,
     verifying: DecodingKey,
+    /// HS* keys: the keyed HMAC state, computed once (jsonwebtoken re-keys on every call).
+    hmac: Option<HmacKey>,
+}
+
+/// A keyed HMAC, ready to be cloned and fed one message.
+#[derive(Clone)]
+pub(crate) enum HmacKey {
+    Sha256(Hmac<Sha256>),
+    Sha384(Hmac<Sha384>),
+    Sha512(Hmac<Sha512>),
+}
+
+/// The longest HMAC tag (SHA-512): 64 bytes.
+pub(crate) const MAX_HMAC_LEN: usize = 64;
+
+impl HmacKey {
+    fn new(alg: Algorithm, secret: &[u8]) -> Option<Self> {
+        Some(match alg {
+            Algorithm::HS256 => Self::Sha256(Mac::new_from_slice(secret).ok()?),
+            Algorithm::HS384 => Self::Sha384(Mac::new_from_slice(secret).ok()?),
+            Algorithm::HS512 => Self::Sha512(Mac::new_from_slice(secret).ok()?),
+            _ => return None,
+        })
+    }
+
+    /// Whether `tag` is the HMAC of `message`, compared in constant time.
+    pub(crate) fn verify(&self, message: &[u8], tag: &[u8]) -> bool {
+        fn check<M: Mac + Clone>(mac: &M, message: &[u8], tag: &[u8]) -> bool {
+            let mut mac = mac.clone();
+            mac.update(message);
+            mac.verify_slice(tag).is_ok()
+        }
+        match self {
+            Self::Sha256(mac) => check(mac, message, tag),
+            Self::Sha384(mac) => check(mac, message, tag),
+            Self::Sha512(mac) => check(mac, message, tag),
+        }
+    }
+
+    /// The HMAC of `message`, written to the start of `out`; returns its length.
+    pub(crate) fn sign(&self, message: &[u8], out: &mut [u8; MAX_HMAC_LEN]) -> usize {
+        fn tag<M: Mac + Clone>(mac: &M, message: &[u8], out: &mut [u8]) -> usize {
+            let mut mac = mac.clone();
+            mac.update(message);
+            let bytes = mac.finalize().into_bytes();
+            let n = bytes.len().min(out.len());
+            if let (Some(dst), Some(src)) = (out.get_mut(..n), bytes.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            n
+        }
+        match self {
+            Self::Sha256(mac) => tag(mac, message, out),
+            Self::Sha384(mac) => tag(mac, message, out),
+            Self::Sha512(mac) => tag(mac, message, out),
+        }
+    }
 }
 
 impl Key {
@@ -71,11 +130,15 @@ impl Key {
                 ),
             ));
         }
-        Ok(Self::build(
+        let mut key = Self::build(
             alg,
             Some(EncodingKey::from_secret(secret)),
             DecodingKey::from_secret(secret),
-        ))
+        );
+        if let Some(inner) = Arc::get_mut(&mut key.inner) {
+            inner.hmac = HmacKey::new(alg, secret);
+        }
+        Ok(key)
     }
 
     /// An `HS256` key; the secret must be at least 32 bytes.
@@ -187,6 +250,11 @@ impl Key {
         &self.inner.verifying
     }
 
+    /// The precomputed HMAC of an HS* key.
+    pub(crate) fn hmac_key(&self) -> Option<&HmacKey> {
+        self.inner.hmac.as_ref()
+    }
+
     fn build(alg: Algorithm, signing: Option<EncodingKey>, verifying: DecodingKey) -> Self {
         // Every key goes through here before any signing or verification can happen.
         crate::token::provider::ensure_installed();
@@ -195,6 +263,7 @@ impl Key {
                 alg,
                 signing,
                 verifying,
+                hmac: None,
             }),
         }
     }

@@ -39,26 +39,30 @@ pub const SIGNING_KEY_SALT: &str = "RedisStore HMAC";
 /// it once and share it; [`RedisStoreBuilder`](super::RedisStoreBuilder) does that for you.
 /// `Debug` never prints the key.
 #[derive(Clone)]
-pub struct SigningKey([u8; 32]);
+pub struct SigningKey {
+    /// The HMAC keyed once: every blob clones this state instead of re-keying.
+    mac: HmacSha256,
+}
 
 impl SigningKey {
     /// Derive the key from a base secret: PBKDF2-HMAC-SHA256, 250 000 iterations, salt
     /// `"RedisStore HMAC"`, 32 bytes (the same key Charon derives from the same secret).
     pub fn derive(base_secret: &[u8]) -> Self {
-        Self(crate::token::derive_key(base_secret, SIGNING_KEY_SALT))
+        Self::from_bytes(crate::token::derive_key(base_secret, SIGNING_KEY_SALT))
     }
 
     /// Use 32 bytes of key material as is (a key you derived yourself, or for fuzzing).
     pub fn from_bytes(key: [u8; 32]) -> Self {
-        Self(key)
+        // HMAC accepts keys of any length; 32 bytes never fails.
+        let mac = match <HmacSha256 as Mac>::new_from_slice(&key) {
+            Ok(mac) => mac,
+            Err(_) => unreachable_hmac(),
+        };
+        Self { mac }
     }
 
     fn mac(&self) -> HmacSha256 {
-        // HMAC accepts keys of any length; 32 bytes never fails.
-        match <HmacSha256 as Mac>::new_from_slice(&self.0) {
-            Ok(mac) => mac,
-            Err(_) => unreachable_hmac(),
-        }
+        self.mac.clone()
     }
 }
 
@@ -190,10 +194,15 @@ mod tests {
     fn derivation_matches_pbkdf2_reference() {
         // PBKDF2-HMAC-SHA256("secret", "RedisStore HMAC", 250000, 32), from Python's hashlib.
         let k = SigningKey::derive(b"secret");
-        assert_eq!(
-            hex::encode(k.0),
-            "7192850e5ec6513280c53d8d93ed7b73240a73f9f7f408abb791ce78ab77a096"
-        );
+        let reference: [u8; 32] =
+            hex::decode("7192850e5ec6513280c53d8d93ed7b73240a73f9f7f408abb791ce78ab77a096")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        // The key is only kept keyed into the HMAC: compare what it signs.
+        let tag = |k: &SigningKey| k.mac().chain_update(b"probe").finalize().into_bytes();
+        assert_eq!(tag(&k), tag(&SigningKey::from_bytes(reference)));
+        assert_ne!(tag(&k), tag(&SigningKey::from_bytes([0; 32])));
         assert_eq!(format!("{k:?}"), "SigningKey(REDACTED)");
     }
 }

@@ -1,0 +1,246 @@
+//! The load comparison server: one hello-world route, served bare or behind an auth layer.
+//!
+//! ```text
+//! charon-load serve <mode> <port>     # mode: bare | access | refresh | tower-sessions |
+//!                                     #       jwt-authorizer | bare07
+//! charon-load token                   # print an HS256 access token every mode accepts
+//! charon-load credential <port>       # print the answer of GET /credential
+//! charon-load free-port               # print a free loopback port
+//! ```
+//!
+//! Every mode answers `GET /` with `Hello, World!`:
+//! - `bare`: axum 0.8, nothing else;
+//! - `access`: behind `AuthLayer::access` (HS256 bearer access token);
+//! - `refresh`: behind `AuthLayer::refresh` with the sessions in Redis (`REDIS_URL`): verify
+//!   the refresh token, load its session, check freshness; nothing is rotated;
+//! - `tower-sessions`: tower-sessions 0.14 with tower-sessions-redis-store 0.16; the handler
+//!   reads one value from the session, so every request loads it from Redis;
+//! - `jwt-authorizer`: jwt-authorizer 0.15 verifying the same HS256 token as `access`
+//!   (it is built on axum 0.7, so this mode serves with axum 0.7);
+//! - `bare07`: axum 0.7, nothing else (the baseline of the `jwt-authorizer` stack).
+//!
+//! `GET /credential` answers the request header a client must send: in `refresh` mode it
+//! creates a session and gives its refresh token, in `tower-sessions` mode it creates a
+//! session and gives its cookie; the other modes use `charon-load token`.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::routing::get;
+use charon_auth::clock::{Clock as _, SystemClock};
+use charon_auth::store::redis::RedisStore;
+use charon_auth::token::{Claims, Key, Keyset, TokenType};
+use charon_auth::{AuthLayer, Authenticated, Charon, CreateSession, Transport};
+use serde::Deserialize;
+
+const ISSUER: &str = "charon-load";
+/// The shared HS256 secret (raw bytes, as jwt-authorizer takes it).
+const SECRET: &str = "charon-load HS256 secret, 32+ bytes, benchmark only";
+const HELLO: &str = "Hello, World!";
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn keyset() -> Result<Keyset, Error> {
+    Ok(Keyset::new("k1", Key::hs256(SECRET.as_bytes())?)?)
+}
+
+fn charon_builder() -> Result<charon_auth::CharonBuilder, Error> {
+    Ok(Charon::builder()
+        .issuer(ISSUER)
+        .keyset(keyset()?)
+        .access_ttl(Duration::from_secs(6 * 3600)))
+}
+
+/// An access token valid for six hours.
+fn token() -> Result<String, Error> {
+    let charon = charon_builder()?.build()?;
+    let now = SystemClock.now();
+    let claims = Claims::new(
+        TokenType::Access,
+        ISSUER,
+        "load-user",
+        "load-session",
+        "full",
+        "load-jti",
+    )
+    .with_validity(now, now + 6 * 3600);
+    Ok(charon.codec().sign(&claims)?)
+}
+
+async fn hello() -> &'static str {
+    HELLO
+}
+
+async fn serve(router: Router, port: u16) -> Result<(), Error> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    axum::serve(listener, router).await?;
+    Ok(())
+}
+
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+async fn bare(port: u16) -> Result<(), Error> {
+    serve(Router::new().route("/", get(hello)), port).await
+}
+
+async fn access(port: u16) -> Result<(), Error> {
+    let charon = charon_builder()?.build()?;
+    let router = Router::new()
+        .route("/", get(hello))
+        .route_layer(AuthLayer::access(&charon));
+    serve(router, port).await
+}
+
+async fn refresh(port: u16) -> Result<(), Error> {
+    let store = RedisStore::builder(SECRET.as_bytes())
+        .connect(&redis_url())
+        .await?;
+    let charon = charon_builder()?.store(store).build()?;
+    let protected = Router::new()
+        .route(
+            "/",
+            get(|auth: Authenticated| async move {
+                debug_assert!(auth.session().is_some());
+                HELLO
+            }),
+        )
+        .route_layer(AuthLayer::refresh(&charon));
+    let router = Router::new()
+        .route(
+            "/credential",
+            get(move || async move {
+                let issued = charon
+                    .create_session(
+                        CreateSession::new("load-user", Transport::Bearer),
+                        &HeaderMap::new(),
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let token = issued.refresh_token().ok_or("no refresh token")?;
+                Ok::<_, String>(format!("Authorization: Bearer {token}"))
+            }),
+        )
+        .merge(protected);
+    serve(router, port).await
+}
+
+async fn tower_sessions(port: u16) -> Result<(), Error> {
+    use tower_sessions::{Session, SessionManagerLayer};
+    use tower_sessions_redis_store::RedisStore as TsRedisStore;
+    use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
+
+    let pool = Pool::new(Config::from_url(&redis_url())?, None, None, None, 1)?;
+    let _connection = pool.connect();
+    pool.wait_for_connect().await?;
+    let layer = SessionManagerLayer::new(TsRedisStore::new(pool)).with_secure(false);
+    let router = Router::new()
+        .route(
+            "/",
+            get(|session: Session| async move {
+                match session.get::<String>("user").await {
+                    Ok(Some(_)) => Ok(HELLO),
+                    _ => Err(axum::http::StatusCode::UNAUTHORIZED),
+                }
+            }),
+        )
+        .route(
+            "/credential",
+            get(|session: Session| async move {
+                session
+                    .insert("user", "load-user")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                session.save().await.map_err(|e| e.to_string())?;
+                let id = session.id().ok_or("no session id")?;
+                Ok::<_, String>(format!("Cookie: id={id}"))
+            }),
+        )
+        .layer(layer);
+    serve(router, port).await
+}
+
+/// The claims jwt-authorizer deserializes (it needs a type; these are Charon's).
+#[derive(Clone, Debug, Deserialize)]
+#[allow(dead_code)]
+struct PeerClaims {
+    sub: String,
+    sid: String,
+    styp: String,
+    #[serde(rename = "type")]
+    typ: String,
+}
+
+async fn jwt_authorizer(port: u16) -> Result<(), Error> {
+    use jwt_authorizer::{IntoLayer, JwtAuthorizer, Validation};
+
+    let authorizer = JwtAuthorizer::<PeerClaims>::from_secret(SECRET)
+        .validation(Validation::new().iss(&[ISSUER]).nbf(true).leeway(5))
+        .build()
+        .await?;
+    let router = axum07::Router::new()
+        .route("/", axum07::routing::get(hello))
+        .layer(authorizer.into_layer());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    axum07::serve(listener, router).await?;
+    Ok(())
+}
+
+async fn bare07(port: u16) -> Result<(), Error> {
+    let router = axum07::Router::new().route("/", axum07::routing::get(hello));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    axum07::serve(listener, router).await?;
+    Ok(())
+}
+
+/// A plain HTTP/1.1 GET on loopback; the body of a 200 answer.
+fn http_get(port: u16, path: &str) -> Result<String, Error> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let (head, body) = answer.split_once("\r\n\r\n").ok_or("no HTTP answer")?;
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(format!("GET {path}: {head}").into());
+    }
+    Ok(body.trim().to_owned())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["token"] => {
+            println!("{}", token()?);
+            Ok(())
+        }
+        ["free-port"] => {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            println!("{}", listener.local_addr()?.port());
+            Ok(())
+        }
+        ["credential", port] => {
+            println!("{}", http_get(port.parse()?, "/credential")?);
+            Ok(())
+        }
+        ["serve", mode, port] => {
+            let port: u16 = port.parse()?;
+            match mode {
+                "bare" => bare(port).await,
+                "access" => access(port).await,
+                "refresh" => refresh(port).await,
+                "tower-sessions" => tower_sessions(port).await,
+                "jwt-authorizer" => jwt_authorizer(port).await,
+                "bare07" => bare07(port).await,
+                other => Err(format!("unknown mode {other:?}").into()),
+            }
+        }
+        _ => Err("usage: charon-load serve <mode> <port> | charon-load token".into()),
+    }
+}
