@@ -9,7 +9,9 @@ use crate::config::{ReuseDetection, SessionTtl, TokenTimes};
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::store::{MemoryStore, ObservedStore, SessionStore};
 use crate::telemetry::{Telemetry, TelemetryHandler};
-use crate::token::{JwtCodec, Keyset, MIN_BASE_SECRET_LEN};
+use crate::token::{
+    DEFAULT_TOKEN_CACHE_CAPACITY, JwtCodec, Keyset, MIN_BASE_SECRET_LEN, VerifiedTokenCache,
+};
 use crate::transport::{CookieConfig, CsrfConfig, GateLimits};
 
 /// The configured library: keys, TTLs, cookies, store and telemetry.
@@ -25,6 +27,7 @@ struct Inner {
     issuer: String,
     times: TokenTimes,
     codec: JwtCodec,
+    token_cache: VerifiedTokenCache,
     cookies: CookieConfig,
     csrf: CsrfConfig,
     gate_limits: GateLimits,
@@ -55,6 +58,11 @@ impl Charon {
     /// The JWT signer and verifier.
     pub fn codec(&self) -> &JwtCodec {
         &self.inner.codec
+    }
+
+    /// The cache of verified tokens.
+    pub fn token_cache(&self) -> &VerifiedTokenCache {
+        &self.inner.token_cache
     }
 
     /// Cookie names and attributes.
@@ -123,6 +131,7 @@ pub struct CharonBuilder {
     issuer: Option<String>,
     base_secret: Option<Vec<u8>>,
     keyset: Option<Keyset>,
+    token_cache_capacity: usize,
     times: TokenTimes,
     cookies: CookieConfig,
     csrf: CsrfConfig,
@@ -142,6 +151,7 @@ impl Default for CharonBuilder {
             issuer: None,
             base_secret: None,
             keyset: None,
+            token_cache_capacity: DEFAULT_TOKEN_CACHE_CAPACITY,
             times: TokenTimes::default(),
             cookies: CookieConfig::default(),
             csrf: CsrfConfig::default(),
@@ -192,6 +202,14 @@ impl CharonBuilder {
     /// The JWT keys. Takes precedence over the key derived from the base secret.
     pub fn keyset(mut self, keyset: Keyset) -> Self {
         self.keyset = Some(keyset);
+        self
+    }
+
+    /// How many verified tokens to remember, so a token seen again skips its signature
+    /// check and claims parsing (time, issuer, type and claim checks still run on every
+    /// request; see [`VerifiedTokenCache`]). Defaults to 4096; 0 turns the cache off.
+    pub fn verified_token_cache(mut self, capacity: usize) -> Self {
+        self.token_cache_capacity = capacity;
         self
     }
 
@@ -349,6 +367,7 @@ impl CharonBuilder {
                 issuer,
                 times: self.times,
                 codec,
+                token_cache: VerifiedTokenCache::new(self.token_cache_capacity),
                 cookies: self.cookies,
                 csrf: self.csrf,
                 gate_limits: self.gate_limits,

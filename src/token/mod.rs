@@ -10,6 +10,7 @@
 //! The crypto is jsonwebtoken's (`jsonwebtoken::crypto::{sign, verify}`); this module
 //! adds the token format, the checks, and the key policy.
 
+mod cache;
 mod claims;
 mod codec;
 mod derive;
@@ -22,6 +23,7 @@ mod provider;
 mod sign_error;
 mod verified;
 
+pub use cache::{DEFAULT_TOKEN_CACHE_CAPACITY, VerifiedTokenCache};
 pub use claims::{Claims, RESERVED_CLAIMS, ReservedClaimError, TokenType};
 pub use codec::{DEFAULT_LEEWAY, JwtCodec, MAX_LEEWAY};
 pub use derive::{

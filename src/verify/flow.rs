@@ -82,7 +82,9 @@ fn verify_token(
     let found = extract_token(headers, cookie_name, charon.gate_limits())?;
     trace.transport = Some(found.transport);
     charon.csrf().check(found.transport, method, headers)?;
-    let claims = Arc::new(charon.codec().verify_claims(&found.token)?);
+    let claims = charon
+        .token_cache()
+        .get_or_verify(&found.token, || charon.codec().verify_claims(&found.token))?;
     trace.claims = Some(Arc::clone(&claims));
     charon.codec().validate(&claims, now, kind)?;
     for check in checks {
