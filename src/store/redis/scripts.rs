@@ -5,6 +5,24 @@
 
 use std::sync::LazyLock;
 
+/// The Lua tail both write scripts share (with `hkey` and `zkey` in scope): set both keys to
+/// expire with their newest member, or delete both when none is left. This is what keeps
+/// every key's TTL at most its latest session's expiry.
+macro_rules! expire_with_newest_member {
+    () => {
+        r"
+local top = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')
+if #top == 0 then
+  redis.call('DEL', hkey, zkey)
+else
+  local at = string.format('%d', tonumber(top[2]))
+  redis.call('EXPIREAT', hkey, at)
+  redis.call('EXPIREAT', zkey, at)
+end
+"
+    };
+}
+
 /// Script reply: the write happened.
 pub(crate) const UPSERT_OK: i64 = 0;
 /// Script reply: the lock check failed (live session on create, other version on update).
@@ -24,7 +42,8 @@ pub(crate) const UPSERT_NOT_FOUND: i64 = 2;
 /// 3. Prunes up to 1000 expired members (score `< now`): `HDEL sid l.sid`, `ZREM`.
 /// 4. Sets the expiry of both keys to the highest score left (`EXPIREAT`), so no key
 ///    outlives its newest session and no key is left without a TTL.
-pub(crate) const UPSERT_LUA: &str = r"
+pub(crate) const UPSERT_LUA: &str = concat!(
+    r"
 local hkey = KEYS[1]
 local zkey = KEYS[2]
 local sid = ARGV[1]
@@ -50,16 +69,12 @@ for _, m in ipairs(dead) do
   redis.call('ZREM', zkey, m)
 end
 
-local top = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')
-if #top == 0 then
-  redis.call('DEL', hkey, zkey)
-else
-  local at = string.format('%d', tonumber(top[2]))
-  redis.call('EXPIREAT', hkey, at)
-  redis.call('EXPIREAT', zkey, at)
-end
+",
+    expire_with_newest_member!(),
+    r"
 return 0
-";
+",
+);
 
 /// Delete one session.
 ///
@@ -67,22 +82,19 @@ return 0
 ///
 /// `HDEL sid l.sid`, `ZREM sid`, then sets both keys' expiry to the highest score left, or
 /// deletes both keys when no member is left. Returns the number of hash fields removed.
-pub(crate) const DELETE_LUA: &str = r"
+pub(crate) const DELETE_LUA: &str = concat!(
+    r"
 local hkey = KEYS[1]
 local zkey = KEYS[2]
 local sid = ARGV[1]
 local n = redis.call('HDEL', hkey, sid, 'l.' .. sid)
 redis.call('ZREM', zkey, sid)
-local top = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')
-if #top == 0 then
-  redis.call('DEL', hkey, zkey)
-else
-  local at = string.format('%d', tonumber(top[2]))
-  redis.call('EXPIREAT', hkey, at)
-  redis.call('EXPIREAT', zkey, at)
-end
+",
+    expire_with_newest_member!(),
+    r"
 return n
-";
+",
+);
 
 /// The scripts, hashed once.
 #[derive(Debug)]
