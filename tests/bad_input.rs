@@ -687,7 +687,7 @@ fn structure_cases() -> Vec<Case> {
             F::Structure,
             "two segments (header.payload) as a bearer token",
             R::Access,
-            K::TokenMalformed,
+            K::SignatureInvalid,
             false,
             seg(2),
         ),
@@ -942,7 +942,7 @@ fn algorithm_cases() -> Vec<Case> {
             F::Algorithm,
             "[RFC 8725 2.1] alg none, signature stripped",
             R::Access,
-            K::TokenMalformed,
+            K::SignatureInvalid,
             false,
             |c, b| {
                 let t = c.with_header(r#"{"alg":"none","typ":"JWT"}"#);
@@ -1605,7 +1605,7 @@ fn cookie_cases() -> Vec<Case> {
             F::Cookies,
             "split-token half without its signature cookie",
             R::Access,
-            K::TokenMalformed,
+            K::SignatureInvalid,
             false,
             |c, b| bearer(b, &half(&c.split)),
         ),
@@ -1613,7 +1613,7 @@ fn cookie_cases() -> Vec<Case> {
             F::Cookies,
             "split-token half with its signature under the refresh cookie name",
             R::Access,
-            K::TokenMalformed,
+            K::SignatureInvalid,
             false,
             |c, b| {
                 let sig = whole(&c.split);

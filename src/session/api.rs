@@ -219,6 +219,8 @@ impl Charon {
         Ok(LoggedOut {
             set_cookies: self.clearing_cookies(),
             deleted,
+            clear_site_data: auth.transport() != Transport::Bearer
+                && self.cookies().clear_site_data(),
         })
     }
 
@@ -237,6 +239,9 @@ impl Charon {
         Ok(LoggedOut {
             set_cookies: self.clearing_cookies(),
             deleted: true,
+            // The caller's transport is not known here; browsers (cookie clients) act on
+            // the header, other clients ignore it.
+            clear_site_data: self.cookies().clear_site_data(),
         })
     }
 

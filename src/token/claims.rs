@@ -66,7 +66,7 @@ impl fmt::Display for TokenType {
 /// assert_eq!(claims.nbf, claims.iat);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Claims {
     /// Issuer (`iss`).
     pub iss: String,
@@ -88,6 +88,29 @@ pub struct Claims {
     /// Expires at (`exp`), Unix seconds.
     pub exp: UnixTime,
     extra: Map<String, Value>,
+}
+
+impl fmt::Debug for Claims {
+    /// Every claim, except that a refresh token's `jti` (the session's current refresh
+    /// token id, which the session's own `Debug` hides too) is `REDACTED`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let jti: &dyn fmt::Debug = match self.token_type {
+            TokenType::Refresh => &"REDACTED",
+            TokenType::Access => &self.jti,
+        };
+        f.debug_struct("Claims")
+            .field("iss", &self.iss)
+            .field("sub", &self.sub)
+            .field("sid", &self.sid)
+            .field("styp", &self.styp)
+            .field("token_type", &self.token_type)
+            .field("jti", jti)
+            .field("iat", &self.iat)
+            .field("nbf", &self.nbf)
+            .field("exp", &self.exp)
+            .field("extra", &self.extra)
+            .finish()
+    }
 }
 
 impl Claims {
