@@ -36,7 +36,11 @@ fn describe(event: &Event<'_>) -> String {
         }
         line += &format!(" session_loaded={}", m.session_loaded);
         if let Some(c) = &m.claims {
-            line += &format!(" token_type={} user={}", c.token_type, c.user_id);
+            line += &format!(
+                " token_type={} user={}",
+                c.token_type.unwrap_or("-"),
+                c.user_id
+            );
         }
         if let Some(e) = m.error {
             line += &format!(" error=\"{e}\"");

@@ -109,10 +109,12 @@ fn token_labels(meta: &TokenMeta<'_>) -> Vec<Label> {
     ));
     labels.push(Label::from_static_parts(
         "token_type",
-        claims.map_or("none", |c| token_type_label(c.token_type)),
+        claims
+            .and_then(|c| c.token_type)
+            .map_or("none", token_type_label),
     ));
-    labels.push(match claims {
-        Some(c) => Label::new("session_type", session_type_label(c.session_type)),
+    labels.push(match claims.and_then(|c| c.session_type) {
+        Some(styp) => Label::new("session_type", session_type_label(styp)),
         None => Label::from_static_parts("session_type", "none"),
     });
     labels

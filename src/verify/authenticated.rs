@@ -29,12 +29,12 @@ impl Authenticated {
 
     /// The session id (claim `sid`).
     pub fn session_id(&self) -> &str {
-        &self.claims.sid
+        self.claims.session_id().unwrap_or_default()
     }
 
     /// The session type (claim `styp`).
     pub fn session_type(&self) -> &str {
-        &self.claims.styp
+        self.claims.session_type().unwrap_or_default()
     }
 
     /// All verified claims.

@@ -116,7 +116,7 @@ async fn load_session(
     let times = charon.times();
     let fresh = freshness::check(
         &session,
-        auth.claims.iat,
+        auth.claims.iat.unwrap_or(0),
         auth.now,
         secs(times.new_cycle_after),
         secs(times.leeway),
@@ -149,10 +149,7 @@ fn emit(charon: &Charon, trace: &Trace, error: Option<&AuthError>) {
         EventKind::TokenValid
     };
     charon.telemetry().emit(kind, || {
-        let claims = trace
-            .claims
-            .as_deref()
-            .map(|c| ClaimMeta::new(c.token_type.as_str(), &c.sub, &c.sid, &c.styp));
+        let claims = trace.claims.as_deref().map(ClaimMeta::of);
         Event::token(TokenMeta::new(
             trace.session_loaded,
             trace.transport,
