@@ -10,7 +10,8 @@ use crate::error::{ConfigError, ConfigErrorKind};
 use crate::store::{MemoryStore, ObservedStore, SessionStore};
 use crate::telemetry::{Telemetry, TelemetryHandler};
 use crate::token::{
-    DEFAULT_TOKEN_CACHE_CAPACITY, JwtCodec, Keyset, MIN_BASE_SECRET_LEN, VerifiedTokenCache,
+    DEFAULT_TOKEN_CACHE_CAPACITY, JwtCodec, Keyset, MIN_BASE_SECRET_LEN, TokenType,
+    VerifiedTokenCache,
 };
 use crate::transport::{CookieConfig, CsrfConfig, GateLimits};
 
@@ -133,6 +134,8 @@ pub struct CharonBuilder {
     keyset: Option<Keyset>,
     token_cache_capacity: usize,
     times: TokenTimes,
+    max_access_lifetime: Option<Duration>,
+    max_refresh_lifetime: Option<Duration>,
     cookies: CookieConfig,
     csrf: CsrfConfig,
     gate_limits: GateLimits,
@@ -153,6 +156,8 @@ impl Default for CharonBuilder {
             keyset: None,
             token_cache_capacity: DEFAULT_TOKEN_CACHE_CAPACITY,
             times: TokenTimes::default(),
+            max_access_lifetime: None,
+            max_refresh_lifetime: None,
             cookies: CookieConfig::default(),
             csrf: CsrfConfig::default(),
             gate_limits: GateLimits::default(),
@@ -228,6 +233,24 @@ impl CharonBuilder {
     /// Session TTL, possibly [`SessionTtl::Infinite`]. Defaults to 365 days.
     pub fn session_ttl(mut self, ttl: SessionTtl) -> Self {
         self.times.session_ttl = ttl;
+        self
+    }
+
+    /// Longest accepted lifetime (`exp - iat`, plus the leeway) of an access token: a token
+    /// of this issuer that claims to live longer (one minted for ten years, or issued a
+    /// month ago with `exp` still ahead) is refused with `bearer token claim exp invalid`.
+    /// Raise it when other services sharing this issuer and key mint longer-lived tokens,
+    /// or while lowering the access TTL. Defaults to the access TTL; it may not be shorter.
+    pub fn max_access_token_lifetime(mut self, max: Duration) -> Self {
+        self.max_access_lifetime = Some(max);
+        self
+    }
+
+    /// Longest accepted lifetime of a refresh token, as
+    /// [`max_access_token_lifetime`](Self::max_access_token_lifetime). Defaults to the
+    /// refresh TTL; it may not be shorter.
+    pub fn max_refresh_token_lifetime(mut self, max: Duration) -> Self {
+        self.max_refresh_lifetime = Some(max);
         self
     }
 
@@ -351,7 +374,22 @@ impl CharonBuilder {
         self.cookies.validate()?;
         self.csrf.validate()?;
         self.gate_limits.validate()?;
-        let codec = JwtCodec::new(keyset, issuer.clone())?.with_leeway(self.times.leeway)?;
+        let max_access = self.max_access_lifetime.unwrap_or(self.times.access_ttl);
+        let max_refresh = self.max_refresh_lifetime.unwrap_or(self.times.refresh_ttl);
+        if max_access < self.times.access_ttl
+            || max_refresh < self.times.refresh_ttl
+            || max_access > crate::config::MAX_TTL
+            || max_refresh > crate::config::MAX_TTL
+        {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidTtl,
+                "a maximum token lifetime must lie between its TTL and 100 years",
+            ));
+        }
+        let codec = JwtCodec::new(keyset, issuer.clone())?
+            .with_leeway(self.times.leeway)?
+            .with_max_lifetime(TokenType::Access, max_access)
+            .with_max_lifetime(TokenType::Refresh, max_refresh);
 
         let telemetry = Telemetry::new(built_in_handlers(
             self.handlers,
@@ -497,6 +535,27 @@ mod tests {
             ConfigErrorKind::InvalidTtl
         );
         assert_eq!(kind(base().leeway(s(61))), ConfigErrorKind::LeewayTooLarge);
+        assert_eq!(
+            kind(base().access_ttl(s(600)).max_access_token_lifetime(s(599))),
+            ConfigErrorKind::InvalidTtl
+        );
+        assert_eq!(
+            kind(base().max_refresh_token_lifetime(s(60))),
+            ConfigErrorKind::InvalidTtl
+        );
+        let raised = base().max_access_token_lifetime(s(3600)).build().unwrap();
+        assert_eq!(
+            raised.codec().max_lifetime(TokenType::Access),
+            Some(s(3600))
+        );
+        assert_eq!(
+            base()
+                .build()
+                .unwrap()
+                .codec()
+                .max_lifetime(TokenType::Refresh),
+            Some(crate::config::DEFAULT_REFRESH_TTL)
+        );
         assert_eq!(
             kind(base().new_cycle_after(s(0))),
             ConfigErrorKind::InvalidTtl

@@ -74,14 +74,18 @@ impl IntoResponse for SessionError {
     }
 }
 
+/// The verdict of the innermost layer: its outcome when it ran in optional mode, else its
+/// identity. Each layer replaces what an outer one left, so a failed inner layer never
+/// leaves an outer layer's identity behind.
 fn lookup(parts: &Parts) -> Result<Authenticated, AuthRejection> {
-    if let Some(auth) = parts.extensions.get::<Authenticated>() {
-        return Ok(auth.clone());
-    }
     match parts.extensions.get::<AuthOutcome>() {
         Some(Err(e)) => Err(AuthRejection::Unauthenticated(e.clone())),
         Some(Ok(auth)) => Ok(auth.clone()),
-        None => Err(AuthRejection::MissingLayer),
+        None => parts
+            .extensions
+            .get::<Authenticated>()
+            .cloned()
+            .ok_or(AuthRejection::MissingLayer),
     }
 }
 

@@ -387,6 +387,12 @@ impl Case {
         self
     }
 
+    /// The claims are refused while they are parsed: the event carries no claim metadata.
+    fn undecoded(mut self) -> Self {
+        self.claims_meta = false;
+        self
+    }
+
     fn setup(mut self, setup: Setup) -> Self {
         self.setup = Some(setup);
         self
@@ -687,7 +693,7 @@ fn structure_cases() -> Vec<Case> {
             F::Structure,
             "two segments (header.payload) as a bearer token",
             R::Access,
-            K::TokenMalformed,
+            K::SignatureInvalid,
             false,
             seg(2),
         ),
@@ -942,7 +948,7 @@ fn algorithm_cases() -> Vec<Case> {
             F::Algorithm,
             "[RFC 8725 2.1] alg none, signature stripped",
             R::Access,
-            K::TokenMalformed,
+            K::SignatureInvalid,
             false,
             |c, b| {
                 let t = c.with_header(r#"{"alg":"none","typ":"JWT"}"#);
@@ -1184,6 +1190,42 @@ fn algorithm_cases() -> Vec<Case> {
             K::HeaderForbidden,
             r#"{"alg":"HS256","typ":"JWT","kid":"hs","enc":"A128GCM"}"#,
         ),
+        hdr_case(
+            F::Algorithm,
+            "[issue 10, RFC 7518 4.8.1.2] p2c (PBES2 count) on a signed token",
+            K::HeaderForbidden,
+            r#"{"alg":"HS256","typ":"JWT","kid":"hs","p2c":10000000}"#,
+        ),
+        hdr_case(
+            F::Algorithm,
+            "[issue 10, RFC 7518 4.8.1.1] p2s (PBES2 salt)",
+            K::HeaderForbidden,
+            r#"{"alg":"HS256","typ":"JWT","kid":"hs","p2s":"c2FsdA"}"#,
+        ),
+        hdr_case(
+            F::Algorithm,
+            "[issue 10, RFC 7518 4.6.1.1] epk (ephemeral key)",
+            K::HeaderForbidden,
+            r#"{"alg":"HS256","typ":"JWT","kid":"hs","epk":{"kty":"EC"}}"#,
+        ),
+        hdr_case(
+            F::Algorithm,
+            "[issue 10, RFC 7515 4.1.10] cty (nested token)",
+            K::HeaderForbidden,
+            r#"{"alg":"HS256","typ":"JWT","kid":"hs","cty":"JWT"}"#,
+        ),
+        hdr_case(
+            F::Algorithm,
+            "[issue 10] a header parameter outside the allowlist",
+            K::HeaderForbidden,
+            r#"{"alg":"HS256","typ":"JWT","kid":"hs","x-custom":"1"}"#,
+        ),
+        hdr_case(
+            F::Algorithm,
+            "[RFC 8725 3.11] typ of another kind of JWT",
+            K::HeaderForbidden,
+            r#"{"alg":"HS256","typ":"secevent+jwt","kid":"hs"}"#,
+        ),
         Case::new(
             F::Algorithm,
             "signature truncated by one character",
@@ -1309,6 +1351,60 @@ fn algorithm_cases() -> Vec<Case> {
 
 fn claims_cases() -> Vec<Case> {
     vec![
+        claims_case("[issue 10] nbf = -1", K::ClaimInvalid, false, |_, m| {
+            m.insert("nbf".into(), json!(-1));
+        }),
+        claims_case("[issue 10] iat = -1", K::ClaimInvalid, false, |_, m| {
+            m.insert("iat".into(), json!(-1));
+        }),
+        claims_case("[issue 10] exp = -1", K::ClaimInvalid, false, |_, m| {
+            m.insert("exp".into(), json!(-1));
+        }),
+        claims_case(
+            "[issue 10] exp after the year 9999",
+            K::ClaimInvalid,
+            false,
+            |_, m| {
+                m.insert("exp".into(), json!(253_402_300_800_i64));
+            },
+        ),
+        claims_case(
+            "[issue 10, RFC 8725 3.10] access token issued 30 days ago, exp still ahead",
+            K::ClaimInvalid,
+            true,
+            |c, m| {
+                m.insert("iat".into(), json!(c.now - 30 * 86_400));
+                m.insert("nbf".into(), json!(c.now - 30 * 86_400));
+            },
+        ),
+        claims_case(
+            "[issue 10] access token valid for 10 years",
+            K::ClaimInvalid,
+            true,
+            |c, m| {
+                m.insert("exp".into(), json!(c.now + 10 * 365 * 86_400));
+            },
+        ),
+        claims_case("[issue 10] empty sub", K::ClaimInvalid, false, |_, m| {
+            m.insert("sub".into(), json!(""));
+        }),
+        claims_case(
+            "[issue 10] sub with CRLF",
+            K::ClaimInvalid,
+            false,
+            |_, m| {
+                m.insert("sub".into(), json!("alice\r\nadmin"));
+            },
+        ),
+        claims_case("[issue 10] empty sid", K::ClaimInvalid, false, |_, m| {
+            m.insert("sid".into(), json!(""));
+        }),
+        claims_case("[issue 10] empty styp", K::ClaimInvalid, false, |_, m| {
+            m.insert("styp".into(), json!(""));
+        }),
+        claims_case("[issue 10] empty jti", K::ClaimInvalid, false, |_, m| {
+            m.insert("jti".into(), json!(""));
+        }),
         claims_case(
             "expired exactly at the leeway boundary (exp = now - leeway)",
             K::Expired,
@@ -1330,8 +1426,8 @@ fn claims_cases() -> Vec<Case> {
         }),
         claims_case(
             "exp = i64::MIN (overflow bait)",
-            K::Expired,
-            true,
+            K::ClaimInvalid,
+            false,
             |_, m| {
                 m.insert("exp".into(), json!(i64::MIN));
             },
@@ -1354,8 +1450,8 @@ fn claims_cases() -> Vec<Case> {
         ),
         claims_case(
             "iat = i64::MAX (overflow bait)",
-            K::NotYetValid,
-            true,
+            K::ClaimInvalid,
+            false,
             |_, m| {
                 m.insert("iat".into(), json!(i64::MAX));
             },
@@ -1605,7 +1701,7 @@ fn cookie_cases() -> Vec<Case> {
             F::Cookies,
             "split-token half without its signature cookie",
             R::Access,
-            K::TokenMalformed,
+            K::SignatureInvalid,
             false,
             |c, b| bearer(b, &half(&c.split)),
         ),
@@ -1613,7 +1709,7 @@ fn cookie_cases() -> Vec<Case> {
             F::Cookies,
             "split-token half with its signature under the refresh cookie name",
             R::Access,
-            K::TokenMalformed,
+            K::SignatureInvalid,
             false,
             |c, b| {
                 let sig = whole(&c.split);
@@ -2051,17 +2147,55 @@ fn refresh_cases() -> Vec<Case> {
             |_, m| {
                 m.insert("styp".into(), json!("full}:{x"));
             },
-        ),
+        )
+        .undecoded(),
         refresh_claims_case(
             "signed refresh token issued before its session",
             K::TokenStale,
             |c, m| {
+                // Lifetime kept within the refresh TTL, so only freshness can refuse it.
                 m.insert("iat".into(), json!(c.now - 100));
                 m.insert("nbf".into(), json!(c.now - 100));
+                m.insert("exp".into(), json!(c.now - 100 + 3600));
             },
         )
         .loaded(),
+        // Hostile session ids never reach the store: refused while the claims are parsed
+        // (the event says no session was loaded and carries no claims).
+        hostile_sid("quotes", "a\"b"),
+        hostile_sid("semicolon", "a;b"),
+        hostile_sid("NUL", "a\u{0}b"),
+        hostile_sid("braces", "{x}"),
+        hostile_sid("CRLF", "a\r\nb"),
+        hostile_sid("4 KB", "s".repeat(4096)),
+        hostile_sid("a dot (the store's separator)", "l.x"),
+        refresh_claims_case(
+            "[issue 10] signed refresh token with an empty sid",
+            K::ClaimInvalid,
+            |_, m| {
+                m.insert("sid".into(), json!(""));
+            },
+        )
+        .undecoded(),
+        refresh_claims_case(
+            "[issue 10] refresh token living longer than the refresh TTL",
+            K::ClaimInvalid,
+            |c, m| {
+                m.insert("exp".into(), json!(c.now + 3600 + LEEWAY + 1));
+            },
+        ),
     ]
+}
+
+/// A refresh token signed with our key whose `sid` is hostile.
+fn hostile_sid(what: &'static str, sid: impl Into<String>) -> Case {
+    let sid = sid.into();
+    let name: &'static str =
+        Box::leak(format!("[issue 10] signed refresh token, sid with {what}").into_boxed_str());
+    refresh_claims_case(name, K::ClaimInvalid, move |_, m| {
+        m.insert("sid".into(), json!(sid));
+    })
+    .undecoded()
 }
 
 fn backend_cases() -> Vec<Case> {

@@ -68,6 +68,7 @@ struct Answer {
     status: StatusCode,
     body: Value,
     set_cookies: Vec<String>,
+    clear_site_data: Option<String>,
 }
 
 impl Client {
@@ -108,6 +109,10 @@ async fn into_answer(res: Response<Body>) -> Answer {
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
+    let clear_site_data = res
+        .headers()
+        .get("clear-site-data")
+        .map(|v| v.to_str().unwrap().to_owned());
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
     let body = if bytes.is_empty() {
         Value::Null
@@ -119,6 +124,7 @@ async fn into_answer(res: Response<Body>) -> Answer {
         status,
         body,
         set_cookies,
+        clear_site_data,
     }
 }
 
@@ -240,6 +246,10 @@ async fn full_flow(store: Arc<dyn SessionStore>) {
         for sc in &out.set_cookies {
             assert!(sc.contains("Max-Age=0"), "{sc}");
         }
+        // Cookie clients are also told to drop cookies the server cannot name (planted by
+        // a sibling subdomain); bearer clients hold no cookies.
+        let expected = (transport != Transport::Bearer).then(|| "\"cookies\"".to_owned());
+        assert_eq!(out.clear_site_data, expected, "{transport}");
         let list = h.call(&mut c, "GET", "/sessions").await;
         assert_eq!(list.body.as_array().unwrap().len(), 1);
 
@@ -328,6 +338,9 @@ async fn rejections(store: Arc<dyn SessionStore>) {
     let other = Charon::builder()
         .issuer("someone-else")
         .base_secret("http tests secret, at least thirty-two bytes")
+        // The harness clock, so the token's times agree with the verifier's however long
+        // the test has been running.
+        .clock(h.clock.clone())
         .build()
         .unwrap();
     let foreign = other

@@ -397,7 +397,9 @@ fn alg_none_and_mismatches() {
                 assert!(
                     matches!(
                         err,
-                        AuthErrorKind::AlgorithmMismatch | AuthErrorKind::TokenMalformed
+                        AuthErrorKind::AlgorithmMismatch
+                            | AuthErrorKind::TokenMalformed
+                            | AuthErrorKind::SignatureInvalid
                     ),
                     "{header} {token}: {err:?}"
                 );
@@ -471,11 +473,12 @@ fn malformed_tokens() {
             "case {i}: {err:?}"
         );
     }
-    for i in [0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12] {
+    for i in [1, 2, 3, 4, 5, 7, 8, 11, 12] {
         let err = kind(codec.verify(&cases[i], NOW, TokenType::Access));
         assert_eq!(err, AuthErrorKind::TokenMalformed, "case {i}");
     }
-    for i in [9, 10] {
+    // No signature segment (`h.p`, `h.p.`): the signature is what is wrong.
+    for i in [0, 6, 9, 10] {
         let err = kind(codec.verify(&cases[i], NOW, TokenType::Access));
         assert_eq!(err, AuthErrorKind::SignatureInvalid, "case {i}");
     }
@@ -565,7 +568,7 @@ fn expiry_and_leeway_boundaries() {
 fn not_yet_valid() {
     let codec = hs_codec();
     let mut c = claims(TokenType::Access);
-    c.nbf = NOW + 60;
+    c.nbf = Some(NOW + 60);
     let token = codec.sign(&c).unwrap();
     assert_eq!(
         kind(codec.verify(&token, NOW, TokenType::Access)),
@@ -578,7 +581,7 @@ fn not_yet_valid() {
     assert!(codec.verify(&token, NOW + 55, TokenType::Access).is_ok());
 
     let mut c = claims(TokenType::Access);
-    c.iat = NOW + 60;
+    c.iat = Some(NOW + 60);
     let token = codec.sign(&c).unwrap();
     let err = codec.verify(&token, NOW, TokenType::Access).unwrap_err();
     assert_eq!(err.kind(), AuthErrorKind::NotYetValid);
@@ -610,8 +613,8 @@ fn issuer_and_type() {
         codec
             .verify(&refresh, NOW, TokenType::Refresh)
             .unwrap()
-            .token_type,
-        TokenType::Refresh
+            .token_type(),
+        Some(TokenType::Refresh)
     );
     assert_eq!(
         JwtCodec::new(Keyset::new("k", Key::hs256(&SECRET).unwrap()).unwrap(), "")

@@ -15,9 +15,6 @@ use crate::token::{Claims, TokenType};
 use crate::transport::Transport;
 use crate::verify::Authenticated;
 
-/// Longest accepted user id, in bytes.
-pub const MAX_USER_ID_LEN: usize = 1024;
-
 /// What to create on login: `Charon::create_session(CreateSession::new(user, transport), &headers)`.
 #[derive(Debug, Clone)]
 #[must_use]
@@ -133,8 +130,10 @@ impl Charon {
                 "bearer token transport refused for a browser request; use a cookie transport",
             ));
         }
-        if request.user_id.is_empty() || request.user_id.len() > MAX_USER_ID_LEN {
-            return Err(invalid("user id must be 1 to 1024 bytes"));
+        if !super::is_valid_user_id(&request.user_id) {
+            return Err(invalid(
+                "user id must be 1 to 1024 bytes without control characters",
+            ));
         }
         let now = self.now();
         let lifetimes = Lifetimes::for_new_session(self.times(), now);
@@ -219,6 +218,8 @@ impl Charon {
         Ok(LoggedOut {
             set_cookies: self.clearing_cookies(),
             deleted,
+            clear_site_data: auth.transport() != Transport::Bearer
+                && self.cookies().clear_site_data(),
         })
     }
 
@@ -237,6 +238,9 @@ impl Charon {
         Ok(LoggedOut {
             set_cookies: self.clearing_cookies(),
             deleted: true,
+            // The caller's transport is not known here; browsers (cookie clients) act on
+            // the header, other clients ignore it.
+            clear_site_data: self.cookies().clear_site_data(),
         })
     }
 

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use http::HeaderMap;
-use http::header::{HeaderValue, SET_COOKIE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, PRAGMA, SET_COOKIE};
+use http::{HeaderMap, Response, StatusCode};
 
 use super::Session;
 use crate::clock::UnixTime;
@@ -16,9 +16,10 @@ use crate::transport::Transport;
 /// - CookieOnly: no token in the body, whole tokens in the cookies.
 ///
 /// [`body`](Self::body) is the JSON body of Charon's contract; [`set_cookies`](Self::set_cookies)
-/// the `Set-Cookie` header values (marked sensitive). With the `axum` feature this is an
-/// `IntoResponse`; without it, send the body with `Cache-Control: no-store` (RFC 6749
-/// section 5.1) so no cache keeps the tokens. `Debug` never prints tokens.
+/// the `Set-Cookie` header values (marked sensitive). [`to_response`](Self::to_response)
+/// builds the whole answer for any framework (with `Cache-Control: no-store`, RFC 6749
+/// section 5.1, so no cache keeps the tokens); with the `axum` feature this is also an
+/// `IntoResponse`. `Debug` never prints tokens.
 #[derive(Clone)]
 pub struct IssuedTokens {
     pub(crate) transport: Transport,
@@ -84,6 +85,21 @@ impl IssuedTokens {
             headers.append(SET_COOKIE, value.clone());
         }
     }
+
+    /// The complete answer to a login or refresh, for any body type built from a `String`
+    /// (axum's `Body`, `http_body_util::Full<Bytes>`, `String`): 200, the JSON
+    /// [`body`](Self::body), `Content-Type: application/json`, `Cache-Control: no-store` and
+    /// `Pragma: no-cache` (RFC 6749 section 5.1: no cache may keep the tokens), and the
+    /// `Set-Cookie` headers.
+    pub fn to_response<B: From<String>>(&self) -> Response<B> {
+        let mut response = Response::new(B::from(self.body().to_string()));
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+        self.apply_cookies(headers);
+        response
+    }
 }
 
 impl fmt::Debug for IssuedTokens {
@@ -106,11 +122,14 @@ impl fmt::Debug for IssuedTokens {
     }
 }
 
-/// The result of a logout: the `Set-Cookie` values that clear both token cookies.
+/// The result of a logout: the `Set-Cookie` values that clear both token cookies, and
+/// whether the answer carries `Clear-Site-Data: "cookies"` (cookie transports, unless
+/// turned off with [`CookieConfig::with_clear_site_data`](crate::transport::CookieConfig::with_clear_site_data)).
 #[derive(Debug, Clone)]
 pub struct LoggedOut {
     pub(crate) set_cookies: Vec<HeaderValue>,
     pub(crate) deleted: bool,
+    pub(crate) clear_site_data: bool,
 }
 
 impl LoggedOut {
@@ -125,11 +144,31 @@ impl LoggedOut {
         self.deleted
     }
 
-    /// Append the `Set-Cookie` headers to `headers`.
+    /// Whether the answer carries `Clear-Site-Data: "cookies"`.
+    pub fn clears_site_cookies(&self) -> bool {
+        self.clear_site_data
+    }
+
+    /// Append the `Set-Cookie` headers (and `Clear-Site-Data` when set) to `headers`.
     pub fn apply_cookies(&self, headers: &mut HeaderMap) {
         for value in &self.set_cookies {
             headers.append(SET_COOKIE, value.clone());
         }
+        if self.clear_site_data {
+            headers.insert(
+                HeaderName::from_static("clear-site-data"),
+                HeaderValue::from_static("\"cookies\""),
+            );
+        }
+    }
+
+    /// The complete answer to a logout, for any body type: 204, the cookie-clearing
+    /// `Set-Cookie` headers and, when set, `Clear-Site-Data: "cookies"`.
+    pub fn to_response<B: Default>(&self) -> Response<B> {
+        let mut response = Response::new(B::default());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        self.apply_cookies(response.headers_mut());
+        response
     }
 }
 
@@ -137,31 +176,43 @@ impl LoggedOut {
 mod axum_impls {
     use axum_core::body::Body;
     use axum_core::response::{IntoResponse, Response};
-    use http::StatusCode;
-    use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 
     use super::{IssuedTokens, LoggedOut};
 
     impl IntoResponse for IssuedTokens {
-        /// 200 with the JSON body, `Cache-Control: no-store` (RFC 6749 section 5.1) and the
-        /// `Set-Cookie` headers.
+        /// [`IssuedTokens::to_response`].
         fn into_response(self) -> Response {
-            let mut response = Response::new(Body::from(self.body().to_string()));
-            let headers = response.headers_mut();
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            self.apply_cookies(response.headers_mut());
-            response
+            self.to_response::<Body>()
         }
     }
 
     impl IntoResponse for LoggedOut {
-        /// 204 with the cookie-clearing `Set-Cookie` headers.
+        /// [`LoggedOut::to_response`].
         fn into_response(self) -> Response {
-            let mut response = Response::new(Body::empty());
-            *response.status_mut() = StatusCode::NO_CONTENT;
-            self.apply_cookies(response.headers_mut());
-            response
+            self.to_response::<Body>()
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logout_response_clears_site_cookies_only_when_asked() {
+        let cookie = HeaderValue::from_static("a=; Max-Age=0");
+        let mut out = LoggedOut {
+            set_cookies: vec![cookie],
+            deleted: true,
+            clear_site_data: true,
+        };
+        let response: Response<()> = out.to_response();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert_eq!(response.headers()["clear-site-data"], "\"cookies\"");
+        assert_eq!(response.headers().get_all(SET_COOKIE).iter().count(), 1);
+        out.clear_site_data = false;
+        let response: Response<()> = out.to_response();
+        assert!(response.headers().get("clear-site-data").is_none());
     }
 }

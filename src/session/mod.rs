@@ -9,8 +9,10 @@ mod lifetimes;
 mod model;
 mod session_type;
 
-pub use api::{CreateSession, MAX_USER_ID_LEN, RefreshSession};
-pub use id::random_id;
+pub use api::{CreateSession, RefreshSession};
+pub use id::{
+    MAX_SESSION_ID_LEN, MAX_USER_ID_LEN, is_valid_session_id, is_valid_user_id, random_id,
+};
 pub use issued::{IssuedTokens, LoggedOut};
 pub use lifetimes::Lifetimes;
 pub use model::{SCHEMA_VERSION, Session, SessionKey};

@@ -9,12 +9,20 @@ use serde_json::{Map, Value};
 
 use crate::clock::UnixTime;
 use crate::error::{AuthError, AuthErrorKind};
+use crate::session::{SessionType, is_valid_session_id, is_valid_user_id};
 use crate::token::json::StrictValue;
 
 /// The reserved claim names, in the order they are checked and serialized.
 pub const RESERVED_CLAIMS: [&str; 9] = [
     "exp", "nbf", "iat", "iss", "sub", "sid", "styp", "type", "jti",
 ];
+
+/// Latest accepted time claim (9999-12-31T23:59:59Z). Later ones, and negative ones, are
+/// refused: no token of ours carries them, and they only serve to confuse clock arithmetic.
+pub const MAX_NUMERIC_DATE: UnixTime = 253_402_300_799;
+
+/// Longest accepted `jti`, in bytes. Ours are 22.
+pub const MAX_JTI_LEN: usize = 256;
 
 /// The kind of a token (`type` claim).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, DeriveSerialize, Deserialize)]
@@ -66,7 +74,7 @@ impl fmt::Display for TokenType {
 /// assert_eq!(claims.nbf, claims.iat);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Claims {
     /// Issuer (`iss`).
     pub iss: String,
@@ -88,6 +96,29 @@ pub struct Claims {
     /// Expires at (`exp`), Unix seconds.
     pub exp: UnixTime,
     extra: Map<String, Value>,
+}
+
+impl fmt::Debug for Claims {
+    /// Every claim, except that a refresh token's `jti` (the session's current refresh
+    /// token id, which the session's own `Debug` hides too) is `REDACTED`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let jti: &dyn fmt::Debug = match self.token_type {
+            TokenType::Refresh => &"REDACTED",
+            TokenType::Access => &self.jti,
+        };
+        f.debug_struct("Claims")
+            .field("iss", &self.iss)
+            .field("sub", &self.sub)
+            .field("sid", &self.sid)
+            .field("styp", &self.styp)
+            .field("token_type", &self.token_type)
+            .field("jti", jti)
+            .field("iat", &self.iat)
+            .field("nbf", &self.nbf)
+            .field("exp", &self.exp)
+            .field("extra", &self.extra)
+            .finish()
+    }
 }
 
 impl Claims {
@@ -182,13 +213,15 @@ impl Claims {
         let exp = time_claim(slot("exp"), "exp")?;
         let nbf = time_claim(slot("nbf"), "nbf")?;
         let iat = time_claim(slot("iat"), "iat")?;
-        let iss = string_claim(slot("iss"), "iss")?;
-        let sub = string_claim(slot("sub"), "sub")?;
-        let sid = string_claim(slot("sid"), "sid")?;
-        let styp = string_claim(slot("styp"), "styp")?;
-        let token_type = TokenType::from_claim(&string_claim(slot("type"), "type")?)
+        let iss = string_claim(slot("iss"), "iss", |s| !s.is_empty())?;
+        let sub = string_claim(slot("sub"), "sub", is_valid_user_id)?;
+        let sid = string_claim(slot("sid"), "sid", is_valid_session_id)?;
+        let styp = string_claim(slot("styp"), "styp", SessionType::is_valid)?;
+        let token_type = TokenType::from_claim(&string_claim(slot("type"), "type", |_| true)?)
             .ok_or_else(|| AuthError::claim_invalid("type"))?;
-        let jti = string_claim(slot("jti"), "jti")?;
+        let jti = string_claim(slot("jti"), "jti", |s| {
+            !s.is_empty() && s.len() <= MAX_JTI_LEN
+        })?;
         Ok(Self {
             iss,
             sub,
@@ -253,19 +286,29 @@ fn is_reserved(name: &str) -> bool {
     RESERVED_CLAIMS.contains(&name)
 }
 
+/// An integer NumericDate within `0..=MAX_NUMERIC_DATE`.
 fn time_claim(value: Option<Value>, name: &'static str) -> Result<UnixTime, AuthError> {
     match value {
         None => Err(AuthError::claim_not_found(name)),
         // `as_i64` is `None` for floats (`1.0`, `1e3`) and for integers beyond `i64`.
-        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| AuthError::claim_invalid(name)),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .filter(|t| (0..=MAX_NUMERIC_DATE).contains(t))
+            .ok_or_else(|| AuthError::claim_invalid(name)),
         Some(_) => Err(AuthError::claim_invalid(name)),
     }
 }
 
-fn string_claim(value: Option<Value>, name: &'static str) -> Result<String, AuthError> {
+/// A string claim whose value passes `valid` (empty and hostile values are refused here,
+/// before any store sees them).
+fn string_claim(
+    value: Option<Value>,
+    name: &'static str,
+    valid: impl Fn(&str) -> bool,
+) -> Result<String, AuthError> {
     match value {
         None => Err(AuthError::claim_not_found(name)),
-        Some(Value::String(s)) => Ok(s),
+        Some(Value::String(s)) if valid(&s) => Ok(s),
         Some(_) => Err(AuthError::claim_invalid(name)),
     }
 }
@@ -445,10 +488,51 @@ mod tests {
     }
 
     #[test]
-    fn negative_times_are_integers() {
-        let mut value = serde_json::to_value(sample()).unwrap();
-        value["nbf"] = json!(-5);
-        assert_eq!(Claims::from_payload(&payload(&value)).unwrap().nbf, -5);
+    fn negative_and_absurd_times_are_refused() {
+        let full = serde_json::to_value(sample()).unwrap();
+        for name in ["exp", "nbf", "iat"] {
+            for bad in [
+                json!(-1),
+                json!(-5),
+                json!(i64::MIN),
+                json!(MAX_NUMERIC_DATE + 1),
+            ] {
+                let mut value = full.clone();
+                value[name] = bad.clone();
+                let err = Claims::from_payload(&payload(&value)).unwrap_err();
+                assert_eq!(err, AuthError::claim_invalid(name), "{name} = {bad}");
+            }
+            let mut value = full.clone();
+            value[name] = json!(MAX_NUMERIC_DATE);
+            assert!(Claims::from_payload(&payload(&value)).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn empty_and_hostile_identity_claims_are_refused() {
+        let full = serde_json::to_value(sample()).unwrap();
+        let long_sid = "s".repeat(129);
+        let long_jti = "j".repeat(MAX_JTI_LEN + 1);
+        let cases: [(&str, &[&str]); 5] = [
+            ("iss", &[""]),
+            ("sub", &["", "a\u{0}b", "a\r\nb"]),
+            (
+                "sid",
+                &[
+                    "", "a\"b", "a;b", "a\u{0}b", "{x}", "a\r\nb", "a.b", &long_sid,
+                ],
+            ),
+            ("styp", &["", "a b", "{x}", "a\r\n"]),
+            ("jti", &["", &long_jti]),
+        ];
+        for (name, values) in cases {
+            for bad in values {
+                let mut value = full.clone();
+                value[name] = json!(bad);
+                let err = Claims::from_payload(&payload(&value)).unwrap_err();
+                assert_eq!(err, AuthError::claim_invalid(name), "{name} = {bad:?}");
+            }
+        }
     }
 
     #[test]

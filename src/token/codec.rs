@@ -55,6 +55,10 @@ struct Inner {
     issuer: String,
     leeway: Duration,
     leeway_secs: i64,
+    /// Longest accepted `exp - iat` of access tokens, in seconds.
+    max_access_lifetime: Option<i64>,
+    /// Longest accepted `exp - iat` of refresh tokens, in seconds.
+    max_refresh_lifetime: Option<i64>,
     /// Encoded header of the signing key.
     signing_header: String,
     /// Encoded header of every key -> its kid.
@@ -93,6 +97,8 @@ impl JwtCodec {
                 issuer,
                 leeway: DEFAULT_LEEWAY,
                 leeway_secs: secs(DEFAULT_LEEWAY),
+                max_access_lifetime: None,
+                max_refresh_lifetime: None,
                 signing_header,
                 known_headers,
             }),
@@ -113,6 +119,29 @@ impl JwtCodec {
         inner.leeway = Duration::from_secs(leeway.as_secs());
         inner.leeway_secs = secs(leeway);
         Ok(self)
+    }
+
+    /// Refuse tokens of `token_type` whose lifetime (`exp - iat`) exceeds `max` plus the
+    /// leeway (`claim_invalid("exp")`): a token minted for ten years, or one issued a month
+    /// ago whose `exp` still lies ahead, is not one this issuer hands out. Whole seconds.
+    /// Without it (the codec's default) any lifetime passes; the [`Charon`](crate::Charon)
+    /// handle sets it to the TTLs it issues.
+    #[must_use]
+    pub fn with_max_lifetime(mut self, token_type: TokenType, max: Duration) -> Self {
+        let inner = Arc::make_mut(&mut self.inner);
+        let slot = match token_type {
+            TokenType::Access => &mut inner.max_access_lifetime,
+            TokenType::Refresh => &mut inner.max_refresh_lifetime,
+        };
+        *slot = Some(i64::try_from(max.as_secs()).unwrap_or(i64::MAX));
+        self
+    }
+
+    /// The longest accepted lifetime of tokens of `token_type`, if limited.
+    pub fn max_lifetime(&self, token_type: TokenType) -> Option<Duration> {
+        self.inner
+            .max_lifetime_secs(token_type)
+            .map(|s| Duration::from_secs(u64::try_from(s).unwrap_or(0)))
     }
 
     /// The keyset.
@@ -177,8 +206,9 @@ impl JwtCodec {
     ///    ([`TokenMalformed`](AuthErrorKind::TokenMalformed));
     /// 2. the header: if it is byte for byte the header this codec writes for one of its keys,
     ///    that key is used directly. Otherwise it must be a JSON object without duplicate
-    ///    keys, with a string `alg` and an optional string `kid` (`TokenMalformed`), none of
-    ///    [`FORBIDDEN_HEADER_PARAMS`](crate::token::FORBIDDEN_HEADER_PARAMS)
+    ///    keys, with a string `alg` and an optional string `kid` (`TokenMalformed`), no
+    ///    parameter outside [`ALLOWED_HEADER_PARAMS`](crate::token::ALLOWED_HEADER_PARAMS)
+    ///    and a `typ`, if any, of `JWT` or `at+jwt`
     ///    ([`HeaderForbidden`](AuthErrorKind::HeaderForbidden)), and `alg` not `none`
     ///    ([`AlgorithmMismatch`](AuthErrorKind::AlgorithmMismatch));
     /// 3. the key: the `kid`, or `kid_not_set.<alg>` when there is none, must be in the
@@ -267,7 +297,9 @@ impl JwtCodec {
     /// 3. time, with `leeway` L: `now >= exp + L` is [`Expired`](AuthErrorKind::Expired);
     ///    `now < nbf - L` and `now < iat - L` are [`NotYetValid`](AuthErrorKind::NotYetValid);
     /// 4. `iss` must equal the issuer (`claim_invalid("iss")`);
-    /// 5. `type` must equal `expected` (`claim_invalid("type")`).
+    /// 5. `type` must equal `expected` (`claim_invalid("type")`);
+    /// 6. with a [maximum lifetime](Self::with_max_lifetime) for `expected`, `exp - iat`
+    ///    must not exceed it plus the leeway (`claim_invalid("exp")`).
     ///
     /// `now` is the request's single time reading (see [`Clock`](crate::clock::Clock)).
     pub fn verify(
@@ -301,7 +333,21 @@ impl JwtCodec {
         if claims.token_type != expected {
             return Err(AuthError::claim_invalid("type"));
         }
+        if let Some(max) = self.inner.max_lifetime_secs(expected)
+            && claims.exp.saturating_sub(claims.iat) > max.saturating_add(leeway)
+        {
+            return Err(AuthError::claim_invalid("exp"));
+        }
         Ok(())
+    }
+}
+
+impl Inner {
+    fn max_lifetime_secs(&self, token_type: TokenType) -> Option<i64> {
+        match token_type {
+            TokenType::Access => self.max_access_lifetime,
+            TokenType::Refresh => self.max_refresh_lifetime,
+        }
     }
 }
 

@@ -19,9 +19,12 @@ pub(crate) struct Segments<'a> {
 /// Split a compact JWS after checking its shape.
 ///
 /// Refused with [`AuthErrorKind::TokenMalformed`]: more than [`MAX_TOKEN_LEN`] bytes, any
-/// byte outside the base64url alphabet and `.`, a number of segments other than three, an
-/// empty header or an empty signature. The payload may be empty (RFC 7515 allows it; claim
-/// parsing refuses it later).
+/// byte outside the base64url alphabet and `.`, a number of segments other than two or
+/// three, an empty header. A token without its signature (`header.payload`, what a
+/// split-token client sends when its signature cookie is missing, or `header.payload.`)
+/// is [`AuthErrorKind::SignatureInvalid`]: Charon's message for it, "bearer token signature
+/// invalid", then names exactly what is wrong. The payload may be empty (RFC 7515 allows
+/// it; claim parsing refuses it later).
 pub(crate) fn split(token: &str) -> Result<Segments<'_>, AuthError> {
     let malformed = || AuthError::new(AuthErrorKind::TokenMalformed);
     if token.len() > MAX_TOKEN_LEN {
@@ -40,6 +43,10 @@ pub(crate) fn split(token: &str) -> Result<Segments<'_>, AuthError> {
             _ => return Err(malformed()),
         }
     }
+    let no_signature = || AuthError::new(AuthErrorKind::SignatureInvalid);
+    if count == 1 && dots[0] > 0 {
+        return Err(no_signature());
+    }
     if count != 2 {
         return Err(malformed());
     }
@@ -48,8 +55,11 @@ pub(crate) fn split(token: &str) -> Result<Segments<'_>, AuthError> {
     let header = token.get(..first).ok_or_else(malformed)?;
     let payload = token.get(first + 1..second).ok_or_else(malformed)?;
     let signature = token.get(second + 1..).ok_or_else(malformed)?;
-    if header.is_empty() || signature.is_empty() {
+    if header.is_empty() {
         return Err(malformed());
+    }
+    if signature.is_empty() {
+        return Err(no_signature());
     }
     Ok(Segments {
         signing_input,
@@ -76,11 +86,17 @@ mod tests {
     fn refuses_bad_shapes() {
         let long = format!("a.b.{}", "c".repeat(MAX_TOKEN_LEN));
         for bad in [
-            "", "a", "a.b", "a.b.c.d", ".b.c", "a.b.", "..", "a.b.c=", "a.b.c+", "a.b/.c",
-            "a b.c.d", "a.b.c\n", "é.b.c", &long,
+            "", "a", ".b", "a.b.c.d", ".b.c", "..", "a.b.c=", "a.b.c+", "a.b/.c", "a b.c.d",
+            "a.b.c\n", "é.b.c", &long,
         ] {
             let err = split(bad).unwrap_err();
             assert_eq!(err.kind(), AuthErrorKind::TokenMalformed, "{bad:?}");
+        }
+        // No signature: what a split-token client sends without its cookie.
+        for unsigned in ["a.b", "a.b.", "a."] {
+            let err = split(unsigned).unwrap_err();
+            assert_eq!(err.kind(), AuthErrorKind::SignatureInvalid, "{unsigned:?}");
+            assert_eq!(err.to_string(), "bearer token signature invalid");
         }
         let max = format!("a.b.{}", "c".repeat(MAX_TOKEN_LEN - 4));
         assert!(split(&max).is_ok());

@@ -24,13 +24,15 @@ mod sign_error;
 mod verified;
 
 pub use cache::{DEFAULT_TOKEN_CACHE_CAPACITY, VerifiedTokenCache};
-pub use claims::{Claims, RESERVED_CLAIMS, ReservedClaimError, TokenType};
+pub use claims::{
+    Claims, MAX_JTI_LEN, MAX_NUMERIC_DATE, RESERVED_CLAIMS, ReservedClaimError, TokenType,
+};
 pub use codec::{DEFAULT_LEEWAY, JwtCodec, MAX_LEEWAY};
 pub use derive::{
     DERIVED_KEY_LEN, JWT_DEFAULT_SALT, MIN_BASE_SECRET_LEN, PBKDF2_ITERATIONS, derive_key,
 };
 pub use gate::MAX_TOKEN_LEN;
-pub use header::FORBIDDEN_HEADER_PARAMS;
+pub use header::{ALLOWED_HEADER_PARAMS, FORBIDDEN_HEADER_PARAMS};
 pub use jsonwebtoken::Algorithm;
 pub use key::{Key, MIN_RSA_BITS};
 pub use keyset::{DEFAULT_KID, KID_NOT_SET_PREFIX, Keyset, MAX_KID_LEN};

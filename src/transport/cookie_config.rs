@@ -67,6 +67,7 @@ pub struct CookieConfig {
     same_site: SameSite,
     secure: bool,
     http_only: bool,
+    clear_site_data: bool,
 }
 
 impl Default for CookieConfig {
@@ -80,6 +81,7 @@ impl Default for CookieConfig {
             same_site: SameSite::Strict,
             secure: true,
             http_only: true,
+            clear_site_data: true,
         }
     }
 }
@@ -165,6 +167,23 @@ impl CookieConfig {
     pub fn insecure_disable_http_only(mut self) -> Self {
         self.http_only = false;
         self
+    }
+
+    /// Whether a logout of a cookie-transport client answers with `Clear-Site-Data:
+    /// "cookies"` besides the cookie-clearing `Set-Cookie` headers. The browser then also
+    /// drops cookies this server could not name (for example a same-name cookie another
+    /// subdomain planted with its own `Domain` or `Path`). Note that browsers clear the
+    /// cookies of the whole registrable domain (e.g. every `*.example.com` app); turn it off
+    /// if other applications share that domain. Defaults to on.
+    #[must_use]
+    pub fn with_clear_site_data(mut self, on: bool) -> Self {
+        self.clear_site_data = on;
+        self
+    }
+
+    /// Whether cookie-transport logouts answer with `Clear-Site-Data: "cookies"`.
+    pub fn clear_site_data(&self) -> bool {
+        self.clear_site_data
     }
 
     /// Name of the access token cookie.

@@ -66,7 +66,7 @@ impl GateLimits {
         } else {
             Err(ConfigError::new(
                 ConfigErrorKind::Invalid,
-                "max token length must lie between 256 bytes and 64 KiB",
+                "max token length must lie between 256 bytes and 8 KiB",
             ))
         }
     }

@@ -66,3 +66,34 @@ impl Authenticated {
 /// The outcome placed in the extensions by a layer in
 /// [`optional`](super::AuthLayer::optional) mode: the identity, or why there is none.
 pub type AuthOutcome = Result<Authenticated, AuthError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::TokenType;
+
+    #[test]
+    fn debug_redacts_the_refresh_token_id() {
+        let claims = Claims::new(
+            TokenType::Refresh,
+            "iss",
+            "user",
+            "sid",
+            "full",
+            "the-refresh-token-id",
+        );
+        let auth = Authenticated {
+            claims: Arc::new(claims),
+            transport: Transport::Bearer,
+            session: None,
+            now: 0,
+            new_cycle: false,
+        };
+        let text = format!("{auth:?}");
+        assert!(!text.contains("the-refresh-token-id"), "{text}");
+        assert!(text.contains("REDACTED") && text.contains("user"), "{text}");
+        // Access token ids are random per token and identify nothing: they stay visible.
+        let access = Claims::new(TokenType::Access, "iss", "u", "s", "full", "access-jti");
+        assert!(format!("{access:?}").contains("access-jti"));
+    }
+}

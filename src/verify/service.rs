@@ -7,7 +7,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
-use super::{AuthLayer, AuthOutcome, Rejection, flow};
+use super::{AuthLayer, AuthOutcome, Authenticated, Rejection, flow};
 use crate::token::TokenType;
 
 /// The service made by [`AuthLayer`]. See there.
@@ -62,18 +62,8 @@ where
                 &layer.checks,
                 now,
             );
-            return match outcome {
-                Ok(auth) => {
-                    if layer.optional {
-                        req.extensions_mut().insert::<AuthOutcome>(Ok(auth.clone()));
-                    }
-                    req.extensions_mut().insert(auth);
-                    ResponseFuture::inner(self.inner.call(req))
-                }
-                Err(error) if layer.optional => {
-                    req.extensions_mut().insert::<AuthOutcome>(Err(error));
-                    ResponseFuture::inner(self.inner.call(req))
-                }
+            return match record_verdict(&mut req, outcome, layer.optional) {
+                Ok(()) => ResponseFuture::inner(self.inner.call(req)),
                 Err(error) => ResponseFuture::rejected(reject(&*layer.rejection, error)),
             };
         }
@@ -93,21 +83,41 @@ where
                 now,
             )
             .await;
-            match outcome {
-                Ok(auth) => {
-                    if layer.optional {
-                        req.extensions_mut().insert::<AuthOutcome>(Ok(auth.clone()));
-                    }
-                    req.extensions_mut().insert(auth);
-                    inner.call(req).await
-                }
-                Err(error) if layer.optional => {
-                    req.extensions_mut().insert::<AuthOutcome>(Err(error));
-                    inner.call(req).await
-                }
+            match record_verdict(&mut req, outcome, layer.optional) {
+                Ok(()) => inner.call(req).await,
                 Err(error) => Ok(reject(&*layer.rejection, error)),
             }
         })
+    }
+}
+
+/// Put this layer's verdict in the request, replacing whatever an outer layer left there,
+/// so the inner service sees the verdict of the innermost layer only: on success the
+/// identity (and, in optional mode, `Ok` as the outcome; in required mode no outcome); on a
+/// failure in optional mode no identity and the `Err` outcome. A failure in required mode
+/// is returned for the rejection.
+fn record_verdict<B>(
+    req: &mut Request<B>,
+    outcome: AuthOutcome,
+    optional: bool,
+) -> Result<(), crate::AuthError> {
+    let extensions = req.extensions_mut();
+    match outcome {
+        Ok(auth) => {
+            if optional {
+                extensions.insert::<AuthOutcome>(Ok(auth.clone()));
+            } else {
+                extensions.remove::<AuthOutcome>();
+            }
+            extensions.insert(auth);
+            Ok(())
+        }
+        Err(error) if optional => {
+            extensions.remove::<Authenticated>();
+            extensions.insert::<AuthOutcome>(Err(error));
+            Ok(())
+        }
+        Err(error) => Err(error),
     }
 }
 
