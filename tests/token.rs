@@ -568,7 +568,7 @@ fn expiry_and_leeway_boundaries() {
 fn not_yet_valid() {
     let codec = hs_codec();
     let mut c = claims(TokenType::Access);
-    c.nbf = Some(NOW + 60);
+    c.nbf = NOW + 60;
     let token = codec.sign(&c).unwrap();
     assert_eq!(
         kind(codec.verify(&token, NOW, TokenType::Access)),
@@ -581,7 +581,7 @@ fn not_yet_valid() {
     assert!(codec.verify(&token, NOW + 55, TokenType::Access).is_ok());
 
     let mut c = claims(TokenType::Access);
-    c.iat = Some(NOW + 60);
+    c.iat = NOW + 60;
     let token = codec.sign(&c).unwrap();
     let err = codec.verify(&token, NOW, TokenType::Access).unwrap_err();
     assert_eq!(err.kind(), AuthErrorKind::NotYetValid);
@@ -613,8 +613,8 @@ fn issuer_and_type() {
         codec
             .verify(&refresh, NOW, TokenType::Refresh)
             .unwrap()
-            .token_type(),
-        Some(TokenType::Refresh)
+            .token_type,
+        TokenType::Refresh
     );
     assert_eq!(
         JwtCodec::new(Keyset::new("k", Key::hs256(&SECRET).unwrap()).unwrap(), "")
