@@ -9,6 +9,7 @@ use axum::Router;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use charon_auth::transport::CookieConfig;
 use charon_auth::{
     AuthLayer, Authenticated, Charon, CreateSession, RefreshSession, SessionError, Transport,
 };
@@ -49,6 +50,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::env::var("CHARON_SECRET")
                 .unwrap_or_else(|_| "dev only: set CHARON_SECRET to 32+ random bytes".into()),
         )
+        // `__Host-` cookie names: no sibling subdomain can plant a cookie of the same name.
+        .cookies(CookieConfig::host_prefixed())
         .build()?;
 
     let app = Router::new()

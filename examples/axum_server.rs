@@ -13,6 +13,13 @@
 //! - `CHARON_SECRET` (a loud warning when the demo default is used)
 //! - `CHARON_ACCESS_TTL`, `CHARON_REFRESH_TTL`, `CHARON_SESSION_TTL`, `CHARON_FRESH_CYCLE`
 //!   (seconds)
+//! - `CHARON_COOKIE_NAMES`: `host` (default) for the `__Host-` names of
+//!   `CookieConfig::host_prefixed`, `charon` for Charon's compatible default names
+//!   (`_access_token_signature`, …), which a sibling subdomain can plant; the browser test
+//!   uses it to show that cookie tossing locks users out
+//!
+//! `/login` accepts the session types the demo declares (`full`, `oauth2`), which are also
+//! the metrics allowlist.
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::expect_used)]
 
 #[path = "demo/app.rs"]
@@ -21,6 +28,7 @@ mod app;
 use std::sync::Arc;
 use std::time::Duration;
 
+use charon_auth::transport::CookieConfig;
 use charon_auth::{Charon, SessionTtl};
 
 const DEMO_SECRET: &str = "charon-auth demo secret: NEVER use this in production";
@@ -54,9 +62,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         DEMO_SECRET.to_owned()
     });
 
+    let cookies = match std::env::var("CHARON_COOKIE_NAMES").as_deref() {
+        Ok("charon") => CookieConfig::default(),
+        Ok("host") | Err(_) => CookieConfig::host_prefixed(),
+        Ok(other) => {
+            return Err(format!("CHARON_COOKIE_NAMES={other:?}: use host or charon").into());
+        }
+    };
     let mut builder = Charon::builder()
         .issuer("charon-auth-demo")
-        .base_secret(&secret);
+        .base_secret(&secret)
+        .cookies(cookies)
+        .metrics_session_types(app::session_types());
     if let Some(d) = secs("CHARON_ACCESS_TTL") {
         builder = builder.access_ttl(d);
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::config::{ReuseDetection, SessionTtl, TokenTimes};
 use crate::error::{ConfigError, ConfigErrorKind};
+use crate::session::SessionType;
 use crate::store::{MemoryStore, ObservedStore, SessionStore};
 use crate::telemetry::{Telemetry, TelemetryHandler};
 use crate::token::{
@@ -145,6 +146,7 @@ pub struct CharonBuilder {
     handlers: Vec<Arc<dyn TelemetryHandler>>,
     tracing_events: bool,
     metrics_counters: bool,
+    metrics_session_types: Option<Vec<SessionType>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -167,6 +169,7 @@ impl Default for CharonBuilder {
             handlers: Vec::new(),
             tracing_events: true,
             metrics_counters: true,
+            metrics_session_types: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -268,7 +271,9 @@ impl CharonBuilder {
     }
 
     /// Cookie names and attributes. Defaults to [`CookieConfig::default`]: Charon's names,
-    /// HttpOnly, Secure, SameSite=Strict, Path=/.
+    /// HttpOnly, Secure, SameSite=Strict, Path=/. New deployments should pass
+    /// [`CookieConfig::host_prefixed`] (`__Host-` names, which a sibling subdomain cannot
+    /// plant; see [cookie tossing](crate::guide::transports#cookie-tossing)).
     pub fn cookies(mut self, cookies: CookieConfig) -> Self {
         self.cookies = cookies;
         self
@@ -335,6 +340,23 @@ impl CharonBuilder {
         self
     }
 
+    /// The session types the built-in `metrics` handler (feature `metrics`) reports under
+    /// their own name in its `session_type` label; every other session type is counted as
+    /// `other` (see [`MetricsHandler`](crate::telemetry::MetricsHandler#bounded-labels)).
+    /// At most 32 distinct types: [`build`](Self::build) refuses a longer list. Give it
+    /// whenever session types can come from requests. Defaults to no allowlist: the first
+    /// 32 session types seen keep their name, later ones are `other`.
+    pub fn metrics_session_types(mut self, types: impl IntoIterator<Item = SessionType>) -> Self {
+        let mut list: Vec<SessionType> = Vec::new();
+        for t in types {
+            if !list.contains(&t) {
+                list.push(t);
+            }
+        }
+        self.metrics_session_types = Some(list);
+        self
+    }
+
     /// Where "now" comes from. Defaults to the system clock.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -346,7 +368,8 @@ impl CharonBuilder {
     /// # Errors
     ///
     /// A [`ConfigError`] for a missing issuer or keys, a short base secret, invalid TTLs or
-    /// leeway, invalid cookie or CSRF settings.
+    /// leeway, invalid cookie or CSRF settings, more than 32
+    /// [`metrics_session_types`](Self::metrics_session_types).
     pub fn build(self) -> Result<Charon, ConfigError> {
         let issuer = self
             .issuer
@@ -374,6 +397,16 @@ impl CharonBuilder {
         self.cookies.validate()?;
         self.csrf.validate()?;
         self.gate_limits.validate()?;
+        if self
+            .metrics_session_types
+            .as_ref()
+            .is_some_and(|types| types.len() > MAX_METRICS_SESSION_TYPES)
+        {
+            return Err(ConfigError::new(
+                ConfigErrorKind::Invalid,
+                "at most 32 metrics session types (the metrics label cap)",
+            ));
+        }
         let max_access = self.max_access_lifetime.unwrap_or(self.times.access_ttl);
         let max_refresh = self.max_refresh_lifetime.unwrap_or(self.times.refresh_ttl);
         if max_access < self.times.access_ttl
@@ -395,6 +428,7 @@ impl CharonBuilder {
             self.handlers,
             self.tracing_events,
             self.metrics_counters,
+            self.metrics_session_types,
         ));
         let store = self
             .store
@@ -419,13 +453,22 @@ impl CharonBuilder {
     }
 }
 
+/// Most [`CharonBuilder::metrics_session_types`]: the metrics bridge's label cap
+/// (`MetricsHandler::MAX_SESSION_TYPE_LABELS`, which needs the `metrics` feature).
+const MAX_METRICS_SESSION_TYPES: usize = 32;
+#[cfg(feature = "metrics")]
+const _: () =
+    assert!(MAX_METRICS_SESSION_TYPES == crate::telemetry::MetricsHandler::MAX_SESSION_TYPE_LABELS);
+
 /// The application's handlers, then the `tracing` and `metrics` bridges when their
-/// features are on and they were not turned off.
-#[allow(unused_mut, unused_variables)]
+/// features are on and they were not turned off; the `metrics` bridge with the session
+/// type allowlist, if one was given.
+#[allow(unused_mut, unused_variables, clippy::needless_pass_by_value)]
 fn built_in_handlers(
     mut handlers: Vec<Arc<dyn TelemetryHandler>>,
     tracing_events: bool,
     metrics_counters: bool,
+    metrics_session_types: Option<Vec<SessionType>>,
 ) -> Vec<Arc<dyn TelemetryHandler>> {
     #[cfg(feature = "tracing")]
     if tracing_events {
@@ -433,7 +476,11 @@ fn built_in_handlers(
     }
     #[cfg(feature = "metrics")]
     if metrics_counters {
-        handlers.push(Arc::new(crate::telemetry::MetricsHandler::default()));
+        let mut bridge = crate::telemetry::MetricsHandler::new();
+        if let Some(types) = metrics_session_types {
+            bridge = bridge.with_session_types(types);
+        }
+        handlers.push(Arc::new(bridge));
     }
     handlers
 }
@@ -598,6 +645,71 @@ mod tests {
             .unwrap();
         assert!(!charon.enforces_browser_cookies());
         assert_eq!(charon.reuse_detection(), ReuseDetection::RejectOnly);
+    }
+
+    fn session_types(n: usize) -> Vec<SessionType> {
+        (0..n)
+            .map(|i| SessionType::new(format!("t{i}")).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn metrics_session_types_are_capped_at_32() {
+        base()
+            .metrics_session_types(session_types(32))
+            .build()
+            .unwrap();
+        // Duplicates count once.
+        let mut doubled = session_types(32);
+        doubled.extend(session_types(32));
+        base().metrics_session_types(doubled).build().unwrap();
+        assert_eq!(
+            kind(base().metrics_session_types(session_types(33))),
+            ConfigErrorKind::Invalid
+        );
+    }
+
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn the_built_in_metrics_bridge_uses_the_allowlist() {
+        use crate::telemetry::{Event, EventKind, SessionMeta};
+        use metrics_util::debugging::DebuggingRecorder;
+
+        let types = |charon: &Charon| {
+            let recorder = DebuggingRecorder::new();
+            let snapshotter = recorder.snapshotter();
+            metrics::with_local_recorder(&recorder, || {
+                for t in ["full", "oauth2", "mobile"] {
+                    charon.telemetry().emit(EventKind::SessionCreate, || {
+                        Event::session(
+                            EventKind::SessionCreate,
+                            SessionMeta::new(Some("s"), "u", t),
+                        )
+                    });
+                }
+            });
+            let mut values: Vec<String> = snapshotter
+                .snapshot()
+                .into_vec()
+                .into_iter()
+                .flat_map(|(key, ..)| {
+                    key.key()
+                        .labels()
+                        .map(|l| l.value().to_owned())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            values.sort();
+            values
+        };
+        let allowlisted = base()
+            .tracing_events(false)
+            .metrics_session_types([SessionType::new("oauth2").unwrap()])
+            .build()
+            .unwrap();
+        assert_eq!(types(&allowlisted), ["oauth2", "other"]);
+        let open = base().tracing_events(false).build().unwrap();
+        assert_eq!(types(&open), ["full", "mobile", "oauth2"]);
     }
 
     #[test]

@@ -335,11 +335,12 @@ async fn rejections(store: Arc<dyn SessionStore>) {
     );
 
     // Wrong issuer: a token from another service sharing the key.
+    // On the harness's clock: on the system clock its `iat` would run ahead of the
+    // harness's by however long the test took so far (a loaded machine made it "not yet
+    // valid" before the issuer was checked).
     let other = Charon::builder()
         .issuer("someone-else")
         .base_secret("http tests secret, at least thirty-two bytes")
-        // The harness clock, so the token's times agree with the verifier's however long
-        // the test has been running.
         .clock(h.clock.clone())
         .build()
         .unwrap();
@@ -562,6 +563,46 @@ async fn browser_enforcement(store: Arc<dyn SessionStore>) {
     }
 }
 
+async fn declared_session_types(store: Arc<dyn SessionStore>) {
+    let h = harness(store);
+    let login = |session_type: Value| {
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                json!({"user_id": "u", "transport": "bearer", "session_type": session_type})
+                    .to_string(),
+            ))
+            .unwrap()
+    };
+    for declared in app::SESSION_TYPES {
+        let r = send(&h.app, login(declared.into())).await;
+        assert_eq!(r.status, StatusCode::OK, "{declared}: {:?}", r.body);
+        let mut c = Client::default();
+        c.absorb(&r);
+        let me = h.call(&mut c, "GET", "/me").await;
+        assert_eq!(me.body["session_type"], declared);
+    }
+    assert_eq!(app::session_types().len(), app::SESSION_TYPES.len());
+    h.events.take();
+    // Any other type, well-formed or not, is refused before a session is created.
+    for undeclared in ["mobile", "full2", "FULL", "type-1999", "has space", ""] {
+        let r = send(&h.app, login(undeclared.into())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{undeclared}");
+        assert_eq!(
+            r.body["error"], "session_type must be one of: full, oauth2",
+            "{undeclared}"
+        );
+    }
+    let r = send(&h.app, login(Value::Null)).await;
+    assert_eq!(r.status, StatusCode::OK, "no session_type means full");
+    let kinds: Vec<_> = h.events.take().into_iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [EventKind::SessionCreate],
+        "only the last login created one"
+    );
+}
+
 macro_rules! flows_for {
     ($module:ident, $store:expr) => {
         mod $module {
@@ -595,6 +636,11 @@ macro_rules! flows_for {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn csrf_required_for_cookie_only_unsafe_methods() {
                 csrf_on_cookie_only($store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn login_accepts_only_the_declared_session_types() {
+                declared_session_types($store).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 //!
 //! | route | layer | answer |
 //! |---|---|---|
-//! | `POST /login` `{"user_id", "transport", "session_type"?}` | – | 200 tokens + cookies |
+//! | `POST /login` `{"user_id", "transport", "session_type"?}` | – | 200 tokens + cookies; 400 for a `session_type` not in [`SESSION_TYPES`] |
 //! | `GET /me` | access | 200 `{user_id, session_id, session_type, transport}` |
 //! | `POST /refresh` | refresh | 200 tokens + cookies |
 //! | `POST /logout` | access | 204, cookies cleared |
@@ -14,6 +14,11 @@
 //! | `GET /healthz` | – | 200 |
 //! | `GET /` | – | the demo page (`static/index.html`, plain HTML, no build step) |
 //! | `GET /app.js` | – | its script (`static/app.js`) |
+//!
+//! The demo declares its session types ([`SESSION_TYPES`]: `full`, the default, and
+//! `oauth2`); `/login` refuses any other with 400, and `examples/axum_server.rs` gives the
+//! same list to the metrics bridge as its allowlist, so `/metrics` cannot grow a series per
+//! invented session type.
 
 use std::sync::Arc;
 
@@ -28,6 +33,19 @@ use charon_auth::{
     Transport,
 };
 use serde::Deserialize;
+
+/// The session types `/login` accepts (`full` when the body names none). Also the metrics
+/// bridge's allowlist of `session_type` label values ([`session_types`]).
+pub(crate) const SESSION_TYPES: [&str; 2] = ["full", "oauth2"];
+
+/// [`SESSION_TYPES`] as session types, for
+/// [`CharonBuilder::metrics_session_types`](charon_auth::CharonBuilder::metrics_session_types).
+pub(crate) fn session_types() -> Vec<SessionType> {
+    SESSION_TYPES
+        .iter()
+        .filter_map(|t| SessionType::new(*t).ok())
+        .collect()
+}
 
 /// Renders the `/metrics` body.
 pub(crate) type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
@@ -67,9 +85,13 @@ async fn login(
     };
     let mut request = CreateSession::new(login.user_id, transport);
     if let Some(t) = login.session_type {
+        // Only the declared types: each one is a metrics series and a session partition.
         match SessionType::new(t) {
-            Ok(t) => request = request.session_type(t),
-            Err(_) => return bad_request("invalid session_type"),
+            Ok(t) if SESSION_TYPES.contains(&t.as_str()) => request = request.session_type(t),
+            _ => {
+                let allowed = SESSION_TYPES.join(", ");
+                return bad_request(&format!("session_type must be one of: {allowed}"));
+            }
         }
     }
     // A demo: no password. A real application checks credentials here.

@@ -42,12 +42,18 @@
 //!
 //! Install any `metrics` recorder; the built-in [`MetricsHandler`] (on by default with the
 //! feature) counts every event, e.g. `charon_token_invalid_total{error_kind="expired",
-//! token_transport="bearer", token_type="access", session_type="full"}`. Labels are
-//! low-cardinality only; ids never become labels.
+//! token_transport="bearer", token_type="access", session_type="full"}`. Ids never become
+//! labels, and every label has a bounded set of values: give the session types you use
+//! with `metrics_session_types` (any other is counted as `other`); whatever you configure,
+//! at most 32 session types get a series of their own.
 //!
 //! ```ignore
 //! let handle = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
 //! charon_auth::telemetry::MetricsHandler::describe(); // HELP texts, optional
+//! let charon = Charon::builder()
+//!     // ...
+//!     .metrics_session_types([SessionType::new("full")?, SessionType::new("oauth2")?])
+//!     .build()?;
 //! // serve `handle.render()` at /metrics (the demo server does exactly this)
 //! ```
 //!

@@ -1,5 +1,8 @@
 //! The `metrics` bridge (feature `metrics`): one counter increment per telemetry event.
 
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
+
 use metrics::Label;
 
 use super::{Event, EventKind, TelemetryHandler, TokenMeta};
@@ -22,28 +25,166 @@ use crate::session::SessionType;
 /// | `charon.token.valid` | `charon_token_valid_total` | `token_transport`, `token_type`, `session_type` |
 /// | `charon.token.invalid` | `charon_token_invalid_total` | `token_transport`, `token_type`, `session_type`, `error_kind` |
 ///
-/// Labels have low cardinality only, never an id:
+/// # Bounded labels
+///
+/// Labels never carry an id, and every label has a bounded set of values, whatever the
+/// requests and tokens say, so no client can grow the number of series:
 ///
 /// - `session_type`: the session type (`full`, `oauth2`, …); for token events the `styp`
-///   claim, or `none` when the claims were not decoded. A claim that is not a valid
-///   [`SessionType`] is reported as `invalid`.
+///   claim, or `none` when the claims were not decoded; `invalid` for a claim that is not a
+///   valid [`SessionType`]. Session types are chosen by the application, but often from
+///   request input (a login form's "remember me", a client kind), so this label is bounded
+///   twice:
+///   - with an allowlist ([`with_session_types`](Self::with_session_types), or
+///     [`CharonBuilder::metrics_session_types`](crate::CharonBuilder::metrics_session_types)
+///     for the handler the builder installs), only the listed types keep their name;
+///     every other type is counted as `other`;
+///   - whatever the configuration, one handler reports at most
+///     [`MAX_SESSION_TYPE_LABELS`](Self::MAX_SESSION_TYPE_LABELS) (32) distinct session
+///     types: without an allowlist the first 32 seen keep their name and any later new one
+///     is `other`; an allowlist keeps its first 32 types.
+///
+///   So `session_type` takes at most 32 values plus `other`, `invalid` and `none`.
+///   Without an allowlist the first 32 types seen win: when session types can come from
+///   requests, give the allowlist (and refuse undeclared types at login).
 /// - `token_transport`: `bearer`, `cookie`, `cookie_only`, or `none` when no token was
 ///   found.
 /// - `token_type`: `access` or `refresh`; `other` for any other `type` claim, `none` when
 ///   the claims were not decoded.
 /// - `error_kind`: [`AuthErrorKind::as_str`](crate::AuthErrorKind::as_str) (`expired`,
-///   `signature_invalid`, `token_stale`, …).
+///   `signature_invalid`, `token_stale`, …), a fixed set; `none` when there is no error.
+///
+/// A session type literally named `other`, `invalid` or `none` shares its series with
+/// that marker.
 ///
 /// Every series of a counter carries the same label keys. Call [`describe`](Self::describe)
 /// after installing the recorder to give the counters their help texts.
-#[derive(Debug, Clone, Copy, Default)]
-#[non_exhaustive]
-pub struct MetricsHandler;
+///
+/// ```
+/// use charon_auth::session::SessionType;
+/// use charon_auth::telemetry::MetricsHandler;
+///
+/// // Only `full` and `oauth2` get their own series; any other type counts as `other`.
+/// let handler = MetricsHandler::new()
+///     .with_session_types([SessionType::new("full")?, SessionType::new("oauth2")?]);
+/// # let _ = handler;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// Clones share their label set: a clone counts against the same cap.
+#[derive(Clone, Default)]
+pub struct MetricsHandler {
+    session_types: Arc<SessionTypeLabels>,
+}
+
+/// The `session_type` label values one handler may report.
+enum SessionTypeLabels {
+    /// An allowlist: these keep their name, everything else is `other`.
+    Allowed(Box<[Arc<str>]>),
+    /// No allowlist: the first [`MetricsHandler::MAX_SESSION_TYPE_LABELS`] distinct valid
+    /// types seen keep their name.
+    FirstSeen(RwLock<Vec<Arc<str>>>),
+}
+
+impl Default for SessionTypeLabels {
+    fn default() -> Self {
+        SessionTypeLabels::FirstSeen(RwLock::new(Vec::new()))
+    }
+}
+
+fn find(labels: &[Arc<str>], session_type: &str) -> Option<Label> {
+    labels
+        .iter()
+        .find(|l| &***l == session_type)
+        .map(|l| Label::new("session_type", Arc::clone(l)))
+}
+
+impl SessionTypeLabels {
+    fn label(&self, session_type: &str) -> Label {
+        const OTHER: Label = Label::from_static_parts("session_type", "other");
+        if !SessionType::is_valid(session_type) {
+            return Label::from_static_parts("session_type", "invalid");
+        }
+        match self {
+            SessionTypeLabels::Allowed(allowed) => find(allowed, session_type).unwrap_or(OTHER),
+            SessionTypeLabels::FirstSeen(seen) => {
+                {
+                    let seen = seen.read().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(label) = find(&seen, session_type) {
+                        return label;
+                    }
+                    if seen.len() >= MetricsHandler::MAX_SESSION_TYPE_LABELS {
+                        return OTHER;
+                    }
+                }
+                let mut seen = seen.write().unwrap_or_else(PoisonError::into_inner);
+                if let Some(label) = find(&seen, session_type) {
+                    return label;
+                }
+                if seen.len() >= MetricsHandler::MAX_SESSION_TYPE_LABELS {
+                    return OTHER;
+                }
+                let value: Arc<str> = Arc::from(session_type);
+                seen.push(Arc::clone(&value));
+                Label::new("session_type", value)
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            SessionTypeLabels::Allowed(allowed) => allowed.len(),
+            SessionTypeLabels::FirstSeen(seen) => {
+                seen.read().unwrap_or_else(PoisonError::into_inner).len()
+            }
+        }
+    }
+}
+
+impl fmt::Debug for MetricsHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let allowlist = match &*self.session_types {
+            SessionTypeLabels::Allowed(allowed) => Some(allowed),
+            SessionTypeLabels::FirstSeen(_) => None,
+        };
+        f.debug_struct("MetricsHandler")
+            .field("session_type_allowlist", &allowlist)
+            .field("session_type_labels", &self.session_types.len())
+            .finish()
+    }
+}
 
 impl MetricsHandler {
-    /// A metrics handler.
-    pub const fn new() -> Self {
-        MetricsHandler
+    /// Most distinct session types one handler reports in the `session_type` label; any
+    /// further type is counted as `other`. See [Bounded labels](Self#bounded-labels).
+    pub const MAX_SESSION_TYPE_LABELS: usize = 32;
+
+    /// A metrics handler without an allowlist: the first
+    /// [`MAX_SESSION_TYPE_LABELS`](Self::MAX_SESSION_TYPE_LABELS) distinct session types
+    /// it sees keep their name in the `session_type` label, later ones are `other`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Report only these session types under their own name; every other session type is
+    /// counted as `other` (an empty list counts every type as `other`). At most
+    /// [`MAX_SESSION_TYPE_LABELS`](Self::MAX_SESSION_TYPE_LABELS) distinct types are kept,
+    /// the first ones given; types beyond them are counted as `other` too
+    /// ([`CharonBuilder::metrics_session_types`](crate::CharonBuilder::metrics_session_types)
+    /// refuses such a list instead). Defaults to no allowlist (the first 32 types seen).
+    #[must_use]
+    pub fn with_session_types(mut self, types: impl IntoIterator<Item = SessionType>) -> Self {
+        let mut allowed: Vec<Arc<str>> = Vec::new();
+        for t in types {
+            if allowed.len() >= Self::MAX_SESSION_TYPE_LABELS {
+                break;
+            }
+            if !allowed.iter().any(|a| &**a == t.as_str()) {
+                allowed.push(Arc::from(t.as_str()));
+            }
+        }
+        self.session_types = Arc::new(SessionTypeLabels::Allowed(allowed.into()));
+        self
     }
 
     /// The name of the counter that counts events of `kind`, e.g.
@@ -80,6 +221,26 @@ impl MetricsHandler {
             metrics::describe_counter!(Self::counter_name(kind), metrics::Unit::Count, help);
         }
     }
+
+    fn token_labels(&self, meta: &TokenMeta<'_>) -> Vec<Label> {
+        let claims = meta.claims.as_ref();
+        let mut labels = Vec::with_capacity(4);
+        labels.push(Label::from_static_parts(
+            "token_transport",
+            meta.token_transport.map_or("none", |t| t.as_str()),
+        ));
+        labels.push(Label::from_static_parts(
+            "token_type",
+            claims
+                .and_then(|c| c.token_type)
+                .map_or("none", token_type_label),
+        ));
+        labels.push(match claims.and_then(|c| c.session_type) {
+            Some(styp) => self.session_types.label(styp),
+            None => Label::from_static_parts("session_type", "none"),
+        });
+        labels
+    }
 }
 
 /// The `token_type` label: bounded to `access`, `refresh`, `other`.
@@ -91,35 +252,6 @@ fn token_type_label(token_type: &str) -> &'static str {
     }
 }
 
-/// The `session_type` label value, bounded by the session type rules.
-fn session_type_label(session_type: &str) -> String {
-    if SessionType::is_valid(session_type) {
-        session_type.to_owned()
-    } else {
-        "invalid".to_owned()
-    }
-}
-
-fn token_labels(meta: &TokenMeta<'_>) -> Vec<Label> {
-    let claims = meta.claims.as_ref();
-    let mut labels = Vec::with_capacity(4);
-    labels.push(Label::from_static_parts(
-        "token_transport",
-        meta.token_transport.map_or("none", |t| t.as_str()),
-    ));
-    labels.push(Label::from_static_parts(
-        "token_type",
-        claims
-            .and_then(|c| c.token_type)
-            .map_or("none", token_type_label),
-    ));
-    labels.push(match claims.and_then(|c| c.session_type) {
-        Some(styp) => Label::new("session_type", session_type_label(styp)),
-        None => Label::from_static_parts("session_type", "none"),
-    });
-    labels
-}
-
 impl TelemetryHandler for MetricsHandler {
     fn handle(&self, event: &Event<'_>) {
         let name = Self::counter_name(event.kind());
@@ -128,15 +260,10 @@ impl TelemetryHandler for MetricsHandler {
             | Event::SessionRefresh(m)
             | Event::SessionDelete(m)
             | Event::SessionDeleteAll(m)
-            | Event::SessionLockConflict(m) => {
-                vec![Label::new(
-                    "session_type",
-                    session_type_label(m.session_type),
-                )]
-            }
-            Event::TokenValid(m) => token_labels(m),
+            | Event::SessionLockConflict(m) => vec![self.session_types.label(m.session_type)],
+            Event::TokenValid(m) => self.token_labels(m),
             Event::TokenInvalid(m) => {
-                let mut labels = token_labels(m);
+                let mut labels = self.token_labels(m);
                 labels.push(Label::from_static_parts(
                     "error_kind",
                     m.error.map_or("none", |e| e.kind().as_str()),
@@ -366,6 +493,164 @@ mod tests {
         .into_iter()
         .collect();
         assert_eq!(counters, expected);
+    }
+
+    fn session_type(name: &str) -> SessionType {
+        SessionType::new(name).unwrap()
+    }
+
+    /// Every `session_type` value of counter `name`, with its count.
+    fn by_session_type(counters: &Series, name: &str) -> BTreeMap<String, u64> {
+        counters
+            .iter()
+            .filter(|((n, _), _)| n == name)
+            .map(|((_, labels), count)| {
+                let value = labels
+                    .iter()
+                    .find(|(k, _)| k == "session_type")
+                    .map(|(_, v)| v.clone())
+                    .unwrap();
+                (value, *count)
+            })
+            .collect()
+    }
+
+    /// 2 000 distinct session types through session and token events.
+    fn emit_many_types(telemetry: &Telemetry, n: usize) {
+        for i in 0..n {
+            let t = format!("type-{i}");
+            telemetry.emit(EventKind::SessionCreate, || {
+                Event::session(
+                    EventKind::SessionCreate,
+                    SessionMeta::new(Some("s"), "u", &t),
+                )
+            });
+            let claims = ClaimMeta::new("access", "u", "s", &t);
+            telemetry.emit(EventKind::TokenValid, || {
+                Event::token(TokenMeta::new(
+                    false,
+                    Some(Transport::Bearer),
+                    Some(claims),
+                    None,
+                ))
+            });
+        }
+    }
+
+    #[test]
+    fn session_type_labels_are_capped_without_an_allowlist() {
+        const CAP: usize = MetricsHandler::MAX_SESSION_TYPE_LABELS;
+        const N: usize = 2_000;
+        let handler = MetricsHandler::new();
+        let telemetry = Telemetry::new(vec![Arc::new(handler.clone())]);
+        let (counters, _) = record(|| {
+            emit_many_types(&telemetry, N);
+            // A type seen before the cap was reached keeps its label afterwards.
+            telemetry.emit(EventKind::SessionCreate, || {
+                Event::session(
+                    EventKind::SessionCreate,
+                    SessionMeta::new(Some("s"), "u", "type-0"),
+                )
+            });
+        });
+        for name in ["charon_session_create_total", "charon_token_valid_total"] {
+            let series = by_session_type(&counters, name);
+            assert_eq!(series.len(), CAP + 1, "{name}: {series:?}");
+            for i in 0..CAP {
+                let expected = if i == 0 && name == "charon_session_create_total" {
+                    2
+                } else {
+                    1
+                };
+                assert_eq!(series.get(&format!("type-{i}")), Some(&expected), "{name}");
+            }
+            assert_eq!(series.get("other"), Some(&((N - CAP) as u64)), "{name}");
+        }
+        // Clones share the cap.
+        assert!(format!("{handler:?}").contains("session_type_labels: 32"));
+    }
+
+    #[test]
+    fn allowlisted_session_types_keep_their_label_the_rest_are_other() {
+        const N: usize = 2_000;
+        let handler = MetricsHandler::new().with_session_types([
+            session_type("full"),
+            session_type("oauth2"),
+            session_type("full"),
+        ]);
+        let telemetry = Telemetry::new(vec![Arc::new(handler)]);
+        let error = AuthError::new(AuthErrorKind::Expired);
+        let (counters, _) = record(|| {
+            emit_many_types(&telemetry, N);
+            for t in ["full", "oauth2"] {
+                telemetry.emit(EventKind::SessionCreate, || {
+                    Event::session(
+                        EventKind::SessionCreate,
+                        SessionMeta::new(Some("s"), "u", t),
+                    )
+                });
+            }
+            for t in ["full", "not allowed", "type-1"] {
+                let claims = ClaimMeta::new("refresh", "u", "s", t);
+                telemetry.emit(EventKind::TokenInvalid, || {
+                    Event::token(TokenMeta::new(
+                        true,
+                        Some(Transport::Cookie),
+                        Some(claims),
+                        Some(&error),
+                    ))
+                });
+            }
+        });
+        let expected: BTreeMap<String, u64> = [
+            ("full".into(), 1),
+            ("oauth2".into(), 1),
+            ("other".into(), N as u64),
+        ]
+        .into();
+        assert_eq!(
+            by_session_type(&counters, "charon_session_create_total"),
+            expected
+        );
+        assert_eq!(
+            by_session_type(&counters, "charon_token_valid_total"),
+            [("other".to_owned(), N as u64)].into()
+        );
+        let expected: BTreeMap<String, u64> = [
+            ("full".into(), 1),
+            ("invalid".into(), 1),
+            ("other".into(), 1),
+        ]
+        .into();
+        assert_eq!(
+            by_session_type(&counters, "charon_token_invalid_total"),
+            expected
+        );
+    }
+
+    #[test]
+    fn a_huge_allowlist_is_capped_too() {
+        const CAP: usize = MetricsHandler::MAX_SESSION_TYPE_LABELS;
+        const N: usize = 1_000;
+        let handler = MetricsHandler::new()
+            .with_session_types((0..N).map(|i| session_type(&format!("type-{i}"))));
+        let telemetry = Telemetry::new(vec![Arc::new(handler)]);
+        let (counters, _) = record(|| emit_many_types(&telemetry, N));
+        let series = by_session_type(&counters, "charon_session_create_total");
+        assert_eq!(series.len(), CAP + 1, "{series:?}");
+        assert!((0..CAP).all(|i| series.get(&format!("type-{i}")) == Some(&1)));
+        assert_eq!(series.get("other"), Some(&((N - CAP) as u64)));
+    }
+
+    #[test]
+    fn an_empty_allowlist_counts_every_type_as_other() {
+        let handler = MetricsHandler::new().with_session_types([]);
+        let telemetry = Telemetry::new(vec![Arc::new(handler)]);
+        let (counters, _) = record(|| emit_many_types(&telemetry, 3));
+        assert_eq!(
+            by_session_type(&counters, "charon_session_create_total"),
+            [("other".to_owned(), 3)].into()
+        );
     }
 
     #[test]

@@ -36,6 +36,17 @@
 //! Each event in detail follows. In the `tracing` lines, fields that are absent (`None`)
 //! are not recorded; in the `metrics` lines, a label whose value is unknown is `none`.
 //!
+//! **Metric labels are bounded.** No label carries an id, and none can take more values
+//! than a fixed set, whatever requests and tokens say: `token_transport`, `token_type` and
+//! `error_kind` come from closed enumerations; `session_type` keeps its name only for the
+//! session types in the allowlist given at build time
+//! ([`CharonBuilder::metrics_session_types`](crate::CharonBuilder::metrics_session_types),
+//! [`MetricsHandler::with_session_types`]), every other type is counted as `other`; and
+//! whatever the configuration, one [`MetricsHandler`] reports at most
+//! [32](MetricsHandler::MAX_SESSION_TYPE_LABELS) distinct session types (without an
+//! allowlist, the first 32 seen), so `session_type` has at most 35 values with `other`,
+//! `invalid` and `none`. See [`MetricsHandler`'s bounded labels](MetricsHandler#bounded-labels).
+//!
 //! ## `charon.session.create`
 //!
 //! A session was created (login): the store accepted a create-if-absent write.
@@ -168,14 +179,20 @@
 //!
 //! ```ignore
 //! use std::sync::Arc;
+//! use charon_auth::session::SessionType;
 //! use charon_auth::telemetry::{MetricsHandler, Telemetry};
 //! use metrics_exporter_prometheus::PrometheusBuilder;
 //!
 //! let prometheus = PrometheusBuilder::new().install_recorder()?;
 //! MetricsHandler::describe(); // optional `# HELP` lines
-//! let telemetry = Telemetry::new(vec![Arc::new(MetricsHandler::new())]);
+//! let types = [SessionType::new("full")?, SessionType::new("oauth2")?];
+//! let telemetry = Telemetry::new(vec![Arc::new(MetricsHandler::new().with_session_types(types))]);
 //! // Serve `prometheus.render()` at `/metrics`.
 //! ```
+//!
+//! [`CharonBuilder`](crate::CharonBuilder) installs a `MetricsHandler` itself when the
+//! feature is on (turn it off with `metrics_counters(false)`); give it the allowlist with
+//! `Charon::builder().metrics_session_types(types)`.
 //!
 //! The counters render as they are named, e.g.
 //!

@@ -6,6 +6,12 @@ use crate::error::{ConfigError, ConfigErrorKind};
 pub const DEFAULT_ACCESS_COOKIE_NAME: &str = "_access_token_signature";
 /// Charon's default name of the refresh token cookie.
 pub const DEFAULT_REFRESH_COOKIE_NAME: &str = "_refresh_token_signature";
+/// The access token cookie's name in [`CookieConfig::host_prefixed`]: Charon's name behind
+/// the `__Host-` prefix.
+pub const HOST_ACCESS_COOKIE_NAME: &str = "__Host-access_token_signature";
+/// The refresh token cookie's name in [`CookieConfig::host_prefixed`]: Charon's name behind
+/// the `__Host-` prefix.
+pub const HOST_REFRESH_COOKIE_NAME: &str = "__Host-refresh_token_signature";
 
 /// Longest accepted cookie name, in bytes.
 const MAX_NAME_LEN: usize = 128;
@@ -37,10 +43,28 @@ impl SameSite {
 
 /// Names and attributes of the access and refresh token cookies.
 ///
-/// The defaults are the secure ones: Charon's names (`_access_token_signature`,
-/// `_refresh_token_signature`), `HttpOnly`, `Secure`, `SameSite=Strict`, `Path=/`, no
-/// `Domain` (a host-only cookie). Anything weaker is an explicit opt-in through a setter
-/// named for it ([`same_site_lax`](Self::same_site_lax)) or prefixed `insecure_`.
+/// The defaults are the secure attributes, `HttpOnly`, `Secure`, `SameSite=Strict`,
+/// `Path=/`, no `Domain` (a host-only cookie), with Charon's names
+/// (`_access_token_signature`, `_refresh_token_signature`) so that a Charon service and
+/// its clients keep working. Anything weaker is an explicit opt-in through a setter named
+/// for it ([`same_site_lax`](Self::same_site_lax)) or prefixed `insecure_`.
+///
+/// **New deployments should use [`host_prefixed`](Self::host_prefixed)**: the same
+/// attributes with `__Host-` names, which a browser accepts only from the host itself,
+/// with `Secure`, `Path=/` and no `Domain`. A sibling subdomain (or anything that can set
+/// cookies for a parent domain) then cannot plant a second cookie of the same name, which
+/// would make every request, logout included, fail with 400 (cookie tossing; see
+/// [Choosing a transport](crate::guide::transports#cookie-tossing)).
+///
+/// ```
+/// use charon_auth::transport::CookieConfig;
+///
+/// let cookies = CookieConfig::host_prefixed();
+/// assert_eq!(cookies.access_name(), "__Host-access_token_signature");
+/// assert_eq!(cookies.refresh_name(), "__Host-refresh_token_signature");
+/// cookies.validate()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// [`validate`](Self::validate) checks the configuration; the handle's builder calls it,
 /// so an invalid configuration is a [`ConfigError`] at start-up, never a broken cookie at
@@ -87,9 +111,34 @@ impl Default for CookieConfig {
 }
 
 impl CookieConfig {
-    /// The secure defaults; same as [`Default::default`].
+    /// The secure defaults with Charon's cookie names; same as [`Default::default`]. Prefer
+    /// [`host_prefixed`](Self::host_prefixed) unless clients of a Charon deployment need
+    /// the old names.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The recommended configuration: the secure defaults with `__Host-` names,
+    /// [`HOST_ACCESS_COOKIE_NAME`] (`__Host-access_token_signature`) and
+    /// [`HOST_REFRESH_COOKIE_NAME`] (`__Host-refresh_token_signature`).
+    ///
+    /// Browsers refuse a `__Host-` cookie that is set without `Secure`, with a `Domain`, or
+    /// with a `Path` other than `/`, which means a cookie set by a sibling subdomain or for
+    /// a parent domain can never carry these names: cookie tossing cannot lock a user out.
+    /// [`validate`](Self::validate) enforces the same rules on this configuration, so
+    /// [`with_domain`](Self::with_domain), a refresh path other than `/` and
+    /// [`insecure_allow_http`](Self::insecure_allow_http) are refused at build time with it.
+    /// Browsers keep `Secure` cookies on `http://localhost` (a secure context) and
+    /// everywhere else need HTTPS, which production needs anyway.
+    ///
+    /// Switching an existing deployment to it signs browsers out once (their cookies have
+    /// the old names).
+    pub fn host_prefixed() -> Self {
+        Self {
+            access_name: HOST_ACCESS_COOKIE_NAME.to_owned(),
+            refresh_name: HOST_REFRESH_COOKIE_NAME.to_owned(),
+            ..Self::default()
+        }
     }
 
     /// Name of the access token cookie. Must be an RFC 6265 token; the `__Host-` and
@@ -352,6 +401,34 @@ mod tests {
         assert!(c.http_only());
         assert!(c.validate().is_ok());
         assert_eq!(CookieConfig::new(), c);
+    }
+
+    #[test]
+    fn host_prefixed_is_the_default_with_host_names_and_keeps_their_rules() {
+        let c = CookieConfig::host_prefixed();
+        assert_eq!(c.access_name(), "__Host-access_token_signature");
+        assert_eq!(c.refresh_name(), "__Host-refresh_token_signature");
+        assert_eq!(
+            c.clone()
+                .with_access_name(DEFAULT_ACCESS_COOKIE_NAME)
+                .with_refresh_name(DEFAULT_REFRESH_COOKIE_NAME),
+            CookieConfig::default(),
+            "only the names differ from the default"
+        );
+        assert!(c.validate().is_ok());
+        // What browsers require of a __Host- cookie is refused at build time.
+        for (what, bad) in [
+            ("domain", c.clone().with_domain("example.com")),
+            ("refresh path", c.clone().with_refresh_path("/refresh")),
+            ("access path", c.clone().with_access_path("/api")),
+            ("no Secure", c.insecure_allow_http()),
+        ] {
+            assert_eq!(
+                bad.validate().err().as_ref().map(ConfigError::kind),
+                Some(ConfigErrorKind::InvalidCookie),
+                "{what}"
+            );
+        }
     }
 
     #[test]

@@ -34,7 +34,8 @@ mod extract;
 mod set_cookie;
 
 pub use cookie_config::{
-    CookieConfig, DEFAULT_ACCESS_COOKIE_NAME, DEFAULT_REFRESH_COOKIE_NAME, SameSite,
+    CookieConfig, DEFAULT_ACCESS_COOKIE_NAME, DEFAULT_REFRESH_COOKIE_NAME, HOST_ACCESS_COOKIE_NAME,
+    HOST_REFRESH_COOKIE_NAME, SameSite,
 };
 pub use csrf::{CsrfConfig, DEFAULT_CSRF_HEADER};
 pub use extract::{ExtractedToken, GateLimits, extract_token};

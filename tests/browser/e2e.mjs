@@ -12,7 +12,10 @@
 // page's refresh paths run within seconds, and checks for each cookie transport: login,
 // that scripts cannot read (or overwrite) the HttpOnly token cookies, /me, refresh (on a
 // 401 and by the page's timer), the sessions list, the /metrics counters, logout, and that
-// the page can no longer call /me afterwards; then "log out everywhere" across two browsers.
+// the page can no longer call /me afterwards; then "log out everywhere" across two browsers;
+// then cookie tossing from a sibling subdomain, refused for the demo's `__Host-` cookie
+// names, and locking the user out with Charon's old names (a second server, started with
+// CHARON_COOKIE_NAMES=charon).
 import { spawn } from 'node:child_process';
 import { mkdirSync, copyFileSync, createWriteStream, readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -24,13 +27,21 @@ const OUT = join(ROOT, 'target', 'browser-test');
 const SERVER_BIN = process.env.CHARON_DEMO_BIN || join(ROOT, 'target/debug/examples/axum_server');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ACCESS_TTL = 6; // seconds; the builder needs leeway (5 s) < access TTL
-const ACCESS_COOKIE = '_access_token_signature';
-const REFRESH_COOKIE = '_refresh_token_signature';
+// The demo's cookie names (CookieConfig::host_prefixed), and Charon's compatible defaults.
+const ACCESS_COOKIE = '__Host-access_token_signature';
+const REFRESH_COOKIE = '__Host-refresh_token_signature';
+const LEGACY_ACCESS_COOKIE = '_access_token_signature';
+const LEGACY_REFRESH_COOKIE = '_refresh_token_signature';
+// Two sibling host names under one parent domain, both mapped onto the servers' loopback
+// address by Chromium's --host-resolver-rules (see cookieTossing).
+const PARENT_DOMAIN = 'charon.localhost';
+const APP_HOST = `app.${PARENT_DOMAIN}`;
+const EVIL_HOST = `evil.${PARENT_DOMAIN}`;
 const WATCHDOG_MS = 180_000;
 
 let passed = 0;
 let failed = 0;
-let server = null;
+const servers = [];
 let browser = null;
 
 function ok(name) {
@@ -62,13 +73,15 @@ async function until(what, fn, timeoutMs = 15_000) {
 
 // ---- the demo server --------------------------------------------------------------------
 
-async function startServer() {
+// Start a demo server with `env` on top of the test's settings; its log goes to
+// target/browser-test/<name>.log.
+async function startServer(name = 'server', env = {}) {
   if (!existsSync(SERVER_BIN)) {
     throw new Error(`no demo server binary at ${SERVER_BIN}; run ` +
       '`cargo build --example axum_server --features axum,metrics` (scripts/browser-test.sh does)');
   }
   mkdirSync(OUT, { recursive: true });
-  const logPath = join(OUT, 'server.log');
+  const logPath = join(OUT, `${name}.log`);
   const logFile = createWriteStream(logPath);
   const child = spawn(SERVER_BIN, [], {
     env: {
@@ -78,10 +91,11 @@ async function startServer() {
       CHARON_ACCESS_TTL: String(ACCESS_TTL),
       RUST_LOG: 'info,charon=debug',
       NO_COLOR: '1',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  server = { child, logPath };
+  servers.push({ child, logPath });
   child.stderr.pipe(logFile);
   const url = await new Promise((resolveUrl, reject) => {
     let buf = '';
@@ -103,8 +117,10 @@ async function startServer() {
   return url;
 }
 
-function stopServer() {
-  if (server && server.child.exitCode === null) server.child.kill('SIGTERM');
+function stopServers() {
+  for (const server of servers) {
+    if (server.child.exitCode === null) server.child.kill('SIGTERM');
+  }
 }
 
 async function metricsText(base) {
@@ -151,22 +167,22 @@ async function openPage(base, name) {
   return { context, page, seen };
 }
 
-async function tokenCookies(context) {
+async function tokenCookies(context, names = [ACCESS_COOKIE, REFRESH_COOKIE]) {
   const all = await context.cookies();
   return {
-    access: all.find((c) => c.name === ACCESS_COOKIE),
-    refresh: all.find((c) => c.name === REFRESH_COOKIE),
+    access: all.find((c) => c.name === names[0]),
+    refresh: all.find((c) => c.name === names[1]),
   };
 }
 
 const text = (page, sel) => page.locator(sel).innerText();
 
-async function login(page, user, transport) {
+async function login(page, user, transport, names = [ACCESS_COOKIE, REFRESH_COOKIE]) {
   await page.fill('#user-id', user);
   await page.selectOption('#transport', transport);
   await page.click('#login-btn');
   await page.waitForSelector('body[data-state="signed-in"]');
-  const jar = await tokenCookies(page.context());
+  const jar = await tokenCookies(page.context(), names);
   if (!jar.access || !jar.refresh) {
     throw new Error(`Chromium did not store the Secure token cookies on ${page.url()}`);
   }
@@ -381,6 +397,106 @@ async function logoutEverywhere(base) {
   await b.context.close();
 }
 
+// Cookie tossing: a page on a sibling subdomain plants, for the parent domain, a cookie
+// with the token cookie's name. The browser then sends the application two cookies of that
+// name, which Charon refuses (400) rather than pick one.
+//
+// The setup: Chromium maps app.charon.localhost and evil.charon.localhost onto the demo's
+// loopback address (--host-resolver-rules in main; it would resolve *.localhost to loopback
+// by itself, but maybe to ::1, where the server does not listen). Subdomains of localhost
+// on purpose: Chromium counts http://localhost and http://*.localhost as potentially
+// trustworthy, i.e. secure contexts, so over plain HTTP it keeps Secure cookies and accepts
+// __Host- ones there, as it would on https://app.example.com. Names under .test over
+// plain HTTP are not secure contexts: Chromium would refuse every Secure cookie and the
+// test would prove nothing. `localhost` is no public suffix, so `Domain=charon.localhost`
+// is a parent domain both hosts share, like example.com for app. and evil.example.com.
+// The evil page is the demo page served on the sibling name; what it runs is the attack.
+async function plant(evilPage, names) {
+  return evilPage.evaluate(({ names, domain }) => {
+    for (const n of names) {
+      document.cookie = `${n}=.planted; Domain=${domain}; Path=/; Secure; SameSite=Lax`;
+    }
+  }, { names, domain: PARENT_DOMAIN });
+}
+
+const planted = async (context) => (await context.cookies())
+  .filter((c) => c.value === '.planted').map((c) => `${c.name}; Domain=${c.domain}`);
+
+async function cookieTossing(port, legacyPort) {
+  // With the demo's __Host- names: the browser refuses the plant, the app keeps working.
+  let t = '[cookie tossing, __Host- names]';
+  const app = await openPage(`http://${APP_HOST}:${port}`, t);
+  eq(await app.page.evaluate(() => window.isSecureContext), true,
+    `${t} http://${APP_HOST} is a secure context`);
+  await login(app.page, 'tossed', 'cookie');
+  const evil = await app.context.newPage();
+  await evil.goto(`http://${EVIL_HOST}:${port}/`);
+  eq(await evil.evaluate(() => window.isSecureContext), true,
+    `${t} the sibling http://${EVIL_HOST} is a secure context too`);
+  await plant(evil, [ACCESS_COOKIE, REFRESH_COOKIE, 'probe']);
+  // The control: an unprefixed cookie for the parent domain is stored, so the plant works
+  // in this setup and only the prefix stops it.
+  eq(JSON.stringify(await planted(app.context)), JSON.stringify([`probe; Domain=.${PARENT_DOMAIN}`]),
+    `${t} the browser stores the sibling's parent-domain cookie but refuses the __Host- ones`);
+  await clearMe(app.page);
+  await callMe(app.page, 200);
+  ok(`${t} /me still answers 200 after the plant`);
+  const refreshes = Number(await text(app.page, '#refresh-count'));
+  await app.page.click('#refresh-btn');
+  await until('the refresh after the plant',
+    async () => Number(await text(app.page, '#refresh-count')) > refreshes);
+  await clearMe(app.page);
+  await callMe(app.page, 200);
+  ok(`${t} refresh still works`);
+  await app.page.click('#logout-btn');
+  await app.page.waitForSelector('body[data-state="signed-out"]');
+  const jar = await tokenCookies(app.context);
+  check(!jar.access && !jar.refresh, `${t} logout still works and clears the cookies`);
+  check(app.seen.problems.length === 0, `${t} no script errors or CSP violations`,
+    app.seen.problems.join('; '));
+  await app.context.close();
+
+  // With Charon's old names (second server): the plant succeeds and locks the user out.
+  t = '[cookie tossing, old names]';
+  const legacy = [LEGACY_ACCESS_COOKIE, LEGACY_REFRESH_COOKIE];
+  const victim = await openPage(`http://${APP_HOST}:${legacyPort}`, t);
+  await login(victim.page, 'tossed', 'cookie', legacy);
+  const attacker = await victim.context.newPage();
+  await attacker.goto(`http://${EVIL_HOST}:${legacyPort}/`);
+  await plant(attacker, legacy);
+  eq(JSON.stringify(await planted(victim.context)), JSON.stringify(legacy.map(
+    (n) => `${n}; Domain=.${PARENT_DOMAIN}`,
+  )), `${t} the browser stores the sibling's cookies with the token cookies' names`);
+  const tokens = victim.seen.tokens[victim.seen.tokens.length - 1];
+  const statuses = () => victim.page.evaluate(async ({ access, refresh }) => {
+    const h = (token) => ({ authorization: `Bearer ${token}`, 'x-csrf-protect': '1' });
+    return [
+      (await fetch('/me', { headers: h(access) })).status,
+      (await fetch('/refresh', { method: 'POST', headers: h(refresh) })).status,
+      (await fetch('/logout', { method: 'POST', headers: h(access) })).status,
+    ];
+  }, { access: tokens.access_token, refresh: tokens.refresh_token });
+  eq(JSON.stringify(await statuses()), '[400,400,400]',
+    `${t} /me, /refresh and /logout all answer 400 (duplicate token cookies)`);
+  eq((await planted(victim.context)).length, 2,
+    `${t} the server cannot clear the planted cookies`);
+  // Signing in again does not help: /login has no token layer and answers 200, but the
+  // next request carries the planted cookie beside the new one.
+  await victim.page.evaluate(() => sessionStorage.clear());
+  await victim.page.reload();
+  await victim.page.waitForSelector('body[data-state="signed-out"]');
+  const logins = victim.seen.tokens.length;
+  await victim.page.fill('#user-id', 'tossed');
+  await victim.page.selectOption('#transport', 'cookie');
+  await victim.page.click('#login-btn');
+  await until('the new login', async () => victim.seen.tokens.length > logins);
+  ok(`${t} signing in again answers 200`);
+  await clearMe(victim.page);
+  await callMe(victim.page, 400);
+  ok(`${t} after signing in again /me still answers 400: the user is locked out`);
+  await victim.context.close();
+}
+
 // ---- main -------------------------------------------------------------------------------
 
 async function main() {
@@ -390,18 +506,23 @@ async function main() {
   }
   const base = await startServer();
   console.log(`# demo server at ${base}; Chromium ${CHROMIUM}`);
+  const legacyBase = await startServer('server-old-names', { CHARON_COOKIE_NAMES: 'charon' });
+  console.log(`# demo server with Charon's old cookie names at ${legacyBase}`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     // Playwright gives each launch a fresh temporary profile (user-data-dir).
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--no-first-run', '--disable-component-update', '--disable-sync', '--disable-quic'],
+      '--no-first-run', '--disable-component-update', '--disable-sync', '--disable-quic',
+      // Both demo servers listen on 127.0.0.1 (see cookieTossing).
+      `--host-resolver-rules=MAP *.${PARENT_DOMAIN} 127.0.0.1`],
   });
   console.log(`# Chromium ${browser.version()}`);
   const shot = join(OUT, 'demo-signed-in.png');
   await transportFlow(base, 'cookie', shot);
   await transportFlow(base, 'cookie_only', null);
   await logoutEverywhere(base);
+  await cookieTossing(new URL(base).port, new URL(legacyBase).port);
   if (process.env.CHARON_UPDATE_SCREENSHOT === '1') {
     mkdirSync(join(ROOT, 'docs'), { recursive: true });
     copyFileSync(shot, join(ROOT, 'docs', 'demo-signed-in.png'));
@@ -411,7 +532,7 @@ async function main() {
 
 const watchdog = setTimeout(() => {
   console.log(`not ok - the browser test did not finish within ${WATCHDOG_MS / 1000} s`);
-  stopServer();
+  stopServers();
   process.exit(1);
 }, WATCHDOG_MS);
 
@@ -420,7 +541,7 @@ try {
 } catch (e) {
   failed += 1;
   console.log(`not ok - ${e.message}`);
-  if (server) {
+  for (const server of servers) {
     try {
       const log = readFileSync(server.logPath, 'utf8').split('\n').slice(-25).join('\n');
       console.log(`# last lines of ${server.logPath}:\n${log.replace(/^/gm, '#   ')}`);
@@ -428,7 +549,7 @@ try {
   }
 } finally {
   if (browser) await browser.close().catch(() => {});
-  stopServer();
+  stopServers();
   clearTimeout(watchdog);
 }
 console.log(`${passed} passed, ${failed} failed`);
