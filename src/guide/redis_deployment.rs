@@ -24,11 +24,12 @@
 //!   token work once more within its generation.
 //! - ACLs: the store sends `EVALSHA` (and `SCRIPT LOAD` after a `NOSCRIPT`), `HGET`,
 //!   `HGETALL` and `DEL`; its scripts call `HSET`, `HDEL`, `ZADD`, `ZREM`, `ZSCORE`,
-//!   `ZRANGE`, `ZRANGEBYSCORE` and `EXPIREAT`. A least-privilege user for the default
+//!   `ZCOUNT`, `ZRANGE`, `ZRANGEBYSCORE` and `EXPIRE`. A least-privilege user for the default
 //!   prefix (tested in `tests/redis_faults.rs`):
 //!   `ACL SETUSER charon on >CHANGE-ME resetkeys ~charon:* resetchannels -@all +evalsha
 //!   +script|load +hget +hgetall +del +hset +hdel +zadd +zrem +zscore +zrange
-//!   +zrangebyscore +expireat +ping` (on Cluster add `+cluster|slots`; see `SECURITY.md`).
+//!   +zrangebyscore +zcount +expire +ping` (on Cluster add `+cluster|slots`; see
+//!   `SECURITY.md`).
 //! - Timeouts: [`connect_timeout`](crate::store::redis::RedisStoreBuilder::connect_timeout)
 //!   (default 1 s) and
 //!   [`response_timeout`](crate::store::redis::RedisStoreBuilder::response_timeout)

@@ -13,7 +13,8 @@ pub enum EventKind {
     SessionCreate,
     /// `charon.session.refresh`: a session was refreshed (tokens rotated).
     SessionRefresh,
-    /// `charon.session.delete`: a session was deleted (logout, reuse revocation).
+    /// `charon.session.delete`: a session was deleted (logout, reuse revocation, eviction
+    /// by the session cap).
     SessionDelete,
     /// `charon.session.delete_all`: every session of a user and type was deleted.
     SessionDeleteAll,

@@ -68,8 +68,10 @@
 //!
 //! ## `charon.session.delete`
 //!
-//! One session was deleted (logout, refresh-token reuse revocation). Emitted when the
-//! delete succeeded, also when the session was already gone.
+//! One session was deleted (logout, refresh-token reuse revocation, or evicted by a login
+//! beyond the session cap, `CharonBuilder::max_sessions_per_user`: one event per evicted
+//! session, before that login's `charon.session.create`). Emitted when the delete
+//! succeeded, also when the session was already gone.
 //!
 //! - Metadata: `session_id`, `user_id`, `session_type`.
 //! - `tracing`: target `charon::session`, level DEBUG, message `session deleted`, fields

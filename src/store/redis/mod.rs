@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `get` | `HGET hash sid` |
 //! | `get_all` | `HGETALL hash` |
-//! | `upsert` | one Lua script: lock check, write, prune expired, set key expiry |
+//! | `create`, `update` | one Lua script: lock check, evict over the cap (create), write, prune expired, set key expiry |
 //! | `delete` | one Lua script: `HDEL sid l.sid`, `ZREM`, recompute key expiry |
 //! | `delete_all` | `DEL hash zset` (both keys share one slot) |
 //!
@@ -22,11 +22,41 @@
 //!
 //! # Expiry without a cleanup job
 //!
-//! Every write prunes expired members and sets the expiry of both keys (`EXPIREAT`) to the
-//! newest `refresh_expires_at` left, and `delete` recomputes it; no key is ever left without
-//! a TTL. A session is live while `refresh_expires_at >= now`; Redis removes a key once its
-//! expiry second has started, so the last session of a key can vanish up to one second
-//! before its nominal end. Reads check expiry themselves, against the caller's `now`.
+//! Every write prunes expired members and sets the expiry of both keys to the newest
+//! `refresh_expires_at` left, and `delete` recomputes it; no key is ever left without a
+//! TTL. A session is live while `refresh_expires_at >= now`, and reads check that
+//! themselves, against the caller's `now`.
+//!
+//! Key expiry is relative: `EXPIRE key (newest refresh_expires_at − now + 1)`, with the
+//! application's `now` passed to the script (`delete` takes a `now` for this). What clock
+//! skew does, exactly:
+//! - **Redis's clock against the application's: nothing.** Redis counts the TTL from the
+//!   write on its own clock, so a Redis clock hours ahead of or behind the application's
+//!   neither ends sessions early nor keeps keys longer (`tests/redis_store.rs`,
+//!   `key_expiry_ignores_redis_clock_skew`). With the absolute `EXPIREAT` times from the
+//!   application's clock that this store once set, a Redis clock ahead by `d` ended
+//!   sessions `d` early, and deleted keys on write once `d` exceeded the refresh TTL. The
+//!   `+ 1` covers the part of the second `now` already spent: a key goes between 0 and
+//!   about 1 s (plus the round trip) after its newest session's last live second, never
+//!   before.
+//! - **Application instances against each other: at most their offset.** A key lives
+//!   `newest − now + 1` seconds from the write of the instance that wrote it last. Another
+//!   instance whose clock is behind that one's by `d` still sees the session live for up to
+//!   `d` seconds after the key is gone (it then reads as missing, not as live: the session
+//!   ends up to `d` early for that instance). Reads never return a session after its end by
+//!   the reader's own clock, whatever the keys hold.
+//! - **A jump of Redis's clock after a write** (or a failover to a replica whose clock
+//!   differs) moves that key's expiry by the jump, until the key's next write: Redis keeps
+//!   expiries as absolute times on its own clock once set.
+//!
+//! # Session cap
+//!
+//! `create` with `max_sessions` evicts inside the same script, before the write: when the
+//! other live members (zset score `>= now`) number `max_sessions` or more, the
+//! lowest-scored ones go (`ZRANGEBYSCORE` order: lowest `refresh_expires_at` first, ties
+//! in member byte order), and the script returns their ids. A Cluster runs it on the
+//! user's slot like every other write, so concurrent creates can never leave more than the
+//! cap.
 //!
 //! # Blobs
 //!
@@ -58,6 +88,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,7 +96,7 @@ use redis::RedisError;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 
-use super::{SessionStore, StoreFuture, WriteMode};
+use super::{Created, SessionStore, StoreFuture};
 use crate::clock::UnixTime;
 use crate::error::{ConfigError, ConfigErrorKind, StoreError, StoreErrorKind};
 use crate::session::{Session, SessionKey, SessionType};
@@ -94,6 +125,15 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Default response timeout.
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The write a caller asked for.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Create, keeping at most this many live sessions of the (user, type).
+    Create(Option<NonZeroU32>),
+    /// Update at the version read.
+    Update,
+}
 
 /// A [`SessionStore`] in Redis (standalone or Cluster). Cheap to clone: clones share the
 /// connection.
@@ -226,12 +266,12 @@ impl RedisStore {
         Ok(sessions)
     }
 
-    async fn upsert_impl(
+    async fn write_impl(
         &self,
         session: &Session,
-        mode: WriteMode,
+        mode: Mode,
         now: UnixTime,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Created, StoreError> {
         let new_lock = session
             .lock_version
             .checked_add(1)
@@ -246,32 +286,41 @@ impl RedisStore {
             // An already expired session is never written (it could never be read back).
             // An update of one is "not found"; a create is a successful no-op, as in Charon.
             return match mode {
-                WriteMode::Create => Ok(new_lock),
-                WriteMode::Update => Err(StoreError::not_found()),
+                Mode::Create(_) => Ok(Created::new(new_lock, Vec::new())),
+                Mode::Update => Err(StoreError::not_found()),
             };
         }
         let mut stored = session.clone();
         stored.lock_version = new_lock;
         let blob = encode_blob(&self.inner.signing_key, &stored);
         let keys = self.keys(&session.user_id, &session.session_type);
+        let (flag, cap) = match mode {
+            Mode::Create(cap) => ("c", cap.map_or(0, NonZeroU32::get)),
+            Mode::Update => ("u", 0),
+        };
         let mut invocation = SCRIPTS.upsert.prepare_invoke();
         invocation
             .key(keys.sessions())
             .key(keys.expiries())
             .arg(&session.id)
-            .arg(match mode {
-                WriteMode::Create => "c",
-                WriteMode::Update => "u",
-            })
+            .arg(flag)
             .arg(session.lock_version)
             .arg(new_lock)
             .arg(blob)
             .arg(session.refresh_expires_at)
-            .arg(now);
+            .arg(now)
+            .arg(cap);
         let mut conn = self.conn.clone();
-        let reply: i64 = self.run(invocation.invoke_async(&mut conn)).await?;
+        let (reply, evicted): (i64, Vec<Vec<u8>>) =
+            self.run(invocation.invoke_async(&mut conn)).await?;
         match reply {
-            UPSERT_OK => Ok(new_lock),
+            UPSERT_OK => Ok(Created::new(
+                new_lock,
+                evicted
+                    .into_iter()
+                    .map(|id| String::from_utf8_lossy(&id).into_owned())
+                    .collect(),
+            )),
             UPSERT_CONFLICT => Err(StoreError::conflict()),
             UPSERT_NOT_FOUND => Err(StoreError::not_found()),
             other => Err(StoreError::with_source(
@@ -281,13 +330,14 @@ impl RedisStore {
         }
     }
 
-    async fn delete_impl(&self, key: SessionKey<'_>) -> Result<bool, StoreError> {
+    async fn delete_impl(&self, key: SessionKey<'_>, now: UnixTime) -> Result<bool, StoreError> {
         let keys = self.keys(key.user_id, key.session_type);
         let mut invocation = SCRIPTS.delete.prepare_invoke();
         invocation
             .key(keys.sessions())
             .key(keys.expiries())
-            .arg(key.session_id);
+            .arg(key.session_id)
+            .arg(now);
         let mut conn = self.conn.clone();
         let removed: i64 = self.run(invocation.invoke_async(&mut conn)).await?;
         Ok(removed > 0)
@@ -309,9 +359,10 @@ impl RedisStore {
 
 /// The contract of [`SessionStore`], with these Redis specifics:
 ///
-/// - `upsert` of a session whose `refresh_expires_at` is already before `now` writes
-///   nothing: an update fails with `NotFound`, a create returns the new lock version as if
-///   it had been written (it could never be read back anyway), as Charon does. A
+/// - `create` or `update` of a session whose `refresh_expires_at` is already before `now`
+///   writes nothing: an update fails with `NotFound`, a create returns the new lock version
+///   as if it had been written (it could never be read back anyway), as Charon does, and
+///   evicts nothing. A
 ///   `refresh_expires_at` after [`MAX_EXPIRY`] fails with `Encoding`.
 /// - `delete` returns whether the session's entry was there, including an expired entry
 ///   that no write has pruned yet (the call has no `now` to tell them apart).
@@ -321,17 +372,25 @@ impl SessionStore for RedisStore {
         Box::pin(self.get_impl(key, now))
     }
 
-    fn upsert<'a>(
+    fn create<'a>(
         &'a self,
         session: &'a Session,
-        mode: WriteMode,
+        max_sessions: Option<NonZeroU32>,
         now: UnixTime,
-    ) -> StoreFuture<'a, u64> {
-        Box::pin(self.upsert_impl(session, mode, now))
+    ) -> StoreFuture<'a, Created> {
+        Box::pin(self.write_impl(session, Mode::Create(max_sessions), now))
     }
 
-    fn delete<'a>(&'a self, key: SessionKey<'a>) -> StoreFuture<'a, bool> {
-        Box::pin(self.delete_impl(key))
+    fn update<'a>(&'a self, session: &'a Session, now: UnixTime) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            self.write_impl(session, Mode::Update, now)
+                .await
+                .map(|c| c.lock_version)
+        })
+    }
+
+    fn delete<'a>(&'a self, key: SessionKey<'a>, now: UnixTime) -> StoreFuture<'a, bool> {
+        Box::pin(self.delete_impl(key, now))
     }
 
     fn get_all<'a>(
