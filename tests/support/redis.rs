@@ -346,6 +346,12 @@ impl RedisServer {
         raw_command(self.port, args)
     }
 
+    /// [`command`](Self::command) on any loopback port (usable from a thread that holds
+    /// no `RedisServer`).
+    pub fn command_on(port: u16, args: &[&str]) -> Result<String, String> {
+        raw_command(port, args)
+    }
+
     fn redis_pid(&self) -> Option<String> {
         std::fs::read_to_string(self.dir.join("redis.pid"))
             .ok()
