@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | `kty` `oct` (a shared secret) | [`Symmetric`](JwkErrorKind::Symmetric) | the set is refused |
 //! | private members (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`) | [`PrivateKey`](JwkErrorKind::PrivateKey) | refused |
-//! | `alg` that contradicts `kty`/`crv` (`HS256` on an EC key, `ES384` on P-256, `none`, `crv` on RSA) | [`AlgorithmMismatch`](JwkErrorKind::AlgorithmMismatch) | refused |
+//! | `alg` or `crv` that contradicts `kty`/`crv` (`HS256` on an EC key, `ES384` on P-256, `none`, `crv` on RSA, an Ed25519 `EC` key) | [`AlgorithmMismatch`](JwkErrorKind::AlgorithmMismatch) | refused |
 //! | missing or invalid members (wrong type, bad base64url, wrong coordinate size, a point off the curve, duplicate `key_ops`, members of another key type) | [`Malformed`](JwkErrorKind::Malformed) | refused |
 //! | RSA modulus under [`MIN_RSA_BITS`] | [`WeakKey`](JwkErrorKind::WeakKey) | refused |
 //! | invalid `kid` (see [`Keyset::with_key`]) | — | [`InvalidKid`](JwkErrorKind::InvalidKid), refused |
@@ -671,6 +671,14 @@ fn key_algorithm(jwk: &Jwk) -> Result<Algorithm, JwkError> {
             ));
         }
         ("EC" | "OKP", None) => return Err(malformed("member \"crv\" is missing")),
+        ("EC", Some("Ed25519" | "Ed448" | "X25519" | "X448"))
+        | ("OKP", Some("P-256" | "P-384" | "P-521" | "secp256k1")) => {
+            return Err(mismatch(format!(
+                "curve {:?} does not belong to a {} key",
+                crv.unwrap_or_default(),
+                jwk.kty
+            )));
+        }
         ("EC" | "OKP", Some(_)) => return Err(unsupported("unsupported curve")),
         ("RSA", Some(_)) => return Err(mismatch("an RSA key has no \"crv\"")),
         ("RSA", None) => Algorithm::RS256,

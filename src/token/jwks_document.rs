@@ -33,10 +33,10 @@ pub const DEFAULT_JWKS_MAX_AGE: Duration = Duration::from_secs(300);
 /// use charon_auth::token::{JwksDocument, Key};
 /// let signing = Key::generate_ed25519()?;
 /// let jwks = JwksDocument::from_keyset(&signing.keyset()?)?;
-/// let response = jwks.response::<String>();
+/// let response = jwks.response::<Vec<u8>>();
 /// assert_eq!(response.status(), 200);
 /// assert_eq!(response.headers()["cache-control"], "public, max-age=300");
-/// assert!(response.body().contains(signing.kid()));
+/// assert!(String::from_utf8_lossy(response.body()).contains(signing.kid()));
 /// // axum: Router::new().route("/.well-known/jwks.json", get(jwks.handler()))
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -75,7 +75,8 @@ impl JwksDocument {
     }
 
     /// The response for a `GET`: 200, the JSON body and the headers above. Works with any
-    /// body type built from [`Bytes`] (`http_body_util::Full<Bytes>`, axum's `Body`).
+    /// body type built from [`Bytes`] (`http_body_util::Full<Bytes>`, axum's `Body`,
+    /// `Bytes`, `Vec<u8>`).
     pub fn response<B: From<Bytes>>(&self) -> Response<B> {
         let mut response = Response::new(B::from(self.body.clone()));
         *response.status_mut() = StatusCode::OK;
