@@ -20,7 +20,7 @@ mod codec;
 mod derive;
 mod gate;
 mod header;
-mod json;
+pub(crate) mod json;
 pub mod jwk;
 mod jwks_document;
 mod key;
