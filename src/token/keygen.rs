@@ -3,6 +3,7 @@
 use std::fmt;
 
 use jsonwebtoken::{Algorithm, EncodingKey};
+use zeroize::Zeroizing;
 
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::token::key::{Key, alg_name};
@@ -15,7 +16,7 @@ use crate::token::keyset::Keyset;
 /// KEY-----`), what [`Key::ed25519_from_pem`] and [`Key::ec_from_pem`] read and what
 /// `openssl pkey` understands. It is the only way this crate hands out private material:
 /// write it to a file only readable by the service, never log it. It is overwritten with
-/// zeros when the `GeneratedKey` is dropped; `Debug` shows the kid only.
+/// zeros (`zeroize`) when the `GeneratedKey` is dropped; `Debug` shows the kid only.
 ///
 /// ```
 /// use charon_auth::token::{Algorithm, Key};
@@ -31,7 +32,7 @@ use crate::token::keyset::Keyset;
 pub struct GeneratedKey {
     key: Key,
     kid: String,
-    pem: String,
+    pem: Zeroizing<String>,
 }
 
 impl GeneratedKey {
@@ -57,13 +58,7 @@ impl GeneratedKey {
 
     /// The key, dropping (and zeroing) the PEM.
     pub fn into_key(self) -> Key {
-        self.key.clone()
-    }
-}
-
-impl Drop for GeneratedKey {
-    fn drop(&mut self) {
-        std::mem::take(&mut self.pem).into_bytes().fill(0);
+        self.key
     }
 }
 
@@ -83,11 +78,9 @@ impl Key {
     ///
     /// [`ConfigErrorKind::InvalidKey`] if the backend fails, which it does not in practice.
     pub fn generate_ed25519() -> Result<GeneratedKey, ConfigError> {
-        let mut der = backend::ed25519_pkcs8()?;
-        let key = Key::ed25519_from_pkcs8_der(&der);
-        let pem = private_pem(&der);
-        der.fill(0);
-        finish(key?, pem)
+        let der = backend::ed25519_pkcs8()?;
+        let key = Key::ed25519_from_pkcs8_der(&der)?;
+        finish(key, private_pem(&der))
     }
 
     /// Generate an ECDSA P-256 (`ES256`) signing key with the crypto backend (aws-lc-rs, or
@@ -95,24 +88,25 @@ impl Key {
     ///
     /// [`ConfigErrorKind::InvalidKey`] if the backend fails, which it does not in practice.
     pub fn generate_es256() -> Result<GeneratedKey, ConfigError> {
-        let mut der = backend::es256_pkcs8()?;
-        let key = Key::from_private(Algorithm::ES256, EncodingKey::from_ec_der(&der));
-        let pem = private_pem(&der);
-        der.fill(0);
-        finish(key?, pem)
+        let der = backend::es256_pkcs8()?;
+        let key = Key::from_private(Algorithm::ES256, EncodingKey::from_ec_der(&der))?;
+        finish(key, private_pem(&der))
     }
 }
 
-fn finish(key: Key, pem: String) -> Result<GeneratedKey, ConfigError> {
+fn finish(key: Key, pem: Zeroizing<String>) -> Result<GeneratedKey, ConfigError> {
     let kid = key
         .thumbprint()
         .map_err(|e| generation_failed().with_source(e))?;
     Ok(GeneratedKey { key, kid, pem })
 }
 
-fn private_pem(der: &[u8]) -> String {
+fn private_pem(der: &[u8]) -> Zeroizing<String> {
     let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
-    pem::encode_config(&pem::Pem::new("PRIVATE KEY", der), config)
+    Zeroizing::new(pem::encode_config(
+        &pem::Pem::new("PRIVATE KEY", der),
+        config,
+    ))
 }
 
 fn generation_failed() -> ConfigError {
@@ -123,22 +117,23 @@ fn generation_failed() -> ConfigError {
 mod backend {
     use aws_lc_rs::rand::SystemRandom;
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+    use zeroize::Zeroizing;
 
     use super::generation_failed;
     use crate::error::ConfigError;
 
     /// A PKCS#8 v1 document: the form jsonwebtoken (and `openssl genpkey`) use.
-    pub(super) fn ed25519_pkcs8() -> Result<Vec<u8>, ConfigError> {
+    pub(super) fn ed25519_pkcs8() -> Result<Zeroizing<Vec<u8>>, ConfigError> {
         let document = Ed25519KeyPair::generate_pkcs8v1(&SystemRandom::new())
             .map_err(|_| generation_failed())?;
-        Ok(document.as_ref().to_vec())
+        Ok(Zeroizing::new(document.as_ref().to_vec()))
     }
 
-    pub(super) fn es256_pkcs8() -> Result<Vec<u8>, ConfigError> {
+    pub(super) fn es256_pkcs8() -> Result<Zeroizing<Vec<u8>>, ConfigError> {
         let document =
             EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
                 .map_err(|_| generation_failed())?;
-        Ok(document.as_ref().to_vec())
+        Ok(Zeroizing::new(document.as_ref().to_vec()))
     }
 }
 
@@ -146,6 +141,7 @@ mod backend {
 mod backend {
     use p256::pkcs8::EncodePrivateKey as _;
     use rand::TryRngCore as _;
+    use zeroize::Zeroizing;
 
     use super::generation_failed;
     use crate::error::ConfigError;
@@ -157,22 +153,21 @@ mod backend {
     ];
 
     /// An Ed25519 private key is 32 random bytes (RFC 8032 §5.1.5), from the OS generator.
-    pub(super) fn ed25519_pkcs8() -> Result<Vec<u8>, ConfigError> {
-        let mut seed = [0u8; 32];
+    pub(super) fn ed25519_pkcs8() -> Result<Zeroizing<Vec<u8>>, ConfigError> {
+        let mut seed = Zeroizing::new([0u8; 32]);
         rand::rngs::OsRng
-            .try_fill_bytes(&mut seed)
+            .try_fill_bytes(seed.as_mut())
             .map_err(|_| generation_failed())?;
-        let mut der = Vec::with_capacity(48);
+        let mut der = Zeroizing::new(Vec::with_capacity(48));
         der.extend_from_slice(&ED25519_PKCS8_PREFIX);
-        der.extend_from_slice(&seed);
-        seed.fill(0);
+        der.extend_from_slice(seed.as_ref());
         Ok(der)
     }
 
-    pub(super) fn es256_pkcs8() -> Result<Vec<u8>, ConfigError> {
+    pub(super) fn es256_pkcs8() -> Result<Zeroizing<Vec<u8>>, ConfigError> {
         let secret = p256::SecretKey::random(&mut rand_core::OsRng);
         let document = secret.to_pkcs8_der().map_err(|_| generation_failed())?;
-        Ok(document.as_bytes().to_vec())
+        Ok(Zeroizing::new(document.as_bytes().to_vec()))
     }
 }
 
