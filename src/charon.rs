@@ -431,6 +431,12 @@ impl CharonBuilder {
                 ));
             }
         };
+        if !keyset.can_sign() {
+            return Err(ConfigError::new(
+                ConfigErrorKind::Missing,
+                "the keyset is verify-only: Charon signs tokens and needs a signing key",
+            ));
+        }
         self.times.validate()?;
         self.cookies.validate()?;
         self.csrf.validate()?;
@@ -560,7 +566,7 @@ mod tests {
         assert_eq!(charon.reuse_detection(), ReuseDetection::RevokeSession);
         assert!(charon.cookies().secure() && charon.cookies().http_only());
         assert!(charon.csrf().is_enabled());
-        assert_eq!(charon.codec().keyset().signing_kid(), "default");
+        assert_eq!(charon.codec().keyset().signing_kid(), Some("default"));
     }
 
     #[test]
@@ -598,13 +604,19 @@ mod tests {
     fn an_explicit_keyset_wins_over_the_derived_key() {
         let keyset = Keyset::new("k1", Key::hs256(&[7; 32]).unwrap()).unwrap();
         let charon = base().keyset(keyset).build().unwrap();
-        assert_eq!(charon.codec().keyset().signing_kid(), "k1");
+        assert_eq!(charon.codec().keyset().signing_kid(), Some("k1"));
         let charon = Charon::builder()
             .issuer("app")
             .keyset(Keyset::new("k2", Key::hs256(&[8; 32]).unwrap()).unwrap())
             .build()
             .unwrap();
-        assert_eq!(charon.codec().keyset().signing_kid(), "k2");
+        assert_eq!(charon.codec().keyset().signing_kid(), Some("k2"));
+    }
+
+    #[test]
+    fn a_verify_only_keyset_is_refused() {
+        let keyset = Keyset::verify_only([("k1", Key::hs256(&[7; 32]).unwrap())]).unwrap();
+        assert_eq!(kind(base().keyset(keyset)), ConfigErrorKind::Missing);
     }
 
     #[test]
