@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use charon_auth::clock::{Clock as _, SystemClock, UnixTime};
 use charon_auth::session::{Session, SessionType, random_id};
 use charon_auth::store::redis::{RedisStore, SigningKey};
-use charon_auth::store::{MemoryStore, SessionStore, WriteMode};
+use charon_auth::store::{MemoryStore, SessionStore};
 use criterion::{Criterion, Throughput};
 use tokio::runtime::Runtime;
 
@@ -132,14 +132,15 @@ where
 
 async fn create(store: Store, mut s: Session) -> Session {
     s.lock_version = store
-        .upsert(&s, WriteMode::Create, s.refreshed_at)
+        .create(&s, None, s.refreshed_at)
         .await
-        .unwrap();
+        .unwrap()
+        .lock_version;
     s
 }
 
 async fn delete(store: Store, s: Session) -> Session {
-    assert!(store.delete(s.key()).await.unwrap());
+    assert!(store.delete(s.key(), s.refreshed_at).await.unwrap());
     s
 }
 
@@ -149,10 +150,7 @@ async fn get(store: Store, s: Session) -> Session {
 }
 
 async fn refresh(store: Store, mut s: Session) -> Session {
-    s.lock_version = store
-        .upsert(&s, WriteMode::Update, s.refreshed_at)
-        .await
-        .unwrap();
+    s.lock_version = store.update(&s, s.refreshed_at).await.unwrap();
     s
 }
 

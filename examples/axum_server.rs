@@ -13,6 +13,8 @@
 //! - `CHARON_SECRET` (a loud warning when the demo default is used)
 //! - `CHARON_ACCESS_TTL`, `CHARON_REFRESH_TTL`, `CHARON_SESSION_TTL`, `CHARON_FRESH_CYCLE`
 //!   (seconds)
+//! - `CHARON_MAX_SESSIONS` (default 10): the most live sessions per user and session type;
+//!   a login beyond it ends the user's session that would expire first
 //! - `CHARON_COOKIE_NAMES`: `host` (default) for the `__Host-` names of
 //!   `CookieConfig::host_prefixed`, `charon` for Charon's compatible default names
 //!   (`_access_token_signature`, …), which a sibling subdomain can plant; the browser test
@@ -30,6 +32,9 @@ use std::time::Duration;
 
 use charon_auth::transport::CookieConfig;
 use charon_auth::{Charon, SessionTtl};
+
+/// Default of `CHARON_MAX_SESSIONS`: the most live sessions per user and session type.
+const DEMO_MAX_SESSIONS: u32 = 10;
 
 const DEMO_SECRET: &str = "charon-auth demo secret: NEVER use this in production";
 
@@ -86,6 +91,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(d) = secs("CHARON_FRESH_CYCLE") {
         builder = builder.new_cycle_after(d);
     }
+    let max_sessions = match std::env::var("CHARON_MAX_SESSIONS") {
+        Err(_) => DEMO_MAX_SESSIONS,
+        Ok(value) => value.parse::<u32>().unwrap_or_else(|_| {
+            eprintln!("CHARON_MAX_SESSIONS={value:?} is not a number; using {DEMO_MAX_SESSIONS}");
+            DEMO_MAX_SESSIONS
+        }),
+    };
+    // Out of range (0 or above 10 000): `build()` below refuses it with a ConfigError.
+    builder = builder.max_sessions_per_user(max_sessions);
     if let Ok(url) = std::env::var("REDIS_URL") {
         let store = charon_auth::store::redis::RedisStore::builder(secret.as_bytes())
             .connect(&url)

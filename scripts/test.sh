@@ -11,6 +11,9 @@
 #
 # Tests start their own redis-server processes on free loopback ports; nothing needs to be
 # running beforehand. Set CHARON_TEST_REDIS_URL to use an existing standalone server.
+# The TLS tests need a redis-server built with TLS (Debian's is) and generate their own CA
+# (rcgen, no openssl); the Sentinel tests run `redis-server <conf> --sentinel` (the same
+# binary, so Debian's redis-sentinel package is not needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

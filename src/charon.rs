@@ -1,11 +1,15 @@
 //! The [`Charon`] handle and its builder.
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock, UnixTime};
-use crate::config::{ReuseDetection, SessionTtl, TokenTimes};
+use crate::config::{
+    DEFAULT_MAX_SESSIONS_PER_USER, MAX_SESSIONS_PER_USER_LIMIT, ReuseDetection, SessionTtl,
+    TokenTimes,
+};
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::session::SessionType;
 use crate::store::{MemoryStore, ObservedStore, SessionStore};
@@ -35,6 +39,7 @@ struct Inner {
     gate_limits: GateLimits,
     enforce_browser_cookies: bool,
     reuse_detection: ReuseDetection,
+    max_sessions_per_user: NonZeroU32,
     store: ObservedStore,
     telemetry: Telemetry,
     clock: Arc<dyn Clock>,
@@ -92,6 +97,12 @@ impl Charon {
         self.inner.reuse_detection
     }
 
+    /// The most live sessions one user may hold per session type; a login beyond it
+    /// evicts the ones that would end first.
+    pub fn max_sessions_per_user(&self) -> NonZeroU32 {
+        self.inner.max_sessions_per_user
+    }
+
     /// The session store, with session telemetry.
     pub fn store(&self) -> &ObservedStore {
         &self.inner.store
@@ -120,6 +131,7 @@ impl fmt::Debug for Charon {
                 &self.inner.enforce_browser_cookies,
             )
             .field("reuse_detection", &self.inner.reuse_detection)
+            .field("max_sessions_per_user", &self.inner.max_sessions_per_user)
             .field("store", &self.inner.store)
             .field("telemetry", &self.inner.telemetry)
             .finish_non_exhaustive()
@@ -142,6 +154,7 @@ pub struct CharonBuilder {
     gate_limits: GateLimits,
     enforce_browser_cookies: bool,
     reuse_detection: ReuseDetection,
+    max_sessions_per_user: u32,
     store: Option<Arc<dyn SessionStore>>,
     handlers: Vec<Arc<dyn TelemetryHandler>>,
     tracing_events: bool,
@@ -165,6 +178,7 @@ impl Default for CharonBuilder {
             gate_limits: GateLimits::default(),
             enforce_browser_cookies: true,
             reuse_detection: ReuseDetection::default(),
+            max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
             store: None,
             handlers: Vec::new(),
             tracing_events: true,
@@ -307,6 +321,30 @@ impl CharonBuilder {
         self
     }
 
+    /// The most live sessions one user may hold per session type, from 1 to 10 000 (checked
+    /// by [`build`](Self::build), [`ConfigErrorKind::Invalid`] otherwise). Defaults to 10.
+    ///
+    /// A login that would exceed it evicts, in the same store round trip as the write, the
+    /// user's sessions of that type with the lowest `refresh_expires_at` (the ones that
+    /// would end first without a refresh: the least recently used), each with a
+    /// `charon.session.delete` event; evicted sessions cannot be refreshed any more (their
+    /// access tokens stay valid until they expire, as after a logout). The new session is
+    /// never evicted. This bounds what one user can make the store hold, and what
+    /// [`list_sessions`](Charon::list_sessions) returns, whatever the number of logins.
+    ///
+    /// Why 10: every device or browser a user signs in from holds one session, and because
+    /// the least recently used goes first, a cap of 10 only signs out a client once ten
+    /// others have been used more recently: enough for a chat or mail app used from a
+    /// phone, a tablet, a desktop app and a few browsers, with room for the stale sessions
+    /// of cleared cookies. A banking app wants fewer (2 to 5, or 1 for "one device at a
+    /// time"); an app whose users run many clients at once (a fleet of kiosks under one
+    /// account) raises it. There is no "unlimited": an unbounded list is what the cap
+    /// prevents; raise it instead.
+    pub fn max_sessions_per_user(mut self, max: u32) -> Self {
+        self.max_sessions_per_user = max;
+        self
+    }
+
     /// The session store. Defaults to a fresh in-process [`MemoryStore`]: fine for tests
     /// and demos, but it forgets everything on restart and is not shared between
     /// instances; use the Redis store in production.
@@ -368,7 +406,7 @@ impl CharonBuilder {
     /// # Errors
     ///
     /// A [`ConfigError`] for a missing issuer or keys, a short base secret, invalid TTLs or
-    /// leeway, invalid cookie or CSRF settings, more than 32
+    /// leeway, invalid cookie or CSRF settings, a session cap out of range, more than 32
     /// [`metrics_session_types`](Self::metrics_session_types).
     pub fn build(self) -> Result<Charon, ConfigError> {
         let issuer = self
@@ -393,6 +431,12 @@ impl CharonBuilder {
                 ));
             }
         };
+        if !keyset.can_sign() {
+            return Err(ConfigError::new(
+                ConfigErrorKind::Missing,
+                "the keyset is verify-only: Charon signs tokens and needs a signing key",
+            ));
+        }
         self.times.validate()?;
         self.cookies.validate()?;
         self.csrf.validate()?;
@@ -407,6 +451,14 @@ impl CharonBuilder {
                 "at most 32 metrics session types (the metrics label cap)",
             ));
         }
+        let max_sessions_per_user = NonZeroU32::new(self.max_sessions_per_user)
+            .filter(|max| max.get() <= MAX_SESSIONS_PER_USER_LIMIT)
+            .ok_or_else(|| {
+                ConfigError::new(
+                    ConfigErrorKind::Invalid,
+                    "max_sessions_per_user must be between 1 and 10000",
+                )
+            })?;
         let max_access = self.max_access_lifetime.unwrap_or(self.times.access_ttl);
         let max_refresh = self.max_refresh_lifetime.unwrap_or(self.times.refresh_ttl);
         if max_access < self.times.access_ttl
@@ -445,6 +497,7 @@ impl CharonBuilder {
                 gate_limits: self.gate_limits,
                 enforce_browser_cookies: self.enforce_browser_cookies,
                 reuse_detection: self.reuse_detection,
+                max_sessions_per_user,
                 store: ObservedStore::new(store, telemetry.clone()),
                 telemetry,
                 clock: self.clock,
@@ -513,7 +566,7 @@ mod tests {
         assert_eq!(charon.reuse_detection(), ReuseDetection::RevokeSession);
         assert!(charon.cookies().secure() && charon.cookies().http_only());
         assert!(charon.csrf().is_enabled());
-        assert_eq!(charon.codec().keyset().signing_kid(), "default");
+        assert_eq!(charon.codec().keyset().signing_kid(), Some("default"));
     }
 
     #[test]
@@ -551,13 +604,19 @@ mod tests {
     fn an_explicit_keyset_wins_over_the_derived_key() {
         let keyset = Keyset::new("k1", Key::hs256(&[7; 32]).unwrap()).unwrap();
         let charon = base().keyset(keyset).build().unwrap();
-        assert_eq!(charon.codec().keyset().signing_kid(), "k1");
+        assert_eq!(charon.codec().keyset().signing_kid(), Some("k1"));
         let charon = Charon::builder()
             .issuer("app")
             .keyset(Keyset::new("k2", Key::hs256(&[8; 32]).unwrap()).unwrap())
             .build()
             .unwrap();
-        assert_eq!(charon.codec().keyset().signing_kid(), "k2");
+        assert_eq!(charon.codec().keyset().signing_kid(), Some("k2"));
+    }
+
+    #[test]
+    fn a_verify_only_keyset_is_refused() {
+        let keyset = Keyset::verify_only([("k1", Key::hs256(&[7; 32]).unwrap())]).unwrap();
+        assert_eq!(kind(base().keyset(keyset)), ConfigErrorKind::Missing);
     }
 
     #[test]
@@ -710,6 +769,21 @@ mod tests {
         assert_eq!(types(&allowlisted), ["oauth2", "other"]);
         let open = base().tracing_events(false).build().unwrap();
         assert_eq!(types(&open), ["full", "mobile", "oauth2"]);
+    }
+
+    #[test]
+    fn session_cap_defaults_to_ten_and_stays_in_range() {
+        assert_eq!(base().build().unwrap().max_sessions_per_user().get(), 10);
+        for max in [1, 3, MAX_SESSIONS_PER_USER_LIMIT] {
+            let charon = base().max_sessions_per_user(max).build().unwrap();
+            assert_eq!(charon.max_sessions_per_user().get(), max);
+        }
+        for max in [0, MAX_SESSIONS_PER_USER_LIMIT + 1, u32::MAX] {
+            assert_eq!(
+                kind(base().max_sessions_per_user(max)),
+                ConfigErrorKind::Invalid
+            );
+        }
     }
 
     #[test]

@@ -21,6 +21,12 @@ pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
 pub const DEFAULT_NEW_CYCLE_AFTER: Duration = Duration::from_secs(10);
 /// Longest accepted TTL: 100 years (keeps timestamps far from overflow).
 pub const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+/// Default cap on the live sessions of one user and session type: 10. See
+/// [`CharonBuilder::max_sessions_per_user`](crate::CharonBuilder::max_sessions_per_user).
+pub const DEFAULT_MAX_SESSIONS_PER_USER: u32 = 10;
+/// Largest accepted cap on the live sessions of one user and session type: 10 000, so a
+/// user's session list always stays small enough to list and to evict from in one step.
+pub const MAX_SESSIONS_PER_USER_LIMIT: u32 = 10_000;
 
 /// How long a session lives at most, from its creation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

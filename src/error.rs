@@ -320,6 +320,42 @@ pub enum StoreErrorKind {
     OutOfMemory,
     /// A value could not be encoded.
     Encoding,
+    /// The backend is known to be down (its connection was lost, or several calls in a row
+    /// failed): the call failed at once, without waiting for a timeout, and will until a
+    /// background probe reaches the backend again. Carries a
+    /// [`retry_after`](StoreError::retry_after) hint.
+    Unavailable,
+    /// A delete was applied on the primary but could not be confirmed durable (replicated
+    /// to the requested replicas, or fsynced) within the durability timeout. The caller must
+    /// treat the delete as **not done** (a logout answers 503 and the client retries; a
+    /// delete is idempotent). Carries a [`retry_after`](StoreError::retry_after) hint.
+    NotDurable,
+}
+
+impl StoreErrorKind {
+    /// A stable snake_case name for this kind, the variant name in snake case:
+    /// `conflict`, `not_found`, `timeout`, `backend`, `out_of_memory`, `encoding`,
+    /// `unavailable`, `not_durable`.
+    ///
+    /// The `kind` label of the `charon_store_errors_total` counter (feature `metrics`);
+    /// stable across releases.
+    ///
+    /// ```
+    /// use charon_auth::error::StoreErrorKind;
+    /// assert_eq!(StoreErrorKind::NotDurable.as_str(), "not_durable");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StoreErrorKind::Conflict => "conflict",
+            StoreErrorKind::NotFound => "not_found",
+            StoreErrorKind::Timeout => "timeout",
+            StoreErrorKind::Backend => "backend",
+            StoreErrorKind::OutOfMemory => "out_of_memory",
+            StoreErrorKind::Encoding => "encoding",
+            StoreErrorKind::Unavailable => "unavailable",
+            StoreErrorKind::NotDurable => "not_durable",
+        }
+    }
 }
 
 /// A session store operation failed. Backend errors keep the driver error as `source()`.
@@ -327,12 +363,17 @@ pub enum StoreErrorKind {
 pub struct StoreError {
     kind: StoreErrorKind,
     source: Option<BoxError>,
+    retry_after: Option<std::time::Duration>,
 }
 
 impl StoreError {
     /// An error of this kind with no cause.
     pub fn new(kind: StoreErrorKind) -> Self {
-        Self { kind, source: None }
+        Self {
+            kind,
+            source: None,
+            retry_after: None,
+        }
     }
 
     /// An error of this kind caused by `source`.
@@ -340,7 +381,23 @@ impl StoreError {
         Self {
             kind,
             source: Some(source.into()),
+            retry_after: None,
         }
+    }
+
+    /// Attach a hint of when the operation is worth retrying.
+    #[must_use]
+    pub fn with_retry_after(mut self, after: std::time::Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
+
+    /// When the operation is worth retrying, if the store knows: set on
+    /// [`Unavailable`](StoreErrorKind::Unavailable) (the probe interval of the Redis store)
+    /// and [`NotDurable`](StoreErrorKind::NotDurable). An HTTP layer answers it as a
+    /// `Retry-After` header (whole seconds, rounded up).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.retry_after
     }
 
     /// `Conflict`.
@@ -366,6 +423,8 @@ impl StoreError {
                 | StoreErrorKind::Backend
                 | StoreErrorKind::OutOfMemory
                 | StoreErrorKind::Encoding
+                | StoreErrorKind::Unavailable
+                | StoreErrorKind::NotDurable
         )
     }
 }
@@ -379,6 +438,8 @@ impl fmt::Display for StoreError {
             StoreErrorKind::Backend => "session store unavailable",
             StoreErrorKind::OutOfMemory => "session store out of memory",
             StoreErrorKind::Encoding => "session could not be encoded",
+            StoreErrorKind::Unavailable => "session store unavailable (failing fast)",
+            StoreErrorKind::NotDurable => "session store write not confirmed durable",
         })
     }
 }
@@ -572,6 +633,45 @@ mod tests {
             AuthError::new(AuthErrorKind::StoreUnavailable).status(),
             503
         );
+    }
+
+    #[test]
+    fn store_error_kind_names_are_snake_case_of_variant() {
+        let kinds = [
+            (StoreErrorKind::Conflict, "Conflict"),
+            (StoreErrorKind::NotFound, "NotFound"),
+            (StoreErrorKind::Timeout, "Timeout"),
+            (StoreErrorKind::Backend, "Backend"),
+            (StoreErrorKind::OutOfMemory, "OutOfMemory"),
+            (StoreErrorKind::Encoding, "Encoding"),
+            (StoreErrorKind::Unavailable, "Unavailable"),
+            (StoreErrorKind::NotDurable, "NotDurable"),
+        ];
+        for (kind, variant) in kinds {
+            assert_eq!(format!("{kind:?}"), variant);
+            let mut snake = String::new();
+            for c in variant.chars() {
+                if c.is_ascii_uppercase() && !snake.is_empty() {
+                    snake.push('_');
+                }
+                snake.push(c.to_ascii_lowercase());
+            }
+            assert_eq!(kind.as_str(), snake);
+        }
+    }
+
+    #[test]
+    fn store_error_retry_after_and_session_mapping() {
+        let e = StoreError::new(StoreErrorKind::Unavailable)
+            .with_retry_after(std::time::Duration::from_millis(500));
+        assert_eq!(e.retry_after(), Some(std::time::Duration::from_millis(500)));
+        assert!(e.is_backend());
+        assert_eq!(StoreError::conflict().retry_after(), None);
+        for kind in [StoreErrorKind::Unavailable, StoreErrorKind::NotDurable] {
+            let e: SessionError = StoreError::new(kind).into();
+            assert_eq!(e.kind(), SessionErrorKind::Store);
+            assert_eq!(e.status(), 503);
+        }
     }
 
     #[test]

@@ -75,7 +75,10 @@
 //! - [`session`]: the session API on [`Charon`]: create, refresh, delete, delete all, list.
 //! - [`store`]: the [`SessionStore`](store::SessionStore) contract, the in-memory store and
 //!   the Redis store.
-//! - [`telemetry`]: the seven Charon events, to closures, `tracing` and `metrics`.
+//! - [`telemetry`]: the seven Charon events and the key-set refresh event, to closures,
+//!   `tracing` and `metrics`.
+//! - `jwks` (feature `jwks`): verification keys fetched from a remote JWKS endpoint and
+//!   kept fresh.
 //!
 //! # Crate features
 //!
@@ -84,7 +87,9 @@
 //! jsonwebtoken's aws-lc-rs crypto backend; `rust_crypto` selects the pure-Rust one instead
 //! (its `rsa` dependency carries an open RustSec advisory). `axum` adds extractors and
 //! `IntoResponse` impls. `metrics` counts every event with the `metrics` crate.
-//! `test-util` adds [`test_util`] for your own tests.
+//! `test-util` adds [`test_util`] for your own tests. `jwks` adds `jwks::RemoteJwks`, keys
+//! fetched from a JWKS endpoint over HTTPS (hyper and rustls, no OpenSSL) and refreshed on
+//! tokio.
 //!
 //! # Security notes
 //!
@@ -106,6 +111,8 @@ pub mod error;
 #[cfg(feature = "axum")]
 pub mod extract;
 pub mod guide;
+#[cfg(feature = "jwks")]
+pub mod jwks;
 pub mod session;
 pub mod store;
 pub mod telemetry;

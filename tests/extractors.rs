@@ -243,10 +243,17 @@ impl charon_auth::store::SessionStore for DownStore {
             ))
         })
     }
-    fn upsert<'a>(
+    fn create<'a>(
         &'a self,
         _: &'a charon_auth::Session,
-        _: charon_auth::store::WriteMode,
+        _: Option<std::num::NonZeroU32>,
+        _: i64,
+    ) -> charon_auth::store::StoreFuture<'a, charon_auth::store::Created> {
+        Box::pin(async { Ok(charon_auth::store::Created::new(1, Vec::new())) })
+    }
+    fn update<'a>(
+        &'a self,
+        _: &'a charon_auth::Session,
         _: i64,
     ) -> charon_auth::store::StoreFuture<'a, u64> {
         Box::pin(async { Ok(1) })
@@ -254,6 +261,7 @@ impl charon_auth::store::SessionStore for DownStore {
     fn delete<'a>(
         &'a self,
         _: charon_auth::session::SessionKey<'a>,
+        _: i64,
     ) -> charon_auth::store::StoreFuture<'a, bool> {
         Box::pin(async { Ok(true) })
     }

@@ -440,6 +440,56 @@ async fn stale_refresh_revokes(store: Arc<dyn SessionStore>) {
     assert_eq!(r.body["error"], "session not found");
 }
 
+/// The session cap at the HTTP level, with the library's default of 10 (the demo's
+/// `CHARON_MAX_SESSIONS` default): the 11th login of one user evicts the first, with a
+/// `charon.session.delete` event naming it; `/sessions` lists 10; the first client can no
+/// longer refresh.
+async fn session_cap_evicts_the_oldest_login(store: Arc<dyn SessionStore>) {
+    const CAP: usize = 10;
+    let h = harness(Arc::clone(&store));
+    assert_eq!(h.charon.max_sessions_per_user().get() as usize, CAP);
+    let user = charon_auth::session::random_id();
+    let mut clients = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..CAP {
+        let mut c = h.login(&user, Transport::Bearer).await;
+        let me = h.call(&mut c, "GET", "/me").await;
+        ids.push(me.body["session_id"].as_str().unwrap().to_owned());
+        clients.push(c);
+        // One second apart, so every login ends (and is evicted) in order.
+        h.clock.advance(1);
+    }
+    let deletes = |events: Vec<charon_auth::telemetry::RecordedEvent>| -> Vec<Option<String>> {
+        events
+            .into_iter()
+            .filter(|e| e.kind == EventKind::SessionDelete)
+            .map(|e| e.session_id)
+            .collect()
+    };
+    assert_eq!(deletes(h.events.take()), Vec::<Option<String>>::new());
+
+    let mut newest = h.login(&user, Transport::Bearer).await;
+    assert_eq!(deletes(h.events.take()), [Some(ids[0].clone())]);
+    let list = h.call(&mut newest, "GET", "/sessions").await;
+    assert_eq!(list.status, StatusCode::OK);
+    let listed: Vec<&str> = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["session_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed.len(), CAP, "{listed:?}");
+    assert!(!listed.contains(&ids[0].as_str()));
+    assert!(ids[1..].iter().all(|id| listed.contains(&id.as_str())));
+
+    let r = h.call(&mut clients[0], "POST", "/refresh").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.body["error"], "session not found");
+    let r = h.call(&mut clients[1], "POST", "/refresh").await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
 async fn refresh_after_logout(store: Arc<dyn SessionStore>) {
     let h = harness(Arc::clone(&store));
     let user = charon_auth::session::random_id();
@@ -621,6 +671,11 @@ macro_rules! flows_for {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn stale_refresh_token_revokes_the_session() {
                 stale_refresh_revokes($store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_eleventh_login_evicts_the_first() {
+                session_cap_evicts_the_oldest_login($store).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

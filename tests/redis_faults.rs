@@ -61,7 +61,7 @@ const DURABLE: [&str; 4] = ["--appendonly", "yes", "--appendfsync", "always"];
 
 /// The least-privilege user documented in `SECURITY.md` (standalone; Cluster adds
 /// `+cluster|slots`), for the default prefix `charon:`.
-const ACL_SETUSER: [&str; 23] = [
+const ACL_SETUSER: [&str; 24] = [
     "ACL",
     "SETUSER",
     "charon",
@@ -83,7 +83,8 @@ const ACL_SETUSER: [&str; 23] = [
     "+zscore",
     "+zrange",
     "+zrangebyscore",
-    "+expireat",
+    "+zcount",
+    "+expire",
     "+ping",
 ];
 

@@ -20,9 +20,9 @@ use std::time::Duration;
 use charon_auth::clock::{Clock as _, SystemClock};
 use charon_auth::error::StoreErrorKind;
 use charon_auth::session::{Session, SessionKey, SessionType, random_id};
+use charon_auth::store::SessionStore;
 use charon_auth::store::redis::codec::encode_blob;
 use charon_auth::store::redis::{RedisStore, SigningKey};
-use charon_auth::store::{SessionStore, WriteMode};
 use futures_util::StreamExt as _;
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::cluster_async::ClusterConnection;
@@ -152,13 +152,31 @@ async fn ttl(raw: &Raw, key: &str) -> (i64, i64) {
     (t, e)
 }
 
-/// Both keys of (user, type) exist with a TTL whose absolute expiry is `expected`.
-async fn assert_key_expiry(b: &Backend, user: &str, ty: &SessionType, expected: i64) {
+/// Both keys of (user, type) exist with the TTL the last write set: `newest - app_now + 1`
+/// seconds (`newest`: the latest `refresh_expires_at` left, `app_now`: the `now` that write
+/// passed), counted by Redis from the write, which happened at real time `written_from` or
+/// later. So the absolute expiry lies between `written_from` and now (real), plus that TTL
+/// (and one second for `EXPIRETIME` rounding milliseconds to the nearest second).
+async fn assert_key_expiry(
+    b: &Backend,
+    user: &str,
+    ty: &SessionType,
+    newest: i64,
+    app_now: i64,
+    written_from: i64,
+) {
     let keys = b.store.keys(user, ty);
+    let lifetime = newest - app_now + 1;
     for key in [keys.sessions(), keys.expiries()] {
         let (t, e) = ttl(&b.raw, key).await;
+        let written_by = now();
         assert!(t > 0, "[{}] {key} has TTL {t}", b.name);
-        assert_eq!(e, expected, "[{}] {key} expiry", b.name);
+        assert!(
+            (written_from + lifetime..=written_by + lifetime + 1).contains(&e),
+            "[{}] {key} expires at {e}, expected {lifetime} s after a write in \
+             {written_from}..={written_by}",
+            b.name
+        );
     }
 }
 
@@ -177,12 +195,8 @@ async fn round_trip_and_locking() {
         let now = now();
         let user = unique_user("basic");
         let mut s = session(&user, &ty, now, 600);
-        assert_eq!(b.store.upsert(&s, WriteMode::Create, now).await.unwrap(), 1);
-        let err = b
-            .store
-            .upsert(&s, WriteMode::Create, now)
-            .await
-            .unwrap_err();
+        assert_eq!(b.store.create(&s, None, now).await.unwrap().lock_version, 1);
+        let err = b.store.create(&s, None, now).await.unwrap_err();
         assert_eq!(err.kind(), StoreErrorKind::Conflict, "[{}]", b.name);
 
         let got = b.store.get(s.key(), now).await.unwrap().unwrap();
@@ -193,13 +207,9 @@ async fn round_trip_and_locking() {
         // Stale version.
         let mut stale = s.clone();
         stale.lock_version = 0;
-        let err = b
-            .store
-            .upsert(&stale, WriteMode::Update, now)
-            .await
-            .unwrap_err();
+        let err = b.store.update(&stale, now).await.unwrap_err();
         assert_eq!(err.kind(), StoreErrorKind::Conflict);
-        assert_eq!(b.store.upsert(&s, WriteMode::Update, now).await.unwrap(), 2);
+        assert_eq!(b.store.update(&s, now).await.unwrap(), 2);
 
         let all = b.store.get_all(&user, &ty, now).await.unwrap();
         assert_eq!(all.len(), 1);
@@ -215,15 +225,11 @@ async fn round_trip_and_locking() {
                 .is_none()
         );
 
-        assert!(b.store.delete(s.key()).await.unwrap());
-        assert!(!b.store.delete(s.key()).await.unwrap());
+        assert!(b.store.delete(s.key(), now).await.unwrap());
+        assert!(!b.store.delete(s.key(), now).await.unwrap());
         assert!(b.store.get(s.key(), now).await.unwrap().is_none());
         s.lock_version = 2;
-        let err = b
-            .store
-            .upsert(&s, WriteMode::Update, now)
-            .await
-            .unwrap_err();
+        let err = b.store.update(&s, now).await.unwrap_err();
         assert_eq!(err.kind(), StoreErrorKind::NotFound, "[{}]", b.name);
         assert_keys_gone(&b, &user, &ty).await;
     }
@@ -236,13 +242,9 @@ async fn already_expired_session_is_not_written() {
         let now = now();
         let user = unique_user("expired");
         let s = session(&user, &ty, now - 100, -10);
-        assert_eq!(b.store.upsert(&s, WriteMode::Create, now).await.unwrap(), 1);
+        assert_eq!(b.store.create(&s, None, now).await.unwrap().lock_version, 1);
         assert_keys_gone(&b, &user, &ty).await;
-        let err = b
-            .store
-            .upsert(&s, WriteMode::Update, now)
-            .await
-            .unwrap_err();
+        let err = b.store.update(&s, now).await.unwrap_err();
         assert_eq!(err.kind(), StoreErrorKind::NotFound);
         assert_keys_gone(&b, &user, &ty).await;
     }
@@ -260,29 +262,29 @@ async fn key_ttl_tracks_latest_session_expiry() {
         let s2 = session(&user, &ty, now, 900);
         let mut s3 = session(&user, &ty, now, 600);
 
-        b.store.upsert(&s1, WriteMode::Create, now).await.unwrap();
-        assert_key_expiry(&b, &user, &ty, now + 300).await;
-        b.store.upsert(&s2, WriteMode::Create, now).await.unwrap();
-        assert_key_expiry(&b, &user, &ty, now + 900).await;
-        b.store.upsert(&s3, WriteMode::Create, now).await.unwrap();
-        assert_key_expiry(&b, &user, &ty, now + 900).await;
+        b.store.create(&s1, None, now).await.unwrap();
+        assert_key_expiry(&b, &user, &ty, now + 300, now, now).await;
+        b.store.create(&s2, None, now).await.unwrap();
+        assert_key_expiry(&b, &user, &ty, now + 900, now, now).await;
+        b.store.create(&s3, None, now).await.unwrap();
+        assert_key_expiry(&b, &user, &ty, now + 900, now, now).await;
 
         // Deleting the latest lowers the TTL to the next one.
-        assert!(b.store.delete(s2.key()).await.unwrap());
-        assert_key_expiry(&b, &user, &ty, now + 600).await;
+        assert!(b.store.delete(s2.key(), now).await.unwrap());
+        assert_key_expiry(&b, &user, &ty, now + 600, now, now).await;
 
         // A refresh extending s3 raises it again.
         s3.lock_version = 1;
         s3.refresh_expires_at = now + 1200;
-        b.store.upsert(&s3, WriteMode::Update, now).await.unwrap();
-        assert_key_expiry(&b, &user, &ty, now + 1200).await;
+        b.store.update(&s3, now).await.unwrap();
+        assert_key_expiry(&b, &user, &ty, now + 1200, now, now).await;
 
-        assert!(b.store.delete(s3.key()).await.unwrap());
-        assert_key_expiry(&b, &user, &ty, now + 300).await;
-        assert!(b.store.delete(s1.key()).await.unwrap());
+        assert!(b.store.delete(s3.key(), now).await.unwrap());
+        assert_key_expiry(&b, &user, &ty, now + 300, now, now).await;
+        assert!(b.store.delete(s1.key(), now).await.unwrap());
         assert_keys_gone(&b, &user, &ty).await;
 
-        b.store.upsert(&s1, WriteMode::Create, now).await.unwrap();
+        b.store.create(&s1, None, now).await.unwrap();
         b.store.delete_all(&user, &ty).await.unwrap();
         assert_keys_gone(&b, &user, &ty).await;
     }
@@ -295,14 +297,11 @@ async fn expired_members_are_pruned_on_write() {
         let now = now();
         let user = unique_user("prune");
         let old = session(&user, &ty, now, 5);
-        b.store.upsert(&old, WriteMode::Create, now).await.unwrap();
+        b.store.create(&old, None, now).await.unwrap();
         // Twenty seconds later (by the caller's clock) another login prunes the old one.
         let later = now + 20;
         let new = session(&user, &ty, later, 600);
-        b.store
-            .upsert(&new, WriteMode::Create, later)
-            .await
-            .unwrap();
+        b.store.create(&new, None, later).await.unwrap();
 
         let keys = b.store.keys(&user, &ty);
         let fields: Vec<String> = query(&b.raw, redis::cmd("HKEYS").arg(keys.sessions())).await;
@@ -317,7 +316,9 @@ async fn expired_members_are_pruned_on_write() {
         )
         .await;
         assert_eq!(members, vec![new.id.clone()]);
-        assert_key_expiry(&b, &user, &ty, later + 600).await;
+        // The write passed `later` (20 s ahead of the real clock): the key lives 601 s from the
+        // write in real time, not until `later + 600` on the real clock.
+        assert_key_expiry(&b, &user, &ty, later + 600, later, now).await;
 
         // An expired but unpruned session is never returned, and can be re-created.
         assert!(b.store.get(new.key(), later + 601).await.unwrap().is_none());
@@ -330,12 +331,140 @@ async fn expired_members_are_pruned_on_write() {
         );
         let mut upd = new.clone();
         upd.lock_version = 1;
-        let err = b
-            .store
-            .upsert(&upd, WriteMode::Update, later + 601)
-            .await
-            .unwrap_err();
+        let err = b.store.update(&upd, later + 601).await.unwrap_err();
         assert_eq!(err.kind(), StoreErrorKind::NotFound);
+        b.store.delete_all(&user, &ty).await.unwrap();
+    }
+}
+
+/// Key expiry is relative to the application's `now` (`EXPIRE`, never an `EXPIREAT` from
+/// the application's clock), so Redis's own clock does not matter. A handle whose clock is
+/// two hours behind the real (Redis's) time, with a one-hour refresh TTL, keeps its
+/// sessions through login, refresh and logout, and their keys live about an hour; one whose
+/// clock is two hours ahead does not leave keys for three hours. (With `EXPIREAT now +
+/// ttl`, the first one's keys were already in Redis's past and vanished on every write.)
+#[tokio::test]
+async fn key_expiry_ignores_redis_clock_skew() {
+    const HOUR: i64 = 3600;
+    let ty = SessionType::default();
+    for b in backends().await {
+        for skew in [-2 * HOUR, 2 * HOUR] {
+            let real_start = now();
+            let clock = charon_auth::ManualClock::new(real_start + skew);
+            let charon = charon_auth::Charon::builder()
+                .issuer("skew")
+                .keyset(
+                    charon_auth::Keyset::new("k", charon_auth::Key::hs256(&[3; 32]).unwrap())
+                        .unwrap(),
+                )
+                .access_ttl(Duration::from_secs(60))
+                .refresh_ttl(Duration::from_secs(HOUR as u64))
+                .store(b.store.clone())
+                .clock(clock.clone())
+                .build()
+                .unwrap();
+            let user = unique_user("skew");
+            let login = async || {
+                charon
+                    .create_session(
+                        charon_auth::CreateSession::new(&user, charon_auth::Transport::Bearer),
+                        &http::HeaderMap::new(),
+                    )
+                    .await
+                    .unwrap()
+                    .session()
+                    .clone()
+            };
+            let keys = b.store.keys(&user, &ty);
+            // Every key has a TTL of `expected` seconds, give or take the real time this
+            // test has taken (and TTL's rounding of milliseconds).
+            let assert_ttl = async |expected: i64, what: &str| {
+                for key in [keys.sessions(), keys.expiries()] {
+                    let t: i64 = query(&b.raw, redis::cmd("TTL").arg(key)).await;
+                    let slack = now() - real_start + 1;
+                    assert!(
+                        (expected - slack..=expected).contains(&t),
+                        "[{}] skew {skew}: after {what}, {key} has TTL {t}, expected {expected}",
+                        b.name
+                    );
+                }
+            };
+
+            let first = login().await;
+            let found = charon.store().get(first.key(), charon.now()).await.unwrap();
+            assert_eq!(found.as_ref(), Some(&first), "[{}] skew {skew}", b.name);
+            assert_ttl(HOUR + 1, "login").await;
+
+            // A minute later: a second login, then a refresh of the first.
+            clock.advance(60);
+            let second = login().await;
+            let mut refreshed = first.clone();
+            refreshed.refresh_expires_at = charon.now() + HOUR + 30;
+            charon
+                .store()
+                .update(&refreshed, charon.now())
+                .await
+                .unwrap();
+            assert_ttl(HOUR + 31, "refresh").await;
+            // Logging out the newest leaves the second's end as the newest.
+            assert!(
+                charon
+                    .store()
+                    .delete(refreshed.key(), charon.now())
+                    .await
+                    .unwrap()
+            );
+            assert_ttl(HOUR + 1, "logout").await;
+            let listed = charon.list_sessions(&user, &ty).await.unwrap();
+            assert_eq!(listed, vec![second], "[{}] skew {skew}", b.name);
+            b.store.delete_all(&user, &ty).await.unwrap();
+        }
+    }
+}
+
+/// A capped create evicts inside its one script: the evicted sessions' fields and zset
+/// members are gone, and the key TTL follows the newest session left.
+#[tokio::test]
+async fn capped_create_evicts_inside_the_script() {
+    let ty = SessionType::default();
+    let cap = std::num::NonZeroU32::new(2);
+    for b in backends().await {
+        let now = now();
+        let user = unique_user("cap");
+        let oldest = session(&user, &ty, now, 300);
+        let newest = session(&user, &ty, now, 900);
+        let middle = session(&user, &ty, now, 600);
+        for s in [&oldest, &newest, &middle] {
+            b.store.create(s, None, now).await.unwrap();
+        }
+        let fourth = session(&user, &ty, now, 500);
+        let created = b.store.create(&fourth, cap, now).await.unwrap();
+        // Room for one other: the two that end first go, although the new session (500 s)
+        // ends before one of them (600 s): the new one is never evicted.
+        assert_eq!(
+            created.evicted,
+            vec![oldest.id.clone(), middle.id.clone()],
+            "[{}]",
+            b.name
+        );
+        let keys = b.store.keys(&user, &ty);
+        let mut fields: Vec<String> = query(&b.raw, redis::cmd("HKEYS").arg(keys.sessions())).await;
+        fields.sort();
+        let mut expected = vec![
+            newest.id.clone(),
+            format!("l.{}", newest.id),
+            fourth.id.clone(),
+            format!("l.{}", fourth.id),
+        ];
+        expected.sort();
+        assert_eq!(fields, expected, "[{}]", b.name);
+        let members: Vec<String> = query(
+            &b.raw,
+            redis::cmd("ZRANGE").arg(keys.expiries()).arg(0).arg(-1),
+        )
+        .await;
+        assert_eq!(members, vec![fourth.id.clone(), newest.id.clone()]);
+        assert_key_expiry(&b, &user, &ty, now + 900, now, now).await;
         b.store.delete_all(&user, &ty).await.unwrap();
     }
 }
@@ -435,7 +564,7 @@ async fn hostile_user_ids_are_isolated() {
         let mut sessions = Vec::new();
         for id in &ids {
             let s = session(id, &ty, now, 600);
-            b.store.upsert(&s, WriteMode::Create, now).await.unwrap();
+            b.store.create(&s, None, now).await.unwrap();
             sessions.push(s);
         }
         let mut seen_keys = std::collections::HashSet::new();
@@ -446,7 +575,7 @@ async fn hostile_user_ids_are_isolated() {
             assert!(b.store.get(s.key(), now).await.unwrap().is_some());
             let keys = b.store.keys(&s.user_id, &ty);
             assert!(seen_keys.insert(keys.sessions().to_owned()));
-            assert_key_expiry(&b, &s.user_id, &ty, now + 600).await;
+            assert_key_expiry(&b, &s.user_id, &ty, now + 600, now, now).await;
         }
         for s in &sessions {
             b.store.delete_all(&s.user_id, &ty).await.unwrap();
@@ -480,12 +609,12 @@ async fn script_flush_is_transparent() {
         let user = unique_user("flush");
         let mut s = session(&user, &ty, now, 600);
         flush_scripts(&b).await;
-        b.store.upsert(&s, WriteMode::Create, now).await.unwrap();
+        b.store.create(&s, None, now).await.unwrap();
         flush_scripts(&b).await;
         s.lock_version = 1;
-        b.store.upsert(&s, WriteMode::Update, now).await.unwrap();
+        b.store.update(&s, now).await.unwrap();
         flush_scripts(&b).await;
-        assert!(b.store.delete(s.key()).await.unwrap(), "[{}]", b.name);
+        assert!(b.store.delete(s.key(), now).await.unwrap(), "[{}]", b.name);
     }
 }
 
@@ -497,7 +626,7 @@ async fn lock_conflict_race_has_one_winner() {
         let now = now();
         let user = unique_user("race");
         let mut s = session(&user, &ty, now, 600);
-        b.store.upsert(&s, WriteMode::Create, now).await.unwrap();
+        b.store.create(&s, None, now).await.unwrap();
         s.lock_version = 1;
         for round in 0..5 {
             let store = Arc::new(b.store.clone());
@@ -506,12 +635,7 @@ async fn lock_conflict_race_has_one_winner() {
                     let store = Arc::clone(&store);
                     let mut mine = s.clone();
                     mine.refresh_token_id = format!("task-{i}");
-                    tokio::spawn(async move {
-                        store
-                            .upsert(&mine, WriteMode::Update, now)
-                            .await
-                            .map(|v| (v, i))
-                    })
+                    tokio::spawn(async move { store.update(&mine, now).await.map(|v| (v, i)) })
                 })
                 .collect();
             let mut winners = Vec::new();
@@ -541,13 +665,13 @@ async fn delete_racing_update_never_resurrects() {
         let user = unique_user("resurrect");
         for _ in 0..50 {
             let s = session(&user, &ty, now, 600);
-            b.store.upsert(&s, WriteMode::Create, now).await.unwrap();
+            b.store.create(&s, None, now).await.unwrap();
             let mut upd = s.clone();
             upd.lock_version = 1;
             let (s1, s2) = (b.store.clone(), b.store.clone());
             let key_s = s.clone();
-            let del = tokio::spawn(async move { s1.delete(key_s.key()).await });
-            let up = tokio::spawn(async move { s2.upsert(&upd, WriteMode::Update, now).await });
+            let del = tokio::spawn(async move { s1.delete(key_s.key(), now).await });
+            let up = tokio::spawn(async move { s2.update(&upd, now).await });
             assert!(del.await.unwrap().unwrap());
             match up.await.unwrap() {
                 Ok(v) => assert_eq!(v, 2),
@@ -609,13 +733,13 @@ async fn each_operation_is_one_command() {
         };
 
         let _ = count("warm-up").await;
-        b.store.upsert(&s, WriteMode::Create, now).await.unwrap();
+        b.store.create(&s, None, now).await.unwrap();
         let l = count("create").await;
         assert_eq!(l.len(), 1, "[{}] create: {l:?}", b.name);
         assert!(l[0].contains("EVALSHA"), "{l:?}");
 
         s.lock_version = 1;
-        b.store.upsert(&s, WriteMode::Update, now).await.unwrap();
+        b.store.update(&s, now).await.unwrap();
         let l = count("update").await;
         assert_eq!(l.len(), 1, "[{}] update: {l:?}", b.name);
 
@@ -628,9 +752,24 @@ async fn each_operation_is_one_command() {
         let l = count("get_all").await;
         assert_eq!(l.len(), 1, "[{}] get_all: {l:?}", b.name);
 
-        b.store.delete(s.key()).await.unwrap();
+        b.store.delete(s.key(), now).await.unwrap();
         let l = count("delete").await;
         assert_eq!(l.len(), 1, "[{}] delete: {l:?}", b.name);
+
+        // A create that evicts is still one command.
+        let t = session(&user, &ty, now, 600);
+        b.store.create(&t, None, now).await.unwrap();
+        let _ = count("create before the capped one").await;
+        let u = session(&user, &ty, now, 700);
+        let created = b
+            .store
+            .create(&u, std::num::NonZeroU32::new(1), now)
+            .await
+            .unwrap();
+        assert_eq!(created.evicted, vec![t.id.clone()], "[{}]", b.name);
+        let l = count("capped create").await;
+        assert_eq!(l.len(), 1, "[{}] capped create: {l:?}", b.name);
+        assert!(l[0].contains("EVALSHA"), "{l:?}");
 
         b.store.delete_all(&user, &ty).await.unwrap();
         let l = count("delete_all").await;
@@ -652,7 +791,7 @@ async fn out_of_memory_is_reported_as_such() {
         .unwrap();
     let now = now();
     let s = session("oom", &SessionType::default(), now, 600);
-    let err = store.upsert(&s, WriteMode::Create, now).await.unwrap_err();
+    let err = store.create(&s, None, now).await.unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::OutOfMemory, "{err:?}");
     let source = std::error::Error::source(&err).unwrap();
     assert!(source.is::<redis::RedisError>(), "{source:?}");
@@ -711,7 +850,7 @@ async fn base_secret_derivation_and_redacted_debug() {
     let now = now();
     let ty = SessionType::default();
     let s = session(&unique_user("derive"), &ty, now, 600);
-    a.upsert(&s, WriteMode::Create, now).await.unwrap();
+    a.create(&s, None, now).await.unwrap();
     assert!(b.get(s.key(), now).await.unwrap().is_some());
     // A store with another secret sees nothing.
     let c = RedisStore::builder_with_key(signing_key())
@@ -733,7 +872,7 @@ async fn report_memory_usage() {
     let mut report = Vec::new();
     for n in 1..=100 {
         let s = session(&user, &ty, now, 600 + n);
-        b.store.upsert(&s, WriteMode::Create, now).await.unwrap();
+        b.store.create(&s, None, now).await.unwrap();
         if n == 1 || n == 100 {
             let h: i64 = query(
                 &b.raw,

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use charon_auth::clock::UnixTime;
 use charon_auth::error::{StoreError, StoreErrorKind};
 use charon_auth::session::{Session, SessionKey, SessionType};
-use charon_auth::store::{MemoryStore, SessionStore, StoreFuture, WriteMode};
+use charon_auth::store::{Created, MemoryStore, SessionStore, StoreFuture};
 use support::model::{History, ModelConfig, Op, OpKind, check_history, run_workload};
 
 const NOW: UnixTime = 1_700_000_000;
@@ -30,6 +30,7 @@ fn history(ops: Vec<Op>) -> History {
         buckets: vec![("u".into(), SessionType::default())],
         sids: vec!["s0".into()],
         ops,
+        real_start: 0,
         real_end: 0,
     }
 }
@@ -374,22 +375,23 @@ impl FaultyStore {
         self.fault == Fault::ReturnExpired || !s.is_expired(now)
     }
 
+    /// `create` is `true`: create, else update.
     fn upsert_sync(
         &self,
         session: &Session,
-        mode: WriteMode,
+        create: bool,
         now: UnixTime,
     ) -> Result<u64, StoreError> {
         let mut map = self.sessions.lock().unwrap();
         let key = Self::key(session.key());
         let stored = map.get(&key).filter(|s| !s.is_expired(now));
-        let ok = match (mode, stored) {
-            (WriteMode::Create, None) => true,
-            (WriteMode::Create, Some(_)) => return Err(StoreError::conflict()),
-            (WriteMode::Update, None) if self.fault == Fault::ResurrectOnUpdate => true,
-            (WriteMode::Update, None) => return Err(StoreError::not_found()),
-            (WriteMode::Update, Some(_)) if self.fault == Fault::IgnoreVersion => true,
-            (WriteMode::Update, Some(s)) => s.lock_version == session.lock_version,
+        let ok = match (create, stored) {
+            (true, None) => true,
+            (true, Some(_)) => return Err(StoreError::conflict()),
+            (false, None) if self.fault == Fault::ResurrectOnUpdate => true,
+            (false, None) => return Err(StoreError::not_found()),
+            (false, Some(_)) if self.fault == Fault::IgnoreVersion => true,
+            (false, Some(s)) => s.lock_version == session.lock_version,
         };
         if !ok {
             return Err(StoreError::conflict());
@@ -411,17 +413,24 @@ impl SessionStore for FaultyStore {
         Box::pin(async move { Ok(found) })
     }
 
-    fn upsert<'a>(
+    fn create<'a>(
         &'a self,
         session: &'a Session,
-        mode: WriteMode,
+        _max_sessions: Option<std::num::NonZeroU32>,
         now: UnixTime,
-    ) -> StoreFuture<'a, u64> {
-        let result = self.upsert_sync(session, mode, now);
+    ) -> StoreFuture<'a, Created> {
+        let result = self
+            .upsert_sync(session, true, now)
+            .map(|v| Created::new(v, Vec::new()));
         Box::pin(async move { result })
     }
 
-    fn delete<'a>(&'a self, key: SessionKey<'a>) -> StoreFuture<'a, bool> {
+    fn update<'a>(&'a self, session: &'a Session, now: UnixTime) -> StoreFuture<'a, u64> {
+        let result = self.upsert_sync(session, false, now);
+        Box::pin(async move { result })
+    }
+
+    fn delete<'a>(&'a self, key: SessionKey<'a>, _now: UnixTime) -> StoreFuture<'a, bool> {
         let mut map = self.sessions.lock().unwrap();
         let key = Self::key(key);
         let found = if self.fault == Fault::DeleteKeeps {

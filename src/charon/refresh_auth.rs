@@ -156,7 +156,7 @@ impl Charon {
                 // A stale refresh token was replayed: most likely stolen. End the session so
                 // neither the thief nor the victim can refresh it any more (RFC 9700 4.14.2).
                 // A store failure here still rejects the request.
-                if let Err(_error) = self.store().delete(key).await {
+                if let Err(_error) = self.store().delete(key, auth.now()).await {
                     #[cfg(feature = "tracing")]
                     tracing::warn!(
                         target: "charon::token",

@@ -13,7 +13,7 @@
 //! let step1 = Keyset::new("2026-01", old.clone())?.with_key("2026-06", new.clone())?;
 //! // Step 2: once every instance runs step 1, sign with the new key.
 //! let step2 = step1.with_signing_kid("2026-06")?;
-//! assert_eq!(step2.signing_kid(), "2026-06");
+//! assert_eq!(step2.signing_kid(), Some("2026-06"));
 //! // Step 3: after the longest refresh TTL, drop the old key.
 //! let step3 = Keyset::new("2026-06", new)?;
 //! # let _ = step3; Ok(()) }

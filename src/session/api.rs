@@ -108,6 +108,10 @@ fn invalid(message: &'static str) -> SessionError {
 impl Charon {
     /// Log in: create a session for a user and issue its tokens.
     ///
+    /// The user keeps at most [`max_sessions_per_user`](crate::CharonBuilder::max_sessions_per_user)
+    /// live sessions of this type: a login beyond it evicts the ones that would end first,
+    /// in the same store call.
+    ///
     /// `headers` are the login request's headers: with browser enforcement on (the
     /// default), a Bearer session requested by a browser (`Sec-Fetch-Mode` present) is
     /// refused with [`SessionErrorKind::InsecureTransport`] (400).
@@ -155,7 +159,13 @@ impl Charon {
             request.access_claims,
             request.refresh_claims,
         )?;
-        session.lock_version = self.store().create(&session, now).await?;
+        // The cap is kept inside the store's create (one atomic step); the store reports
+        // what it evicted and the observed store emits a delete event for each.
+        session.lock_version = self
+            .store()
+            .create(&session, Some(self.max_sessions_per_user()), now)
+            .await?
+            .lock_version;
         self.issue(session, request.transport, &lifetimes, claims)
     }
 
@@ -214,7 +224,7 @@ impl Charon {
         let session_type =
             SessionType::new(auth.session_type()).map_err(|_| invalid("invalid session type"))?;
         let key = super::SessionKey::new(auth.session_id(), auth.user_id(), &session_type);
-        let deleted = self.store().delete(key).await?;
+        let deleted = self.store().delete(key, auth.now()).await?;
         Ok(LoggedOut {
             set_cookies: self.clearing_cookies(),
             deleted,

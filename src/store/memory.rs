@@ -19,18 +19,25 @@
 //! - from the whole shard every [`PRUNE_EVERY`] writes to that shard (amortised);
 //! - on demand with [`MemoryStore::prune_expired`].
 //!
-//! The store has no clock of its own: "now" is the `now` callers pass to `get`, `get_all`
-//! and `upsert`. [`delete`](SessionStore::delete) takes no `now`, so it cannot tell a live
-//! session from an expired one that was not pruned yet: it returns `true` for both. Only a
-//! session that was never there, already deleted, or pruned gives `false`.
+//! The store has no clock of its own: "now" is the `now` callers pass to `get`, `get_all`,
+//! `create` and `update`. [`delete`](SessionStore::delete) ignores its `now` and returns
+//! whether the entry was there, live or expired but not pruned yet: only a session that was
+//! never there, already deleted, evicted or pruned gives `false`.
+//!
+//! # Session cap
+//!
+//! A create with `max_sessions` evicts, under the same shard lock as the write, the live
+//! sessions of the bucket with the lowest `refresh_expires_at` (ties: lowest id) until
+//! `max_sessions − 1` are left, then inserts the new one.
 
 use std::collections::HashMap;
 use std::collections::hash_map::{Entry, RandomState};
 use std::fmt;
 use std::hash::BuildHasher;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::{SessionStore, StoreFuture, WriteMode};
+use super::{Created, SessionStore, StoreFuture};
 use crate::clock::UnixTime;
 use crate::error::{StoreError, StoreErrorKind};
 use crate::session::{Session, SessionKey, SessionType};
@@ -43,6 +50,15 @@ pub const DEFAULT_SHARDS: usize = 16;
 
 /// Sessions of one (user, type): session id → session.
 type Bucket = HashMap<String, Session>;
+
+/// The write a caller asked for.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Create, keeping at most this many live sessions in the bucket.
+    Create(Option<NonZeroU32>),
+    /// Update at the version read.
+    Update,
+}
 
 /// One shard: user id → session type → bucket.
 #[derive(Default)]
@@ -69,7 +85,7 @@ struct Inner {
 /// ```
 /// use std::sync::Arc;
 /// use charon_auth::session::{Session, SessionType};
-/// use charon_auth::store::{MemoryStore, SessionStore, WriteMode};
+/// use charon_auth::store::{MemoryStore, SessionStore};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -79,13 +95,13 @@ struct Inner {
 ///     "sid".into(), "user".into(), SessionType::default(),
 ///     now, None, now + 3600, "rtid".into(),
 /// );
-/// assert_eq!(store.upsert(&session, WriteMode::Create, now).await?, 1);
+/// assert_eq!(store.create(&session, None, now).await?.lock_version, 1);
 /// let read = store.get(session.key(), now).await?.ok_or("not stored")?;
 /// assert_eq!(read.lock_version, 1);
 ///
 /// // Clones share the sessions; share it behind the object-safe trait.
 /// let shared: Arc<dyn SessionStore> = Arc::new(store.clone());
-/// assert!(shared.delete(session.key()).await?);
+/// assert!(shared.delete(session.key(), now).await?);
 /// assert_eq!(store.get(session.key(), now).await?, None);
 /// # Ok(())
 /// # }
@@ -174,15 +190,16 @@ impl MemoryStore {
             .cloned()
     }
 
-    fn upsert_sync(
+    fn write_sync(
         &self,
         session: &Session,
-        mode: WriteMode,
+        mode: Mode,
         now: UnixTime,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Created, StoreError> {
         let new_version = session.lock_version.checked_add(1).ok_or_else(|| {
             StoreError::with_source(StoreErrorKind::Encoding, "lock version overflow")
         })?;
+        let creating = matches!(mode, Mode::Create(_));
         let mut guard = self.shard(&session.user_id);
         let shard = &mut *guard;
 
@@ -194,33 +211,38 @@ impl MemoryStore {
 
         let types = match shard.users.entry(session.user_id.clone()) {
             Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) if mode == WriteMode::Create => e.insert(HashMap::new()),
+            Entry::Vacant(e) if creating => e.insert(HashMap::new()),
             Entry::Vacant(_) => return Err(StoreError::not_found()),
         };
         let bucket = match types.entry(session.session_type.clone()) {
             Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) if mode == WriteMode::Create => e.insert(HashMap::new()),
+            Entry::Vacant(e) if creating => e.insert(HashMap::new()),
             Entry::Vacant(_) => return Err(StoreError::not_found()),
         };
         // Expired sessions count as absent: drop them before looking.
         bucket.retain(|_, s| !s.is_expired(now));
 
         let result = match (bucket.get_mut(&session.id), mode) {
-            (Some(_), WriteMode::Create) => Err(StoreError::conflict()),
-            (None, WriteMode::Update) => Err(StoreError::not_found()),
-            (Some(stored), WriteMode::Update) if stored.lock_version != session.lock_version => {
+            (Some(_), Mode::Create(_)) => Err(StoreError::conflict()),
+            (None, Mode::Update) => Err(StoreError::not_found()),
+            (Some(stored), Mode::Update) if stored.lock_version != session.lock_version => {
                 Err(StoreError::conflict())
             }
-            (Some(stored), WriteMode::Update) => {
+            (Some(stored), Mode::Update) => {
                 stored.clone_from(session);
                 stored.lock_version = new_version;
-                Ok(new_version)
+                Ok(Created::new(new_version, Vec::new()))
             }
-            (None, WriteMode::Create) => {
+            (None, Mode::Create(max_sessions)) => {
+                // An already expired session is not live: it makes no room.
+                let evicted = match max_sessions {
+                    Some(cap) if !session.is_expired(now) => evict_oldest(bucket, cap),
+                    _ => Vec::new(),
+                };
                 let mut stored = session.clone();
                 stored.lock_version = new_version;
                 bucket.insert(stored.id.clone(), stored);
-                Ok(new_version)
+                Ok(Created::new(new_version, evicted))
             }
         };
         if bucket.is_empty() {
@@ -296,16 +318,23 @@ impl SessionStore for MemoryStore {
         Box::pin(async move { Ok(self.get_sync(key, now)) })
     }
 
-    fn upsert<'a>(
+    fn create<'a>(
         &'a self,
         session: &'a Session,
-        mode: WriteMode,
+        max_sessions: Option<NonZeroU32>,
         now: UnixTime,
-    ) -> StoreFuture<'a, u64> {
-        Box::pin(async move { self.upsert_sync(session, mode, now) })
+    ) -> StoreFuture<'a, Created> {
+        Box::pin(async move { self.write_sync(session, Mode::Create(max_sessions), now) })
     }
 
-    fn delete<'a>(&'a self, key: SessionKey<'a>) -> StoreFuture<'a, bool> {
+    fn update<'a>(&'a self, session: &'a Session, now: UnixTime) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            self.write_sync(session, Mode::Update, now)
+                .map(|c| c.lock_version)
+        })
+    }
+
+    fn delete<'a>(&'a self, key: SessionKey<'a>, _now: UnixTime) -> StoreFuture<'a, bool> {
         Box::pin(async move { Ok(self.delete_sync(key)) })
     }
 
@@ -344,6 +373,30 @@ fn remove_bucket(shard: &mut Shard, user_id: &str, session_type: &SessionType) {
             shard.users.remove(user_id);
         }
     }
+}
+
+/// Make room for one more session in a bucket of live sessions: remove the ones with the
+/// lowest `refresh_expires_at` (ties: lowest id) until `cap - 1` are left; returns their
+/// ids in that order.
+fn evict_oldest(bucket: &mut Bucket, cap: NonZeroU32) -> Vec<String> {
+    let keep = usize::try_from(cap.get() - 1).unwrap_or(usize::MAX);
+    let Some(excess) = bucket.len().checked_sub(keep).filter(|&n| n > 0) else {
+        return Vec::new();
+    };
+    let mut by_age: Vec<(UnixTime, &String)> = bucket
+        .iter()
+        .map(|(id, s)| (s.refresh_expires_at, id))
+        .collect();
+    by_age.sort_unstable();
+    let evicted: Vec<String> = by_age
+        .into_iter()
+        .take(excess)
+        .map(|(_, id)| id.clone())
+        .collect();
+    for id in &evicted {
+        bucket.remove(id);
+    }
+    evicted
 }
 
 /// Remove every session expired at `now` from the shard; returns how many were removed.
@@ -395,8 +448,8 @@ mod tests {
         let store = MemoryStore::new();
         let s = session("a", "u", NOW + 100);
         assert_eq!(
-            ready(store.upsert(&s, WriteMode::Create, NOW)).ok(),
-            Some(1)
+            ready(store.create(&s, None, NOW)).ok(),
+            Some(Created::new(1, Vec::new()))
         );
         let read = ready(store.get(s.key(), NOW)).ok().flatten();
         let mut expected = s.clone();
@@ -405,22 +458,15 @@ mod tests {
 
         let Some(mut read) = read else { return };
         read.refresh_token_id = "new".into();
+        assert_eq!(ready(store.update(&read, NOW)).ok(), Some(2));
         assert_eq!(
-            ready(store.upsert(&read, WriteMode::Update, NOW)).ok(),
-            Some(2)
-        );
-        assert_eq!(
-            ready(store.upsert(&read, WriteMode::Update, NOW))
-                .err()
-                .map(|e| e.kind()),
+            ready(store.update(&read, NOW)).err().map(|e| e.kind()),
             Some(StoreErrorKind::Conflict)
         );
-        assert_eq!(ready(store.delete(s.key())).ok(), Some(true));
-        assert_eq!(ready(store.delete(s.key())).ok(), Some(false));
+        assert_eq!(ready(store.delete(s.key(), NOW)).ok(), Some(true));
+        assert_eq!(ready(store.delete(s.key(), NOW)).ok(), Some(false));
         assert_eq!(
-            ready(store.upsert(&read, WriteMode::Update, NOW))
-                .err()
-                .map(|e| e.kind()),
+            ready(store.update(&read, NOW)).err().map(|e| e.kind()),
             Some(StoreErrorKind::NotFound)
         );
         assert!(store.is_empty());
@@ -431,12 +477,12 @@ mod tests {
         let store = MemoryStore::with_shards(1);
         for i in 0..10 {
             let s = session(&format!("s{i}"), "u", NOW + i);
-            assert!(ready(store.upsert(&s, WriteMode::Create, NOW)).is_ok());
+            assert!(ready(store.create(&s, None, NOW)).is_ok());
         }
         assert_eq!(store.len(), 10);
         // At NOW + 5, s0..s4 are expired; a write to the bucket drops them.
         let s = session("new", "u", NOW + 100);
-        assert!(ready(store.upsert(&s, WriteMode::Create, NOW + 5)).is_ok());
+        assert!(ready(store.create(&s, None, NOW + 5)).is_ok());
         assert_eq!(store.len(), 6);
 
         ready(store.delete_all("u", &SessionType::default())).ok();
@@ -450,17 +496,15 @@ mod tests {
         let store = MemoryStore::with_shards(1);
         let s = session("a", "u", NOW + 100);
         assert_eq!(
-            ready(store.upsert(&s, WriteMode::Update, NOW))
-                .err()
-                .map(|e| e.kind()),
+            ready(store.update(&s, NOW)).err().map(|e| e.kind()),
             Some(StoreErrorKind::NotFound)
         );
         // An update of an expired session prunes it and then fails.
-        assert!(ready(store.upsert(&s, WriteMode::Create, NOW)).is_ok());
+        assert!(ready(store.create(&s, None, NOW)).is_ok());
         let mut read = s;
         read.lock_version = 1;
         assert_eq!(
-            ready(store.upsert(&read, WriteMode::Update, NOW + 101))
+            ready(store.update(&read, NOW + 101))
                 .err()
                 .map(|e| e.kind()),
             Some(StoreErrorKind::NotFound)
@@ -476,14 +520,14 @@ mod tests {
         // Expired sessions of other users, whose buckets are never written again.
         for i in 0..10 {
             let s = session("a", &format!("other{i}"), NOW + 1);
-            assert!(ready(store.upsert(&s, WriteMode::Create, NOW)).is_ok());
+            assert!(ready(store.create(&s, None, NOW)).is_ok());
         }
         let mut s = session("a", "writer", NOW + 1_000_000);
-        assert!(ready(store.upsert(&s, WriteMode::Create, NOW)).is_ok());
+        assert!(ready(store.create(&s, None, NOW)).is_ok());
         s.lock_version = 1;
         let mut writes = 11;
         while writes < PRUNE_EVERY {
-            let v = ready(store.upsert(&s, WriteMode::Update, NOW + 10));
+            let v = ready(store.update(&s, NOW + 10));
             assert!(v.is_ok());
             s.lock_version = v.unwrap_or_default();
             writes += 1;
@@ -496,7 +540,7 @@ mod tests {
         let store = MemoryStore::new();
         for i in 0..20 {
             let s = session("a", &format!("u{i}"), NOW + i);
-            assert!(ready(store.upsert(&s, WriteMode::Create, NOW)).is_ok());
+            assert!(ready(store.create(&s, None, NOW)).is_ok());
         }
         assert_eq!(store.prune_expired(NOW + 10), 10);
         assert_eq!(store.len(), 10);
@@ -507,14 +551,14 @@ mod tests {
     fn delete_of_a_pruned_session_reports_false() {
         let store = MemoryStore::new();
         let s = session("a", "u", NOW + 10);
-        assert!(ready(store.upsert(&s, WriteMode::Create, NOW)).is_ok());
+        assert!(ready(store.create(&s, None, NOW)).is_ok());
         // Expired but not pruned yet: delete has no `now` and removes it.
         let t = session("b", "u", NOW + 10);
-        assert!(ready(store.upsert(&t, WriteMode::Create, NOW)).is_ok());
-        assert_eq!(ready(store.delete(t.key())).ok(), Some(true));
+        assert!(ready(store.create(&t, None, NOW)).is_ok());
+        assert_eq!(ready(store.delete(t.key(), NOW)).ok(), Some(true));
         // Pruned: gone.
         assert_eq!(store.prune_expired(NOW + 20), 1);
-        assert_eq!(ready(store.delete(s.key())).ok(), Some(false));
+        assert_eq!(ready(store.delete(s.key(), NOW)).ok(), Some(false));
         assert!(store.is_empty());
     }
 
@@ -524,9 +568,7 @@ mod tests {
         let mut s = session("a", "u", NOW + 10);
         s.lock_version = u64::MAX;
         assert_eq!(
-            ready(store.upsert(&s, WriteMode::Create, NOW))
-                .err()
-                .map(|e| e.kind()),
+            ready(store.create(&s, None, NOW)).err().map(|e| e.kind()),
             Some(StoreErrorKind::Encoding)
         );
         assert!(store.is_empty());
@@ -538,7 +580,7 @@ mod tests {
         let clone = store.clone();
         let mut s = session("a", "u", NOW + 10);
         s.refresh_token_id = "secret-rtid".into();
-        assert!(ready(clone.upsert(&s, WriteMode::Create, NOW)).is_ok());
+        assert!(ready(clone.create(&s, None, NOW)).is_ok());
         assert_eq!(store.len(), 1);
         let debug = format!("{store:?}");
         assert!(debug.contains("MemoryStore"));
@@ -550,7 +592,7 @@ mod tests {
     fn poisoned_shard_keeps_working() {
         let store = MemoryStore::with_shards(1);
         let s = session("a", "u", NOW + 10);
-        assert!(ready(store.upsert(&s, WriteMode::Create, NOW)).is_ok());
+        assert!(ready(store.create(&s, None, NOW)).is_ok());
         let clone = store.clone();
         let joined = std::thread::spawn(move || {
             let _guard = clone.shard("u");
@@ -560,6 +602,6 @@ mod tests {
         assert!(joined.is_err());
         assert!(store.inner.shards.iter().any(Mutex::is_poisoned));
         assert!(ready(store.get(s.key(), NOW)).ok().flatten().is_some());
-        assert_eq!(ready(store.delete(s.key())).ok(), Some(true));
+        assert_eq!(ready(store.delete(s.key(), NOW)).ok(), Some(true));
     }
 }

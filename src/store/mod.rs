@@ -7,16 +7,31 @@
 //! store of yours) must give exactly these guarantees; the shared contract test suite in
 //! `tests/support/contract.rs` checks them against each backend.
 //!
-//! - **Create only if absent.** [`WriteMode::Create`] succeeds only when no live session
-//!   with that key exists; otherwise it fails with [`StoreErrorKind::Conflict`].
-//! - **Update only at the version read.** [`WriteMode::Update`] succeeds only when the
-//!   stored lock version equals `session.lock_version` (the version that was read);
-//!   otherwise [`StoreErrorKind::Conflict`]: another writer won.
-//! - **No resurrection.** Updating a session that was deleted or has expired fails with
-//!   [`StoreErrorKind::NotFound`] and writes nothing.
+//! - **Create only if absent.** [`create`](SessionStore::create) succeeds only when no live
+//!   session with that key exists; otherwise it fails with [`StoreErrorKind::Conflict`] and
+//!   changes nothing (it evicts nothing either).
+//! - **At most `max_sessions` per user and type.** A create given `Some(cap)` leaves at
+//!   most `cap` live sessions of that (user, type), the new one included: when the others
+//!   already number `cap` or more, it removes the ones with the lowest `refresh_expires_at`
+//!   (ties: the lowest session id, in byte order) until they number `cap − 1`, in the same
+//!   atomic step as the write, and reports their ids in [`Created::evicted`], soonest to
+//!   end first. Expired sessions never count and are never reported; the new session is never
+//!   evicted, whatever its expiry. `None` means no cap. (Why the lowest
+//!   `refresh_expires_at`: it is the session that would end first without a refresh; with
+//!   one refresh TTL it is the least recently used one, so an abandoned browser goes
+//!   before the phone the user holds. It is also the order a Redis sorted set already
+//!   keeps, so eviction costs one range read.)
+//! - **Update only at the version read.** [`update`](SessionStore::update) succeeds only
+//!   when the stored lock version equals `session.lock_version` (the version that was
+//!   read); otherwise [`StoreErrorKind::Conflict`]: another writer won. Updates never evict.
+//! - **No resurrection.** Updating a session that was deleted, evicted or has expired fails
+//!   with [`StoreErrorKind::NotFound`] and writes nothing.
 //! - **Lock versions.** A successful write stores `session.lock_version + 1` and returns it.
 //! - **Expiry.** A session whose `refresh_expires_at` lies before `now` is never returned,
-//!   and is eventually removed without a cleanup job.
+//!   and is eventually removed without a cleanup job. Expiry is decided by the caller's
+//!   `now` alone (every call that may look at expiry takes one; a store has no clock of
+//!   its own): a backend whose clock is off from the application's must never drop a live
+//!   session early. (The Redis store sets relative key expiries for this.)
 //! - **Isolation.** A session of another user or type is never returned, even if it
 //!   somehow sits under this key (a tampered backend, a hash-tag collision).
 //! - **Atomicity.** Each operation is atomic; for Redis, one round trip.
@@ -29,6 +44,7 @@
 //! [`StoreErrorKind::NotFound`]: crate::error::StoreErrorKind::NotFound
 
 use std::fmt;
+use std::num::NonZeroU32;
 
 use crate::clock::UnixTime;
 use crate::error::StoreError;
@@ -42,13 +58,25 @@ pub mod redis;
 pub use memory::MemoryStore;
 pub use observed::ObservedStore;
 
-/// Whether a write creates a session or updates one that was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum WriteMode {
-    /// Create: succeed only if no live session has this key.
-    Create,
-    /// Update: succeed only if the stored lock version equals `session.lock_version`.
-    Update,
+/// What a successful [`SessionStore::create`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub struct Created {
+    /// The lock version stored: `session.lock_version + 1`.
+    pub lock_version: u64,
+    /// Ids of the live sessions of the same user and type that the create removed to stay
+    /// within its `max_sessions`, soonest to end first; empty when none was.
+    pub evicted: Vec<String>,
+}
+
+impl Created {
+    /// A create that stored `lock_version` and evicted `evicted` (for store implementors).
+    pub fn new(lock_version: u64, evicted: Vec<String>) -> Self {
+        Self {
+            lock_version,
+            evicted,
+        }
+    }
 }
 
 /// A boxed future returned by [`SessionStore`] methods (keeps the trait object-safe).
@@ -62,17 +90,25 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// The live session with this key, or `None` (missing, expired, or not this user/type).
     fn get<'a>(&'a self, key: SessionKey<'a>, now: UnixTime) -> StoreFuture<'a, Option<Session>>;
 
-    /// Write `session` under optimistic locking; returns the new lock version
-    /// (`session.lock_version + 1`).
-    fn upsert<'a>(
+    /// Create `session` if no live session has its key, and keep at most `max_sessions`
+    /// live sessions of its user and type, evicting the others that would end first (see
+    /// the [contract](self#the-contract)), all in one atomic step. Returns the new lock
+    /// version (`session.lock_version + 1`) and the ids evicted.
+    fn create<'a>(
         &'a self,
         session: &'a Session,
-        mode: WriteMode,
+        max_sessions: Option<NonZeroU32>,
         now: UnixTime,
-    ) -> StoreFuture<'a, u64>;
+    ) -> StoreFuture<'a, Created>;
 
-    /// Delete the session with this key; returns whether one was there.
-    fn delete<'a>(&'a self, key: SessionKey<'a>) -> StoreFuture<'a, bool>;
+    /// Write `session` over the stored one if its lock version is still
+    /// `session.lock_version`; returns the new lock version (`session.lock_version + 1`).
+    fn update<'a>(&'a self, session: &'a Session, now: UnixTime) -> StoreFuture<'a, u64>;
+
+    /// Delete the session with this key; returns whether one was there. `now` is the
+    /// caller's time, for whatever expiry bookkeeping the store does (Redis recomputes the
+    /// key's time to live from it).
+    fn delete<'a>(&'a self, key: SessionKey<'a>, now: UnixTime) -> StoreFuture<'a, bool>;
 
     /// Every live session of this user and type.
     fn get_all<'a>(

@@ -1,15 +1,17 @@
 //! The one place session events are emitted: a wrapper above every store.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use super::{SessionStore, WriteMode};
+use super::{Created, SessionStore};
 use crate::clock::UnixTime;
 use crate::error::{StoreError, StoreErrorKind};
 use crate::session::{Session, SessionKey, SessionType};
 use crate::telemetry::{Event, EventKind, SessionMeta, Telemetry};
 
 /// A store plus telemetry: every successful operation emits its session event, every lock
-/// conflict `charon.session.lock_conflict`. Create and refresh are told apart by the
+/// conflict `charon.session.lock_conflict`, every session a create evicted to keep the
+/// session cap `charon.session.delete`. Create and refresh are told apart by the
 /// operation, never guessed from timestamps. Failures other than conflicts emit nothing.
 #[derive(Debug, Clone)]
 pub struct ObservedStore {
@@ -42,40 +44,49 @@ impl ObservedStore {
         self.store.get(key, now).await
     }
 
-    /// Create `session`; emits `charon.session.create`, or `lock_conflict` if it exists.
-    pub async fn create(&self, session: &Session, now: UnixTime) -> Result<u64, StoreError> {
-        self.write(session, WriteMode::Create, now, EventKind::SessionCreate)
-            .await
+    /// Create `session`, keeping at most `max_sessions` live sessions of its user and type
+    /// (see [`SessionStore::create`]). Emits `charon.session.delete` for each session the
+    /// store evicted (with that session's id, user and type), then
+    /// `charon.session.create`; or `lock_conflict` if the session exists.
+    pub async fn create(
+        &self,
+        session: &Session,
+        max_sessions: Option<NonZeroU32>,
+        now: UnixTime,
+    ) -> Result<Created, StoreError> {
+        let result = self.store.create(session, max_sessions, now).await;
+        if let Ok(created) = &result {
+            for evicted in &created.evicted {
+                self.emit_delete(SessionKey::new(
+                    evicted,
+                    &session.user_id,
+                    &session.session_type,
+                ));
+            }
+        }
+        self.emit_write(session, &result, EventKind::SessionCreate);
+        result
     }
 
     /// Update `session` at the version read; emits `charon.session.refresh`, or
     /// `lock_conflict` when another writer won.
     pub async fn update(&self, session: &Session, now: UnixTime) -> Result<u64, StoreError> {
-        self.write(session, WriteMode::Update, now, EventKind::SessionRefresh)
-            .await
-    }
-
-    async fn write(
-        &self,
-        session: &Session,
-        mode: WriteMode,
-        now: UnixTime,
-        success: EventKind,
-    ) -> Result<u64, StoreError> {
-        let result = self.store.upsert(session, mode, now).await;
-        let kind = match &result {
-            Ok(_) => success,
-            Err(e) if e.kind() == StoreErrorKind::Conflict => EventKind::SessionLockConflict,
-            Err(_) => return result,
-        };
-        self.telemetry
-            .emit(kind, || Event::session(kind, SessionMeta::of(session)));
+        let result = self.store.update(session, now).await;
+        self.emit_write(session, &result, EventKind::SessionRefresh);
         result
     }
 
-    /// Delete one session; emits `charon.session.delete` (also when it was already gone).
-    pub async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StoreError> {
-        let deleted = self.store.delete(key).await?;
+    fn emit_write<T>(&self, session: &Session, result: &Result<T, StoreError>, success: EventKind) {
+        let kind = match result {
+            Ok(_) => success,
+            Err(e) if e.kind() == StoreErrorKind::Conflict => EventKind::SessionLockConflict,
+            Err(_) => return,
+        };
+        self.telemetry
+            .emit(kind, || Event::session(kind, SessionMeta::of(session)));
+    }
+
+    fn emit_delete(&self, key: SessionKey<'_>) {
         self.telemetry.emit(EventKind::SessionDelete, || {
             Event::session(
                 EventKind::SessionDelete,
@@ -86,6 +97,12 @@ impl ObservedStore {
                 },
             )
         });
+    }
+
+    /// Delete one session; emits `charon.session.delete` (also when it was already gone).
+    pub async fn delete(&self, key: SessionKey<'_>, now: UnixTime) -> Result<bool, StoreError> {
+        let deleted = self.store.delete(key, now).await?;
+        self.emit_delete(key);
         Ok(deleted)
     }
 
@@ -181,26 +198,54 @@ mod tests {
             })
         }
 
-        fn upsert<'a>(
+        fn create<'a>(
             &'a self,
             session: &'a Session,
-            mode: WriteMode,
+            max_sessions: Option<NonZeroU32>,
             now: UnixTime,
-        ) -> StoreFuture<'a, u64> {
+        ) -> StoreFuture<'a, Created> {
+            Box::pin(async move {
+                self.failure()?;
+                let mut sessions = self.sessions();
+                sessions.retain(|_, s| !s.is_expired(now));
+                let key = key_of(session.key());
+                if sessions.contains_key(&key) {
+                    return Err(StoreError::conflict());
+                }
+                // The others of this user and type, soonest to end first.
+                let mut others: Vec<(UnixTime, String)> = sessions
+                    .values()
+                    .filter(|s| {
+                        s.user_id == session.user_id && s.session_type == session.session_type
+                    })
+                    .map(|s| (s.refresh_expires_at, s.id.clone()))
+                    .collect();
+                others.sort();
+                let keep = max_sessions.map_or(others.len(), |cap| cap.get() as usize - 1);
+                let excess = others.len().saturating_sub(keep);
+                let evicted: Vec<String> =
+                    others.into_iter().take(excess).map(|(_, id)| id).collect();
+                for id in &evicted {
+                    sessions.remove(&(id.clone(), key.1.clone(), key.2.clone()));
+                }
+                let mut stored = session.clone();
+                stored.lock_version = session.lock_version + 1;
+                sessions.insert(key, stored);
+                Ok(Created::new(session.lock_version + 1, evicted))
+            })
+        }
+
+        fn update<'a>(&'a self, session: &'a Session, now: UnixTime) -> StoreFuture<'a, u64> {
             Box::pin(async move {
                 self.failure()?;
                 let mut sessions = self.sessions();
                 let key = key_of(session.key());
-                let live = sessions.get(&key).filter(|s| !s.is_expired(now));
-                match (mode, live) {
-                    (WriteMode::Create, Some(_)) => return Err(StoreError::conflict()),
-                    (WriteMode::Update, None) => return Err(StoreError::not_found()),
-                    (WriteMode::Update, Some(stored))
-                        if stored.lock_version != session.lock_version =>
-                    {
+                match sessions.get(&key).filter(|s| !s.is_expired(now)) {
+                    None => return Err(StoreError::not_found()),
+                    Some(stored) if stored.lock_version != session.lock_version => {
                         return Err(StoreError::conflict());
                     }
-                    _ => {}
+                    Some(_) => {}
                 }
                 let version = session.lock_version + 1;
                 let mut stored = session.clone();
@@ -210,7 +255,7 @@ mod tests {
             })
         }
 
-        fn delete<'a>(&'a self, key: SessionKey<'a>) -> StoreFuture<'a, bool> {
+        fn delete<'a>(&'a self, key: SessionKey<'a>, _now: UnixTime) -> StoreFuture<'a, bool> {
             Box::pin(async move {
                 self.failure()?;
                 Ok(self.sessions().remove(&key_of(key)).is_some())
@@ -295,13 +340,16 @@ mod tests {
     async fn create_emits_create_and_a_second_create_a_lock_conflict() {
         let (_, store, recorder) = setup();
         let s = session("sid-1");
-        assert_eq!(store.create(&s, NOW).await.ok(), Some(1));
+        assert_eq!(
+            store.create(&s, None, NOW).await.ok(),
+            Some(Created::new(1, Vec::new()))
+        );
         assert_eq!(
             recorder.take(),
             [expected(EventKind::SessionCreate, Some("sid-1"), "full")]
         );
 
-        let err = store.create(&s, NOW).await.err().map(|e| e.kind());
+        let err = store.create(&s, None, NOW).await.err().map(|e| e.kind());
         assert_eq!(err, Some(StoreErrorKind::Conflict));
         assert_eq!(
             recorder.take(),
@@ -317,7 +365,11 @@ mod tests {
     async fn update_emits_refresh_or_lock_conflict() {
         let (_, store, recorder) = setup();
         let mut s = session("sid-1");
-        s.lock_version = store.create(&s, NOW).await.unwrap_or_default();
+        s.lock_version = store
+            .create(&s, None, NOW)
+            .await
+            .map(|c| c.lock_version)
+            .unwrap_or_default();
         recorder.clear();
 
         // Update at the version read: refresh.
@@ -353,9 +405,9 @@ mod tests {
         // Backend failures on every operation: no event.
         for kind in [StoreErrorKind::Backend, StoreErrorKind::Timeout] {
             fake.set_fail(Some(kind));
-            assert!(store.create(&s, NOW).await.is_err());
+            assert!(store.create(&s, None, NOW).await.is_err());
             assert!(store.update(&s, NOW).await.is_err());
-            assert!(store.delete(s.key()).await.is_err());
+            assert!(store.delete(s.key(), NOW).await.is_err());
             assert!(store.delete_all("user-1", &s.session_type).await.is_err());
             assert!(store.get(s.key(), NOW).await.is_err());
             assert!(store.get_all("user-1", &s.session_type, NOW).await.is_err());
@@ -367,13 +419,68 @@ mod tests {
     async fn delete_emits_delete_also_when_absent() {
         let (_, store, recorder) = setup();
         let s = session("sid-1");
-        store.create(&s, NOW).await.ok();
+        store.create(&s, None, NOW).await.ok();
         recorder.clear();
 
-        assert_eq!(store.delete(s.key()).await.ok(), Some(true));
-        assert_eq!(store.delete(s.key()).await.ok(), Some(false));
+        assert_eq!(store.delete(s.key(), NOW).await.ok(), Some(true));
+        assert_eq!(store.delete(s.key(), NOW).await.ok(), Some(false));
         let delete = expected(EventKind::SessionDelete, Some("sid-1"), "full");
         assert_eq!(recorder.take(), [delete.clone(), delete]);
+    }
+
+    #[tokio::test]
+    async fn an_eviction_emits_one_delete_per_evicted_session_then_the_create() {
+        let (_, store, recorder) = setup();
+        let cap = NonZeroU32::new(2);
+        // Three sessions ending at NOW + 10, + 20, + 30, created without a cap.
+        for (i, id) in ["old", "middle", "new"].into_iter().enumerate() {
+            let mut s = session(id);
+            s.refresh_expires_at = NOW + 10 * (i as i64 + 1);
+            assert!(store.create(&s, None, NOW).await.is_ok());
+        }
+        // Another user's session is neither counted nor evicted.
+        let mut other = session("other");
+        other.user_id = "user-2".to_owned();
+        assert!(store.create(&other, None, NOW).await.is_ok());
+        recorder.clear();
+
+        // Cap 2: "old" and "middle" make room for the fourth.
+        let fourth = session("fourth");
+        let created = store.create(&fourth, cap, NOW).await.ok();
+        assert_eq!(
+            created,
+            Some(Created::new(1, vec!["old".to_owned(), "middle".to_owned()]))
+        );
+        assert_eq!(
+            recorder.take(),
+            [
+                expected(EventKind::SessionDelete, Some("old"), "full"),
+                expected(EventKind::SessionDelete, Some("middle"), "full"),
+                expected(EventKind::SessionCreate, Some("fourth"), "full"),
+            ]
+        );
+        assert_eq!(store.get(session("old").key(), NOW).await.ok(), Some(None));
+        let all = store.get_all("user-1", &SessionType::default(), NOW).await;
+        assert_eq!(all.map(|a| a.len()).ok(), Some(2));
+
+        // Within the cap: a create event only. A conflict evicts nothing.
+        assert!(store.delete(fourth.key(), NOW).await.is_ok());
+        recorder.clear();
+        assert!(store.create(&session("fifth"), cap, NOW).await.is_ok());
+        assert_eq!(
+            recorder.take(),
+            [expected(EventKind::SessionCreate, Some("fifth"), "full")]
+        );
+        let err = store.create(&session("fifth"), cap, NOW).await.err();
+        assert_eq!(err.map(|e| e.kind()), Some(StoreErrorKind::Conflict));
+        assert_eq!(
+            recorder.take(),
+            [expected(
+                EventKind::SessionLockConflict,
+                Some("fifth"),
+                "full"
+            )]
+        );
     }
 
     #[tokio::test]
@@ -382,7 +489,7 @@ mod tests {
         let oauth = SessionType::new("oauth2").unwrap_or_default();
         let mut s = session("sid-1");
         s.session_type = oauth.clone();
-        store.create(&s, NOW).await.ok();
+        store.create(&s, None, NOW).await.ok();
         recorder.clear();
 
         assert!(store.delete_all("user-1", &oauth).await.is_ok());
@@ -399,7 +506,7 @@ mod tests {
     async fn reads_emit_nothing() {
         let (_, store, recorder) = setup();
         let s = session("sid-1");
-        store.create(&s, NOW).await.ok();
+        store.create(&s, None, NOW).await.ok();
         recorder.clear();
 
         let got = store.get(s.key(), NOW).await.ok().flatten();
@@ -413,8 +520,15 @@ mod tests {
     async fn works_without_telemetry() {
         let store = ObservedStore::new(Arc::new(FakeStore::default()), Telemetry::none());
         let s = session("sid-1");
-        assert_eq!(store.create(&s, NOW).await.ok(), Some(1));
-        assert_eq!(store.delete(s.key()).await.ok(), Some(true));
+        assert_eq!(
+            store
+                .create(&s, None, NOW)
+                .await
+                .map(|c| c.lock_version)
+                .ok(),
+            Some(1)
+        );
+        assert_eq!(store.delete(s.key(), NOW).await.ok(), Some(true));
         assert!(store.telemetry().is_empty());
     }
 }

@@ -13,7 +13,8 @@ pub enum EventKind {
     SessionCreate,
     /// `charon.session.refresh`: a session was refreshed (tokens rotated).
     SessionRefresh,
-    /// `charon.session.delete`: a session was deleted (logout, reuse revocation).
+    /// `charon.session.delete`: a session was deleted (logout, reuse revocation, eviction
+    /// by the session cap).
     SessionDelete,
     /// `charon.session.delete_all`: every session of a user and type was deleted.
     SessionDeleteAll,
@@ -23,11 +24,14 @@ pub enum EventKind {
     TokenValid,
     /// `charon.token.invalid`: a request's token was rejected.
     TokenInvalid,
+    /// `charon.jwks.refresh`: a remote key set (JWKS) was fetched, failed to refresh, or
+    /// was dropped as too stale.
+    JwksRefresh,
 }
 
 impl EventKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::SessionCreate,
         EventKind::SessionRefresh,
         EventKind::SessionDelete,
@@ -35,6 +39,7 @@ impl EventKind {
         EventKind::SessionLockConflict,
         EventKind::TokenValid,
         EventKind::TokenInvalid,
+        EventKind::JwksRefresh,
     ];
 
     /// The stable event name, e.g. `charon.session.create`.
@@ -47,17 +52,30 @@ impl EventKind {
             EventKind::SessionLockConflict => "charon.session.lock_conflict",
             EventKind::TokenValid => "charon.token.valid",
             EventKind::TokenInvalid => "charon.token.invalid",
+            EventKind::JwksRefresh => "charon.jwks.refresh",
         }
     }
 
     /// Whether this is a `charon.session.*` event.
     pub const fn is_session(self) -> bool {
-        !self.is_token()
+        matches!(
+            self,
+            EventKind::SessionCreate
+                | EventKind::SessionRefresh
+                | EventKind::SessionDelete
+                | EventKind::SessionDeleteAll
+                | EventKind::SessionLockConflict
+        )
     }
 
     /// Whether this is a `charon.token.*` event.
     pub const fn is_token(self) -> bool {
         matches!(self, EventKind::TokenValid | EventKind::TokenInvalid)
+    }
+
+    /// Whether this is a `charon.jwks.*` event.
+    pub const fn is_jwks(self) -> bool {
+        matches!(self, EventKind::JwksRefresh)
     }
 }
 
@@ -176,6 +194,113 @@ impl<'a> TokenMeta<'a> {
     }
 }
 
+/// What started a key-set refresh (`charon.jwks.refresh`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JwksTrigger {
+    /// The first fetch, when the remote key set starts.
+    Initial,
+    /// The periodic refresh.
+    Interval,
+    /// A retry after a failed fetch (sooner than the interval).
+    Retry,
+    /// A token named a `kid` the key set does not hold (rate-limited).
+    UnknownKid,
+    /// An explicit call by the application.
+    Manual,
+    /// No fetch: the keys outlived their maximum staleness and were dropped.
+    Expiry,
+}
+
+impl JwksTrigger {
+    /// A stable snake_case name: `initial`, `interval`, `retry`, `unknown_kid`, `manual`,
+    /// `expiry`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JwksTrigger::Initial => "initial",
+            JwksTrigger::Interval => "interval",
+            JwksTrigger::Retry => "retry",
+            JwksTrigger::UnknownKid => "unknown_kid",
+            JwksTrigger::Manual => "manual",
+            JwksTrigger::Expiry => "expiry",
+        }
+    }
+}
+
+/// How a key-set refresh ended (`charon.jwks.refresh`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JwksOutcome {
+    /// A valid key set was fetched and differs from the one in use: it replaced it.
+    Updated,
+    /// A valid key set was fetched, identical to the one in use.
+    Unchanged,
+    /// The fetch failed or the document was refused; the keys in use (if any) are kept.
+    Failed,
+    /// The keys were older than the maximum staleness and were dropped: verification has
+    /// no keys until a fetch succeeds.
+    Expired,
+}
+
+impl JwksOutcome {
+    /// A stable snake_case name: `updated`, `unchanged`, `failed`, `expired`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JwksOutcome::Updated => "updated",
+            JwksOutcome::Unchanged => "unchanged",
+            JwksOutcome::Failed => "failed",
+            JwksOutcome::Expired => "expired",
+        }
+    }
+}
+
+/// Metadata of the `charon.jwks.refresh` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JwksMeta<'a> {
+    /// Where the keys come from: the JWKS URL (or the discovery URL before `jwks_uri` is
+    /// known).
+    pub source: &'a str,
+    /// What started the refresh.
+    pub trigger: JwksTrigger,
+    /// How it ended.
+    pub outcome: JwksOutcome,
+    /// Keys in use after the refresh (0 when there are none).
+    pub key_count: usize,
+    /// For `failed`: the error kind's stable name (e.g. `timeout`, `http_status`,
+    /// `invalid_document`).
+    pub error_kind: Option<&'static str>,
+    /// For `failed`: the error's `Display`.
+    pub error: Option<&'a str>,
+}
+
+impl<'a> JwksMeta<'a> {
+    /// JWKS metadata from its parts; no error.
+    pub fn new(
+        source: &'a str,
+        trigger: JwksTrigger,
+        outcome: JwksOutcome,
+        key_count: usize,
+    ) -> Self {
+        Self {
+            source,
+            trigger,
+            outcome,
+            key_count,
+            error_kind: None,
+            error: None,
+        }
+    }
+
+    /// The same metadata with the error of a failed refresh.
+    #[must_use]
+    pub fn with_error(mut self, error_kind: &'static str, error: &'a str) -> Self {
+        self.error_kind = Some(error_kind);
+        self.error = Some(error);
+        self
+    }
+}
+
 /// One telemetry event, with borrowed metadata. Never holds a token or key.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
@@ -194,11 +319,13 @@ pub enum Event<'a> {
     TokenValid(TokenMeta<'a>),
     /// `charon.token.invalid` (with `error`)
     TokenInvalid(TokenMeta<'a>),
+    /// `charon.jwks.refresh`
+    JwksRefresh(JwksMeta<'a>),
 }
 
 impl<'a> Event<'a> {
-    /// A session event of `kind`. A token kind yields a `TokenInvalid` without metadata
-    /// claims; callers pass session kinds.
+    /// A session event of `kind`. A token or JWKS kind yields a `TokenInvalid` without
+    /// metadata claims; callers pass session kinds.
     pub fn session(kind: EventKind, meta: SessionMeta<'a>) -> Self {
         match kind {
             EventKind::SessionCreate => Event::SessionCreate(meta),
@@ -206,7 +333,7 @@ impl<'a> Event<'a> {
             EventKind::SessionDelete => Event::SessionDelete(meta),
             EventKind::SessionDeleteAll => Event::SessionDeleteAll(meta),
             EventKind::SessionLockConflict => Event::SessionLockConflict(meta),
-            EventKind::TokenValid | EventKind::TokenInvalid => {
+            EventKind::TokenValid | EventKind::TokenInvalid | EventKind::JwksRefresh => {
                 Event::TokenInvalid(TokenMeta::new(false, None, None, None))
             }
         }
@@ -231,6 +358,7 @@ impl<'a> Event<'a> {
             Event::SessionLockConflict(_) => EventKind::SessionLockConflict,
             Event::TokenValid(_) => EventKind::TokenValid,
             Event::TokenInvalid(_) => EventKind::TokenInvalid,
+            Event::JwksRefresh(_) => EventKind::JwksRefresh,
         }
     }
 
@@ -247,7 +375,7 @@ impl<'a> Event<'a> {
             | Event::SessionDelete(m)
             | Event::SessionDeleteAll(m)
             | Event::SessionLockConflict(m) => Some(m),
-            Event::TokenValid(_) | Event::TokenInvalid(_) => None,
+            Event::TokenValid(_) | Event::TokenInvalid(_) | Event::JwksRefresh(_) => None,
         }
     }
 
@@ -255,6 +383,14 @@ impl<'a> Event<'a> {
     pub fn token_meta(&self) -> Option<&TokenMeta<'a>> {
         match self {
             Event::TokenValid(m) | Event::TokenInvalid(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The key-set metadata, for `charon.jwks.*` events.
+    pub fn jwks_meta(&self) -> Option<&JwksMeta<'a>> {
+        match self {
+            Event::JwksRefresh(m) => Some(m),
             _ => None,
         }
     }

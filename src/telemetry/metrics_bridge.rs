@@ -24,6 +24,7 @@ use crate::session::SessionType;
 /// | `charon.session.lock_conflict` | `charon_session_lock_conflict_total` | `session_type` |
 /// | `charon.token.valid` | `charon_token_valid_total` | `token_transport`, `token_type`, `session_type` |
 /// | `charon.token.invalid` | `charon_token_invalid_total` | `token_transport`, `token_type`, `session_type`, `error_kind` |
+/// | `charon.jwks.refresh` | `charon_jwks_refresh_total` | `trigger`, `outcome`, `error_kind` |
 ///
 /// # Bounded labels
 ///
@@ -198,10 +199,11 @@ impl MetricsHandler {
             EventKind::SessionLockConflict => "charon_session_lock_conflict_total",
             EventKind::TokenValid => "charon_token_valid_total",
             EventKind::TokenInvalid => "charon_token_invalid_total",
+            EventKind::JwksRefresh => "charon_jwks_refresh_total",
         }
     }
 
-    /// Register a help text for each of the seven counters with the installed recorder
+    /// Register a help text for each of the eight counters with the installed recorder
     /// (`# HELP` lines in Prometheus). Optional; call it once after installing the recorder.
     pub fn describe() {
         for kind in EventKind::ALL {
@@ -217,6 +219,9 @@ impl MetricsHandler {
                 }
                 EventKind::TokenValid => "Tokens that verified (charon.token.valid).",
                 EventKind::TokenInvalid => "Tokens that were rejected (charon.token.invalid).",
+                EventKind::JwksRefresh => {
+                    "Remote key-set refreshes by trigger and outcome (charon.jwks.refresh)."
+                }
             };
             metrics::describe_counter!(Self::counter_name(kind), metrics::Unit::Count, help);
         }
@@ -270,6 +275,11 @@ impl TelemetryHandler for MetricsHandler {
                 ));
                 labels
             }
+            Event::JwksRefresh(m) => vec![
+                Label::from_static_parts("trigger", m.trigger.as_str()),
+                Label::from_static_parts("outcome", m.outcome.as_str()),
+                Label::from_static_parts("error_kind", m.error_kind.unwrap_or("none")),
+            ],
         };
         metrics::counter!(name, labels).increment(1);
     }
@@ -285,7 +295,7 @@ mod tests {
 
     use super::*;
     use crate::error::{AuthError, AuthErrorKind};
-    use crate::telemetry::{ClaimMeta, SessionMeta, Telemetry};
+    use crate::telemetry::{ClaimMeta, JwksMeta, JwksOutcome, JwksTrigger, SessionMeta, Telemetry};
     use crate::transport::Transport;
 
     type Series = BTreeMap<(String, Vec<(String, String)>), u64>;
@@ -682,15 +692,68 @@ mod tests {
                     EventKind::TokenInvalid => {
                         Event::token(TokenMeta::new(false, None, None, Some(&error)))
                     }
+                    EventKind::JwksRefresh => Event::JwksRefresh(JwksMeta::new(
+                        "https://auth.example/jwks",
+                        JwksTrigger::Initial,
+                        JwksOutcome::Updated,
+                        1,
+                    )),
                     _ => Event::session(kind, SessionMeta::new(Some("s"), "u", "full")),
                 });
             }
         });
-        assert_eq!(counters.len(), 7);
-        assert_eq!(descriptions.len(), 7);
+        assert_eq!(counters.len(), 8);
+        assert_eq!(descriptions.len(), 8);
         for description in descriptions {
             assert!(description.is_some_and(|d| d.contains("(charon.")));
         }
+    }
+
+    #[test]
+    fn jwks_refreshes_count_by_trigger_outcome_and_error_kind() {
+        let telemetry = Telemetry::new(vec![Arc::new(MetricsHandler::new())]);
+        let (counters, _) = record(|| {
+            // Two sources: the URL never becomes a label.
+            for source in ["https://a.example/jwks", "https://b.example/jwks"] {
+                telemetry.emit(EventKind::JwksRefresh, || {
+                    Event::JwksRefresh(JwksMeta::new(
+                        source,
+                        JwksTrigger::Interval,
+                        JwksOutcome::Unchanged,
+                        3,
+                    ))
+                });
+                telemetry.emit(EventKind::JwksRefresh, || {
+                    Event::JwksRefresh(
+                        JwksMeta::new(source, JwksTrigger::UnknownKid, JwksOutcome::Failed, 3)
+                            .with_error("http_status", "the JWKS endpoint answered 503"),
+                    )
+                });
+            }
+        });
+        let expected: Series = [
+            series(
+                "charon_jwks_refresh_total",
+                &[
+                    ("error_kind", "none"),
+                    ("outcome", "unchanged"),
+                    ("trigger", "interval"),
+                ],
+                2,
+            ),
+            series(
+                "charon_jwks_refresh_total",
+                &[
+                    ("error_kind", "http_status"),
+                    ("outcome", "failed"),
+                    ("trigger", "unknown_kid"),
+                ],
+                2,
+            ),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(counters, expected);
     }
 
     #[test]

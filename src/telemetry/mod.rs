@@ -2,7 +2,9 @@
 //!
 //! Charon reports what it does with seven events whose names and metadata match Elixir
 //! Charon's `:telemetry` events (`[:charon, :session, :create]` is `charon.session.create`
-//! here). Every event is delivered three ways, each optional:
+//! here), plus one of this crate's own, `charon.jwks.refresh`, for the key sets a
+//! verifier fetches from a JWKS endpoint (feature `jwks`). Every event is delivered three
+//! ways, each optional:
 //!
 //! - as a typed [`Event`] to the [`TelemetryHandler`]s you register (closures work), after
 //!   an [`enabled`](TelemetryHandler::enabled) pre-check: an event nobody wants is never
@@ -21,7 +23,9 @@
 //! custom store gets them too); create and refresh are told apart by the operation, never
 //! guessed from timestamps. Their metadata is [`SessionMeta`]. Token events are emitted by
 //! the verification layers, once per request; their metadata is [`TokenMeta`], with
-//! [`ClaimMeta`] when the token's claims were decoded.
+//! [`ClaimMeta`] when the token's claims were decoded. The key-set event is emitted by
+//! the remote JWKS handle (`jwks::RemoteJwks`, feature `jwks`) once per refresh attempt and
+//! when its keys expire; its metadata is [`JwksMeta`].
 //!
 //! | event | metadata | `tracing` target, level | `metrics` counter |
 //! |---|---|---|---|
@@ -32,6 +36,7 @@
 //! | `charon.session.lock_conflict` | session_id, user_id, session_type | `charon::session`, DEBUG | `charon_session_lock_conflict_total` |
 //! | `charon.token.valid` | session_loaded, token_transport, and when decoded: token_type, user_id, session_id, session_type | `charon::token`, TRACE | `charon_token_valid_total` |
 //! | `charon.token.invalid` | as `valid`, plus error | `charon::token`, DEBUG | `charon_token_invalid_total` |
+//! | `charon.jwks.refresh` | source, trigger, outcome, key_count, and when failed: error_kind, error | `charon::jwks`, DEBUG (WARN when failed or expired) | `charon_jwks_refresh_total` |
 //!
 //! Each event in detail follows. In the `tracing` lines, fields that are absent (`None`)
 //! are not recorded; in the `metrics` lines, a label whose value is unknown is `none`.
@@ -68,8 +73,10 @@
 //!
 //! ## `charon.session.delete`
 //!
-//! One session was deleted (logout, refresh-token reuse revocation). Emitted when the
-//! delete succeeded, also when the session was already gone.
+//! One session was deleted (logout, refresh-token reuse revocation, or evicted by a login
+//! beyond the session cap, `CharonBuilder::max_sessions_per_user`: one event per evicted
+//! session, before that login's `charon.session.create`). Emitted when the delete
+//! succeeded, also when the session was already gone.
 //!
 //! - Metadata: `session_id`, `user_id`, `session_type`.
 //! - `tracing`: target `charon::session`, level DEBUG, message `session deleted`, fields
@@ -127,6 +134,28 @@
 //! - `metrics`: counter `charon_token_invalid_total`, labels `token_transport`,
 //!   `token_type`, `session_type`, `error_kind` (the kind's
 //!   [`as_str`](crate::AuthErrorKind::as_str), e.g. `expired`).
+//!
+//! ## `charon.jwks.refresh`
+//!
+//! A remote key set (JWKS) was refreshed, failed to refresh, or was dropped. One event per
+//! fetch attempt, whatever started it, and one when the keys outlive their maximum
+//! staleness; a suppressed (rate-limited) unknown-`kid` refresh emits nothing.
+//!
+//! - Metadata: `source` (the JWKS URL, or the discovery URL while `jwks_uri` is not known
+//!   yet), `trigger` ([`JwksTrigger`]: `initial`, `interval`, `retry`, `unknown_kid`,
+//!   `manual`, `expiry`), `outcome` ([`JwksOutcome`]: `updated` (new keys in use),
+//!   `unchanged`, `failed` (the keys in use, if any, are kept), `expired` (the keys were
+//!   dropped: verification has no keys and answers 503 until a fetch succeeds)),
+//!   `key_count` (keys in use afterwards), and for `failed` `error_kind` (the error kind's
+//!   stable name, e.g. `timeout`, `http_status`, `invalid_document`) and `error` (its
+//!   `Display`).
+//! - `tracing`: target `charon::jwks`, message `key set updated` or `key set unchanged` at
+//!   DEBUG, `key set refresh failed` or `key set expired` at WARN (rare, and what an
+//!   operator must see: a service about to lose, or without, its keys), fields `source`,
+//!   `trigger`, `outcome`, `key_count`, `error_kind`, `error`.
+//! - `metrics`: counter `charon_jwks_refresh_total`, labels `trigger`, `outcome`,
+//!   `error_kind` (`none` unless failed). Alert on
+//!   `rate(charon_jwks_refresh_total{outcome=~"failed|expired"}[15m])`.
 //!
 //! # Your own handler
 //!
@@ -243,7 +272,9 @@ mod tests;
 #[cfg(feature = "tracing")]
 mod tracing_bridge;
 
-pub use event::{ClaimMeta, Event, EventKind, SessionMeta, TokenMeta};
+pub use event::{
+    ClaimMeta, Event, EventKind, JwksMeta, JwksOutcome, JwksTrigger, SessionMeta, TokenMeta,
+};
 pub use handler::{NoopHandler, TelemetryHandler};
 #[cfg(feature = "metrics")]
 pub use metrics_bridge::MetricsHandler;

@@ -38,6 +38,12 @@ fn sample_event(kind: EventKind, error: &AuthError) -> Event<'_> {
         EventKind::SessionDeleteAll => {
             Event::session(kind, SessionMeta::new(None, "user-1", "full"))
         }
+        EventKind::JwksRefresh => Event::JwksRefresh(JwksMeta::new(
+            "https://auth.example/.well-known/jwks.json",
+            JwksTrigger::Interval,
+            JwksOutcome::Updated,
+            2,
+        )),
         _ => Event::session(kind, session_meta()),
     }
 }
@@ -55,6 +61,7 @@ fn event_names_are_stable() {
             "charon.session.lock_conflict",
             "charon.token.valid",
             "charon.token.invalid",
+            "charon.jwks.refresh",
         ]
     );
     for kind in EventKind::ALL {
@@ -64,6 +71,7 @@ fn event_names_are_stable() {
             kind.is_session(),
             kind.name().starts_with("charon.session.")
         );
+        assert_eq!(kind.is_jwks(), kind.name().starts_with("charon.jwks."));
     }
 }
 
@@ -76,6 +84,7 @@ fn events_report_their_kind_and_metadata() {
         assert_eq!(event.name(), kind.name());
         assert_eq!(event.session_meta().is_some(), kind.is_session());
         assert_eq!(event.token_meta().is_some(), kind.is_token());
+        assert_eq!(event.jwks_meta().is_some(), kind.is_jwks());
     }
     // `Event::token` picks valid/invalid from the error.
     let valid = Event::token(TokenMeta::new(false, None, None, None));
@@ -245,7 +254,7 @@ fn recorded_events_copy_all_metadata() {
         emit_sample(&telemetry, kind, &error);
     }
     let events = recorder.events();
-    assert_eq!(events.len(), 7);
+    assert_eq!(events.len(), 8);
 
     let create = RecordedEvent {
         kind: EventKind::SessionCreate,
@@ -294,7 +303,21 @@ fn recorded_events_copy_all_metadata() {
         ..valid
     };
     assert_eq!(events.get(6), Some(&invalid));
-    assert_eq!(recorder.last(), Some(invalid));
+    // The key-set event is recorded by kind only: it has none of these fields.
+    assert_eq!(
+        recorder.last(),
+        Some(RecordedEvent {
+            kind: EventKind::JwksRefresh,
+            session_id: None,
+            user_id: None,
+            session_type: None,
+            session_loaded: None,
+            token_transport: None,
+            token_type: None,
+            error_kind: None,
+            error: None,
+        })
+    );
 
     // A token event without decoded claims nor a token.
     recorder.clear();

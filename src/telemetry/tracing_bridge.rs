@@ -3,7 +3,7 @@
 use tracing::Level;
 use tracing::metadata::Kind;
 
-use super::{Event, EventKind, SessionMeta, TelemetryHandler, TokenMeta};
+use super::{Event, EventKind, JwksMeta, JwksOutcome, SessionMeta, TelemetryHandler, TokenMeta};
 use crate::transport::Transport;
 
 /// A [`TelemetryHandler`] that emits every telemetry event as one `tracing` event.
@@ -17,6 +17,7 @@ use crate::transport::Transport;
 /// | `charon.session.lock_conflict` | `charon::session` | DEBUG | `session lock conflict` |
 /// | `charon.token.valid` | `charon::token` | TRACE | `token valid` |
 /// | `charon.token.invalid` | `charon::token` | DEBUG | `token invalid` |
+/// | `charon.jwks.refresh` | `charon::jwks` | DEBUG; WARN when `failed` or `expired` | `key set updated`, `key set unchanged`, `key set refresh failed`, `key set expired` |
 ///
 /// The tracing event's `name` is the stable event name (`charon.token.valid`, …), so a
 /// layer can match on [`Metadata::name`](tracing::Metadata::name). Fields are the event's
@@ -25,12 +26,16 @@ use crate::transport::Transport;
 /// `cookie_only`), and when the claims were decoded `token_type`, `user_id`, `session_id`,
 /// `session_type` for token events; `charon.token.invalid` adds `error` (the `Display` of
 /// the [`AuthError`](crate::AuthError), Charon's message) and `error_kind` (the `Debug` of
-/// its [`AuthErrorKind`](crate::AuthErrorKind), e.g. `Expired`). Absent values are not
-/// recorded. Tokens, keys and secrets are never part of an event.
+/// its [`AuthErrorKind`](crate::AuthErrorKind), e.g. `Expired`); `charon.jwks.refresh` has
+/// `source` (the URL), `trigger`, `outcome`, `key_count`, and when failed `error_kind` and
+/// `error`. Absent values are not recorded. Tokens, keys and secrets are never part of an
+/// event.
 ///
 /// Levels are low on purpose: a library reports what it did, the application decides what
 /// is worth keeping. Everything is at DEBUG except `charon.token.valid`, which fires on
-/// every authenticated request and sits at TRACE. A lock conflict is DEBUG, not WARN: two
+/// every authenticated request and sits at TRACE, and a key-set refresh that failed or
+/// left the service without keys, which is WARN: it is rare (one per refresh interval)
+/// and verification answers 503 once the keys are gone. A lock conflict is DEBUG, not WARN: two
 /// tabs refreshing at once produce one in normal operation, and the loser is answered
 /// with a 409 the client retries; count them with the `metrics` feature and alert on the
 /// rate instead.
@@ -70,6 +75,8 @@ impl TracingHandler {
     pub const SESSION_TARGET: &'static str = "charon::session";
     /// The target of the `charon.token.*` events.
     pub const TOKEN_TARGET: &'static str = "charon::token";
+    /// The target of the `charon.jwks.*` events.
+    pub const JWKS_TARGET: &'static str = "charon::jwks";
 
     /// A tracing handler.
     pub const fn new() -> Self {
@@ -80,15 +87,20 @@ impl TracingHandler {
     pub const fn target(kind: EventKind) -> &'static str {
         if kind.is_token() {
             Self::TOKEN_TARGET
+        } else if kind.is_jwks() {
+            Self::JWKS_TARGET
         } else {
             Self::SESSION_TARGET
         }
     }
 
-    /// The level events of `kind` are emitted at.
+    /// The level events of `kind` are emitted at; for `charon.jwks.refresh`, whose
+    /// successful refreshes are DEBUG, the most severe one (WARN), which
+    /// [`enabled`](TelemetryHandler::enabled) asks the subscriber about.
     pub const fn level(kind: EventKind) -> Level {
         match kind {
             EventKind::TokenValid => Level::TRACE,
+            EventKind::JwksRefresh => Level::WARN,
             EventKind::SessionCreate
             | EventKind::SessionRefresh
             | EventKind::SessionDelete
@@ -109,6 +121,10 @@ impl TelemetryHandler for TracingHandler {
             }
             EventKind::TokenInvalid => {
                 tracing::enabled!(kind: Kind::EVENT, target: "charon::token", Level::DEBUG)
+            }
+            // Successful refreshes are DEBUG; each callsite is filtered again by `tracing`.
+            EventKind::JwksRefresh => {
+                tracing::enabled!(kind: Kind::EVENT, target: "charon::jwks", Level::WARN)
             }
             EventKind::SessionCreate
             | EventKind::SessionRefresh
@@ -154,7 +170,36 @@ impl TelemetryHandler for TracingHandler {
             }
             Event::TokenValid(m) => token_valid(m),
             Event::TokenInvalid(m) => token_invalid(m),
+            Event::JwksRefresh(m) => jwks_refresh(m),
         }
+    }
+}
+
+/// One `tracing` event for a key-set refresh; the level and message must be constants.
+macro_rules! jwks_event {
+    ($level:expr, $meta:expr, $message:literal) => {{
+        let meta: &JwksMeta<'_> = $meta;
+        tracing::event!(
+            name: "charon.jwks.refresh",
+            target: "charon::jwks",
+            $level,
+            source = meta.source,
+            trigger = meta.trigger.as_str(),
+            outcome = meta.outcome.as_str(),
+            key_count = meta.key_count,
+            error_kind = meta.error_kind,
+            error = meta.error,
+            $message
+        )
+    }};
+}
+
+fn jwks_refresh(meta: &JwksMeta<'_>) {
+    match meta.outcome {
+        JwksOutcome::Updated => jwks_event!(Level::DEBUG, meta, "key set updated"),
+        JwksOutcome::Unchanged => jwks_event!(Level::DEBUG, meta, "key set unchanged"),
+        JwksOutcome::Failed => jwks_event!(Level::WARN, meta, "key set refresh failed"),
+        JwksOutcome::Expired => jwks_event!(Level::WARN, meta, "key set expired"),
     }
 }
 
@@ -207,7 +252,7 @@ mod tests {
 
     use super::*;
     use crate::error::{AuthError, AuthErrorKind};
-    use crate::telemetry::{ClaimMeta, Telemetry};
+    use crate::telemetry::{ClaimMeta, JwksMeta, JwksOutcome, JwksTrigger, Telemetry};
 
     /// A token that a verification pipeline would have handled; it must never show up.
     const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJlLXNlY3JldA";
@@ -301,6 +346,21 @@ mod tests {
         telemetry.emit(EventKind::TokenInvalid, || {
             Event::token(TokenMeta::new(false, None, None, Some(&not_found)))
         });
+        let source = "https://auth.example/.well-known/jwks.json";
+        telemetry.emit(EventKind::JwksRefresh, || {
+            Event::JwksRefresh(JwksMeta::new(
+                source,
+                JwksTrigger::Interval,
+                JwksOutcome::Updated,
+                2,
+            ))
+        });
+        telemetry.emit(EventKind::JwksRefresh, || {
+            Event::JwksRefresh(
+                JwksMeta::new(source, JwksTrigger::UnknownKid, JwksOutcome::Failed, 2)
+                    .with_error("timeout", "the JWKS request timed out"),
+            )
+        });
     }
 
     #[test]
@@ -380,6 +440,32 @@ mod tests {
                     ("session_loaded", "false"),
                 ]),
             },
+            Captured {
+                name: "charon.jwks.refresh",
+                target: "charon::jwks".into(),
+                level: Level::DEBUG,
+                fields: fields(&[
+                    ("key_count", "2"),
+                    ("message", "key set updated"),
+                    ("outcome", "updated"),
+                    ("source", "https://auth.example/.well-known/jwks.json"),
+                    ("trigger", "interval"),
+                ]),
+            },
+            Captured {
+                name: "charon.jwks.refresh",
+                target: "charon::jwks".into(),
+                level: Level::WARN,
+                fields: fields(&[
+                    ("error", "the JWKS request timed out"),
+                    ("error_kind", "timeout"),
+                    ("key_count", "2"),
+                    ("message", "key set refresh failed"),
+                    ("outcome", "failed"),
+                    ("source", "https://auth.example/.well-known/jwks.json"),
+                    ("trigger", "unknown_kid"),
+                ]),
+            },
         ];
         let captured = capture.take();
         assert_eq!(captured, expected);
@@ -388,7 +474,13 @@ mod tests {
             let kind = EventKind::ALL.into_iter().find(|k| k.name() == event.name);
             assert!(kind.is_some(), "unknown event name {}", event.name);
             if let Some(kind) = kind {
-                assert_eq!(TracingHandler::level(kind), event.level);
+                if kind.is_jwks() {
+                    // WARN when failed or expired, DEBUG otherwise; `level` is the WARN.
+                    assert_eq!(TracingHandler::level(kind), Level::WARN);
+                    assert!([Level::WARN, Level::DEBUG].contains(&event.level));
+                } else {
+                    assert_eq!(TracingHandler::level(kind), event.level);
+                }
                 assert_eq!(TracingHandler::target(kind), event.target);
             }
         }
@@ -412,13 +504,21 @@ mod tests {
             });
         };
         let capture = Capture::default();
-        // INFO: nothing is built.
+        // INFO: only the key-set event, whose failures are WARN.
         check(
             tracing_subscriber::registry()
                 .with(LevelFilter::INFO)
                 .with(capture.clone())
                 .into(),
-            &|_| false,
+            &|kind| kind.is_jwks(),
+        );
+        // Per-target: only the key-set events.
+        check(
+            tracing_subscriber::registry()
+                .with(Targets::new().with_target("charon::jwks", Level::WARN))
+                .with(capture.clone())
+                .into(),
+            &|kind| kind.is_jwks(),
         );
         // DEBUG: everything but token.valid.
         check(
@@ -492,7 +592,7 @@ mod tests {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let out = String::from_utf8_lossy(&bytes);
-        assert_eq!(out.lines().count(), 8, "{out}");
+        assert_eq!(out.lines().count(), 10, "{out}");
         for needle in [
             "charon::session",
             "charon::token",

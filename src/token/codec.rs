@@ -17,7 +17,7 @@ use crate::token::gate::{self, MAX_TOKEN_LEN};
 use crate::token::header;
 use crate::token::key::{Key, MAX_HMAC_LEN, alg_name};
 use crate::token::keyset::{KID_NOT_SET_PREFIX, Keyset};
-use crate::token::sign_error::SignError;
+use crate::token::sign_error::{SignError, SignErrorKind};
 use crate::token::verified::VerifiedJws;
 
 /// Clock leeway used unless configured otherwise: 5 s, Charon's hard-coded value.
@@ -63,8 +63,8 @@ struct Inner {
     profile: ClaimsProfile,
     /// Accepted audiences; empty: tokens must carry no `aud`.
     audiences: Vec<String>,
-    /// Encoded header of the signing key.
-    signing_header: String,
+    /// Encoded header of the signing key; `None` for a verify-only keyset.
+    signing_header: Option<String>,
     /// Encoded header of every key -> its kid.
     known_headers: HashMap<String, String>,
 }
@@ -72,6 +72,10 @@ struct Inner {
 impl JwtCodec {
     /// A codec signing with `keyset`'s signing key and accepting only tokens whose `iss`
     /// equals `issuer`. The leeway is [`DEFAULT_LEEWAY`].
+    ///
+    /// A verify-only keyset ([`Keyset::verify_only`], [`Keyset::from_jwks`]) gives a codec
+    /// that verifies with every key and refuses to sign
+    /// ([`SignErrorKind::NoSigningKey`](crate::token::SignErrorKind::NoSigningKey)).
     ///
     /// An empty issuer is [`ConfigErrorKind::Missing`].
     pub fn new(keyset: Keyset, issuer: impl Into<String>) -> Result<Self, ConfigError> {
@@ -82,10 +86,10 @@ impl JwtCodec {
                 "the token issuer must not be empty",
             ));
         }
-        let signing_header = header::encode(
-            alg_name(keyset.signing_key().algorithm()),
-            keyset.signing_kid(),
-        );
+        let signing_header = keyset
+            .signing_kid()
+            .zip(keyset.signing_key())
+            .map(|(kid, key)| header::encode(alg_name(key.algorithm()), kid));
         let known_headers = keyset
             .iter()
             .map(|(kid, key)| {
@@ -202,22 +206,31 @@ impl JwtCodec {
     ///
     /// The claims are signed as given; [`verify`](Self::verify) later requires `iss` to equal
     /// this codec's issuer.
+    ///
+    /// A verify-only keyset cannot sign:
+    /// [`SignErrorKind::NoSigningKey`](crate::token::SignErrorKind::NoSigningKey).
     pub fn sign(&self, claims: &Claims) -> Result<String, SignError> {
         let inner = &*self.inner;
-        let key = inner.keyset.signing_key();
-        let json = serde_json::to_vec(claims).map_err(SignError::new)?;
-        // Header, payload, two dots, and room for the longest signature (RSA-4096: 683).
-        let mut token =
-            String::with_capacity(inner.signing_header.len() + json.len().div_ceil(3) * 4 + 685);
-        token.push_str(&inner.signing_header);
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(&json, &mut token);
+        let (Some(key), Some(signing_header)) =
+            (inner.keyset.signing_key(), inner.signing_header.as_deref())
+        else {
+            return Err(SignError::no_signing_key());
+        };
         let Some(encoding) = key.encoding_key() else {
             // Unreachable: a keyset only accepts signing keys as its signing key.
-            return Err(SignError::new(jsonwebtoken::errors::Error::from(
-                JwtErrorKind::InvalidKeyFormat,
-            )));
+            return Err(SignError::new(
+                SignErrorKind::Backend,
+                jsonwebtoken::errors::Error::from(JwtErrorKind::InvalidKeyFormat),
+            ));
         };
+        let json =
+            serde_json::to_vec(claims).map_err(|e| SignError::new(SignErrorKind::Encoding, e))?;
+        // Header, payload, two dots, and room for the longest signature (RSA-4096: 683).
+        let mut token =
+            String::with_capacity(signing_header.len() + json.len().div_ceil(3) * 4 + 685);
+        token.push_str(signing_header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&json, &mut token);
         if let Some(hmac) = key.hmac_key() {
             let mut tag = [0u8; MAX_HMAC_LEN];
             let n = hmac.sign(token.as_bytes(), &mut tag);
@@ -225,13 +238,16 @@ impl JwtCodec {
             URL_SAFE_NO_PAD.encode_string(tag.get(..n).unwrap_or_default(), &mut token);
         } else {
             let signature = crypto::sign(token.as_bytes(), encoding, key.algorithm())
-                .map_err(SignError::new)?;
+                .map_err(|e| SignError::new(SignErrorKind::Backend, e))?;
             token.push('.');
             token.push_str(&signature);
         }
         if token.len() > MAX_TOKEN_LEN {
             // Verification would refuse it: never issue a token that cannot be used.
-            return Err(SignError::new(TokenTooLong(token.len())));
+            return Err(SignError::new(
+                SignErrorKind::TooLong,
+                TokenTooLong(token.len()),
+            ));
         }
         Ok(token)
     }
@@ -297,11 +313,13 @@ impl JwtCodec {
     ) -> Result<(Cow<'_, str>, &Key, gate::Segments<'t>), AuthError> {
         let inner = &*self.inner;
         let segments = gate::split(token)?;
-        let (kid, key) = if segments.header == inner.signing_header {
-            (
-                Cow::Borrowed(inner.keyset.signing_kid()),
-                inner.keyset.signing_key(),
-            )
+        let signing = inner
+            .signing_header
+            .as_deref()
+            .filter(|h| *h == segments.header)
+            .and_then(|_| inner.keyset.signing_kid().zip(inner.keyset.signing_key()));
+        let (kid, key) = if let Some((kid, key)) = signing {
+            (Cow::Borrowed(kid), key)
         } else if let Some(kid) = inner.known_headers.get(segments.header) {
             let key = inner
                 .keyset
@@ -512,6 +530,47 @@ mod tests {
                 claims()
             );
         }
+    }
+
+    /// A verify-only keyset verifies with every key through the precomputed headers
+    /// (HS* fast path included) and refuses to sign with a typed error.
+    #[test]
+    fn verify_only_codec_verifies_and_refuses_to_sign() {
+        let signer = codec(Algorithm::HS256);
+        let token = signer.sign(&claims()).unwrap();
+        let other = Key::hmac(Algorithm::HS256, &[0x11; 32]).unwrap();
+        let keyset = Keyset::verify_only([
+            ("k1", Key::hmac(Algorithm::HS256, &SECRET).unwrap()),
+            ("k2", other.clone()),
+        ])
+        .unwrap();
+        let verifier = JwtCodec::new(keyset, "iss").unwrap();
+        assert!(verifier.inner.signing_header.is_none());
+        // The token's header is the precomputed one of kid k1.
+        let header = token.split('.').next().unwrap();
+        assert_eq!(
+            verifier.inner.known_headers.get(header).map(String::as_str),
+            Some("k1")
+        );
+        assert_eq!(
+            verifier.verify(&token, 150, TokenType::Access).unwrap(),
+            claims()
+        );
+        let err = verifier.sign(&claims()).unwrap_err();
+        assert_eq!(err.kind(), SignErrorKind::NoSigningKey);
+        assert!(err.to_string().starts_with("could not create jwt"));
+        // Tokens of the second key verify too, and a third key's tokens do not.
+        let second = JwtCodec::new(Keyset::new("k2", other).unwrap(), "iss").unwrap();
+        let token = second.sign(&claims()).unwrap();
+        assert_eq!(
+            verifier.verify(&token, 150, TokenType::Access).unwrap(),
+            claims()
+        );
+        let stranger = Key::hmac(Algorithm::HS256, &[0x22; 32]).unwrap();
+        let third = JwtCodec::new(Keyset::new("k2", stranger).unwrap(), "iss").unwrap();
+        let token = third.sign(&claims()).unwrap();
+        let err = verifier.verify(&token, 150, TokenType::Access).unwrap_err();
+        assert_eq!(err.kind(), AuthErrorKind::SignatureInvalid);
     }
 
     #[test]

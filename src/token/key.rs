@@ -268,8 +268,16 @@ impl Key {
         }
     }
 
+    /// Whether this is an HMAC (`HS*`) key: a shared secret, never exported.
+    pub(crate) fn is_symmetric(&self) -> bool {
+        matches!(
+            self.inner.alg,
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+        )
+    }
+
     /// Validate private material by deriving its public half through the crypto backend.
-    fn from_private(alg: Algorithm, encoding: EncodingKey) -> Result<Self, ConfigError> {
+    pub(crate) fn from_private(alg: Algorithm, encoding: EncodingKey) -> Result<Self, ConfigError> {
         crate::token::provider::ensure_installed();
         let jwk = Jwk::from_encoding_key(&encoding, alg).map_err(invalid_source)?;
         check_public(alg, &jwk)?;
@@ -277,7 +285,7 @@ impl Key {
         Ok(Self::build(alg, Some(encoding), decoding))
     }
 
-    fn from_public(alg: Algorithm, decoding: DecodingKey) -> Result<Self, ConfigError> {
+    pub(crate) fn from_public(alg: Algorithm, decoding: DecodingKey) -> Result<Self, ConfigError> {
         crate::token::provider::ensure_installed();
         let jwk = Jwk::from_decoding_key(&decoding, Some(alg)).map_err(invalid_source)?;
         check_public(alg, &jwk)?;

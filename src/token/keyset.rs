@@ -1,4 +1,4 @@
-//! A set of keys by key id, one of them used for signing.
+//! A set of keys by key id, at most one of them used for signing.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -19,7 +19,13 @@ pub const KID_NOT_SET_PREFIX: &str = "kid_not_set.";
 /// Kid of the key derived by [`Keyset::from_base_secret`].
 pub const DEFAULT_KID: &str = "default";
 
-/// Keys by key id (`kid`): one signing kid, any number of verify-only kids.
+/// Keys by key id (`kid`): at most one signing kid, any number of verify-only kids.
+///
+/// A keyset built with [`new`](Self::new) signs with one of its keys; one built with
+/// [`verify_only`](Self::verify_only) or [`from_jwks`](Self::from_jwks) has no signing key
+/// and only verifies (a resource service holding public keys), and
+/// [`JwtCodec::sign`](crate::token::JwtCodec::sign) answers it with
+/// [`SignErrorKind::NoSigningKey`](crate::token::SignErrorKind::NoSigningKey).
 ///
 /// Rotation: add the new key with [`with_key`](Self::with_key), switch with
 /// [`with_signing_kid`](Self::with_signing_kid), and keep the old key as long as tokens
@@ -30,15 +36,27 @@ pub const DEFAULT_KID: &str = "default";
 /// let keyset = Keyset::new("2024", Key::hs256(&[1u8; 32])?)?
 ///     .with_key("2025", Key::hs256(&[2u8; 32])?)?
 ///     .with_signing_kid("2025")?;
-/// assert_eq!(keyset.signing_kid(), "2025");
+/// assert_eq!(keyset.signing_kid(), Some("2025"));
 /// assert!(keyset.get("2024").is_some());
+///
+/// // A verifier's keyset: public keys only, no signing key.
+/// let signer = Key::generate_ed25519()?;
+/// let public = Key::from_jwk(&signer.key().to_jwk()?)?;
+/// let verify_only = Keyset::verify_only([(signer.kid(), public)])?;
+/// assert!(!verify_only.can_sign());
+/// assert_eq!(verify_only.signing_kid(), None);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct Keyset {
     keys: HashMap<String, Key>,
-    signing_kid: String,
-    signing_key: Key,
+    signing: Option<Signing>,
+}
+
+#[derive(Clone)]
+struct Signing {
+    kid: String,
+    key: Key,
 }
 
 impl Keyset {
@@ -53,9 +71,37 @@ impl Keyset {
         keys.insert(signing_kid.clone(), key.clone());
         Ok(Self {
             keys,
-            signing_kid,
-            signing_key: key,
+            signing: Some(Signing {
+                kid: signing_kid,
+                key,
+            }),
         })
+    }
+
+    /// A verify-only keyset: these keys by kid, none of them used for signing.
+    ///
+    /// The keys are usually public keys ([`Key::ed25519_public_from_pem`],
+    /// [`Key::from_jwk`], …); a key that could sign is only used to verify here. At least
+    /// one key ([`ConfigErrorKind::Missing`] otherwise); every kid valid and distinct, as
+    /// for [`with_key`](Self::with_key) ([`ConfigErrorKind::InvalidKid`]).
+    /// [`with_signing_kid`](Self::with_signing_kid) can still pick a signing key later.
+    pub fn verify_only<K: Into<String>>(
+        keys: impl IntoIterator<Item = (K, Key)>,
+    ) -> Result<Self, ConfigError> {
+        let mut keyset = Self {
+            keys: HashMap::new(),
+            signing: None,
+        };
+        for (kid, key) in keys {
+            keyset = keyset.with_key(kid, key)?;
+        }
+        if keyset.keys.is_empty() {
+            return Err(ConfigError::new(
+                ConfigErrorKind::Missing,
+                "a verify-only keyset needs at least one key",
+            ));
+        }
+        Ok(keyset)
     }
 
     /// Charon's default keyset: kid `default`, an HS256 key derived from `base_secret`
@@ -107,19 +153,26 @@ impl Keyset {
             ));
         };
         check_can_sign(&kid, key)?;
-        self.signing_key = key.clone();
-        self.signing_kid = kid;
+        self.signing = Some(Signing {
+            key: key.clone(),
+            kid,
+        });
         Ok(self)
     }
 
-    /// The kid new tokens are signed with.
-    pub fn signing_kid(&self) -> &str {
-        &self.signing_kid
+    /// The kid new tokens are signed with; `None` for a verify-only keyset.
+    pub fn signing_kid(&self) -> Option<&str> {
+        self.signing.as_ref().map(|s| s.kid.as_str())
     }
 
-    /// The key new tokens are signed with.
-    pub fn signing_key(&self) -> &Key {
-        &self.signing_key
+    /// The key new tokens are signed with; `None` for a verify-only keyset.
+    pub fn signing_key(&self) -> Option<&Key> {
+        self.signing.as_ref().map(|s| &s.key)
+    }
+
+    /// Whether this keyset has a signing key (`false` for a verify-only keyset).
+    pub fn can_sign(&self) -> bool {
+        self.signing.is_some()
     }
 
     /// The key under `kid`, if any.
@@ -131,6 +184,17 @@ impl Keyset {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Key)> {
         self.keys.iter().map(|(kid, key)| (kid.as_str(), key))
     }
+
+    /// The number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the keyset holds no key. Never true for a keyset built by this crate's
+    /// constructors, which all require a key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
 }
 
 impl fmt::Debug for Keyset {
@@ -138,13 +202,13 @@ impl fmt::Debug for Keyset {
         let mut kids: Vec<&str> = self.keys.keys().map(String::as_str).collect();
         kids.sort_unstable();
         f.debug_struct("Keyset")
-            .field("signing_kid", &self.signing_kid)
+            .field("signing_kid", &self.signing_kid())
             .field("kids", &kids)
             .finish()
     }
 }
 
-fn check_kid(kid: &str, key: &Key) -> Result<(), ConfigError> {
+pub(crate) fn check_kid(kid: &str, key: &Key) -> Result<(), ConfigError> {
     let problem = if kid.is_empty() {
         Some("a kid must not be empty")
     } else if kid.len() > MAX_KID_LEN {
@@ -220,8 +284,31 @@ mod tests {
         let switched = Keyset::new("a", hs(1))
             .and_then(|k| k.with_key("b", hs(2)))
             .and_then(|k| k.with_signing_kid("b"));
-        assert_eq!(switched.as_ref().map(Keyset::signing_kid).ok(), Some("b"));
+        assert_eq!(
+            switched.as_ref().ok().and_then(Keyset::signing_kid),
+            Some("b")
+        );
         assert!(switched.is_ok_and(|k| k.get("a").is_some() && k.iter().count() == 2));
+    }
+
+    #[test]
+    fn verify_only_keysets() {
+        let keyset = Keyset::verify_only([("a", hs(1)), ("b", hs(2))]).unwrap();
+        assert!(!keyset.can_sign());
+        assert_eq!(keyset.signing_kid(), None);
+        assert!(keyset.signing_key().is_none());
+        assert_eq!(keyset.len(), 2);
+        let text = format!("{keyset:?}");
+        assert!(text.contains("signing_kid: None"), "{text}");
+        // A verify-only keyset can be given a signing key later.
+        let signing = keyset.with_signing_kid("b").unwrap();
+        assert_eq!(signing.signing_kid(), Some("b"));
+        let empty = Keyset::verify_only(Vec::<(String, Key)>::new());
+        assert_eq!(kind(empty), Some(ConfigErrorKind::Missing));
+        let dup = Keyset::verify_only([("a", hs(1)), ("a", hs(2))]);
+        assert_eq!(kind(dup), Some(ConfigErrorKind::InvalidKid));
+        let bad = Keyset::verify_only([("", hs(1))]);
+        assert_eq!(kind(bad), Some(ConfigErrorKind::InvalidKid));
     }
 
     #[test]

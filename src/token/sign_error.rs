@@ -3,29 +3,79 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-/// A token could not be signed: the crypto backend refused the key or the claims could not
-/// be encoded. `Display` is Charon's `"could not create jwt"`; the cause is `source()`.
+/// Why a token could not be signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SignErrorKind {
+    /// The keyset is verify-only: it has no signing key (see
+    /// [`Keyset::verify_only`](crate::token::Keyset::verify_only)).
+    NoSigningKey,
+    /// The claims could not be encoded as JSON.
+    Encoding,
+    /// The crypto backend refused the key or failed to sign.
+    Backend,
+    /// The signed token would exceed [`MAX_TOKEN_LEN`](crate::token::MAX_TOKEN_LEN) (too
+    /// many extra claims), so verification would refuse it.
+    TooLong,
+}
+
+impl SignErrorKind {
+    /// A stable snake_case name: `no_signing_key`, `encoding`, `backend`, `too_long`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SignErrorKind::NoSigningKey => "no_signing_key",
+            SignErrorKind::Encoding => "encoding",
+            SignErrorKind::Backend => "backend",
+            SignErrorKind::TooLong => "too_long",
+        }
+    }
+}
+
+/// A token could not be signed: the keyset has no signing key, the crypto backend refused
+/// the key, or the claims could not be encoded. `Display` starts with Charon's
+/// `"could not create jwt"`; the cause, if any, is `source()`.
 #[derive(Debug)]
 pub struct SignError {
-    source: Box<dyn StdError + Send + Sync + 'static>,
+    kind: SignErrorKind,
+    source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
 
 impl SignError {
-    pub(crate) fn new(source: impl StdError + Send + Sync + 'static) -> Self {
+    pub(crate) fn new(kind: SignErrorKind, source: impl StdError + Send + Sync + 'static) -> Self {
         Self {
-            source: Box::new(source),
+            kind,
+            source: Some(Box::new(source)),
         }
+    }
+
+    pub(crate) fn no_signing_key() -> Self {
+        Self {
+            kind: SignErrorKind::NoSigningKey,
+            source: None,
+        }
+    }
+
+    /// Why the token could not be signed.
+    pub fn kind(&self) -> SignErrorKind {
+        self.kind
     }
 }
 
 impl fmt::Display for SignError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("could not create jwt")
+        match self.kind {
+            SignErrorKind::NoSigningKey => {
+                f.write_str("could not create jwt: the keyset is verify-only (no signing key)")
+            }
+            _ => f.write_str("could not create jwt"),
+        }
     }
 }
 
 impl StdError for SignError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&*self.source)
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }

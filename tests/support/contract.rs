@@ -11,7 +11,7 @@
 //! mod support;
 //!
 //! use std::sync::Arc;
-//! use charon_auth::store::SessionStore;
+//! use charon_auth::store::{Created, SessionStore};
 //!
 //! support::contract::store_contract_tests!(async {
 //!     Arc::new(MyStore::connect().await) as Arc<dyn SessionStore>
@@ -46,12 +46,14 @@
 )]
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use charon_auth::clock::{Clock, SystemClock, UnixTime};
 use charon_auth::error::{StoreError, StoreErrorKind};
 use charon_auth::session::{Session, SessionKey, SessionType, random_id};
-use charon_auth::store::{SessionStore, WriteMode};
+use charon_auth::store::{Created, SessionStore};
 use serde_json::json;
 use tokio::sync::Barrier;
 
@@ -96,6 +98,16 @@ macro_rules! store_contract_tests {
             hostile_user_ids_are_isolated,
             extra_payload_round_trips_exactly,
             infinite_sessions_round_trip,
+            capped_creates_within_the_cap_evict_nothing,
+            a_create_over_the_cap_evicts_the_session_that_ends_first,
+            cap_one_keeps_only_the_new_session,
+            eviction_ties_break_by_session_id,
+            a_lower_cap_evicts_down_to_it_in_one_create,
+            expired_sessions_neither_count_nor_get_evicted,
+            the_cap_counts_one_user_and_type,
+            a_conflicting_create_evicts_nothing,
+            an_already_expired_create_evicts_nothing,
+            concurrent_capped_creates_never_exceed_the_cap,
         );
     };
     // One test at a time: the attributes repeat once per test.
@@ -156,10 +168,12 @@ pub fn at_version(session: &Session, version: u64) -> Session {
 
 /// Create `session`, assert it got `lock_version + 1`, and return the stored copy.
 pub async fn create(store: &dyn SessionStore, session: &Session, now: UnixTime) -> Session {
-    let version = store
-        .upsert(session, WriteMode::Create, now)
+    let created = store
+        .create(session, None, now)
         .await
         .expect("create succeeds");
+    assert!(created.evicted.is_empty(), "an uncapped create evicted");
+    let version = created.lock_version;
     assert_eq!(
         version,
         session.lock_version + 1,
@@ -199,6 +213,65 @@ pub async fn ids_of_all(
     let ids: BTreeSet<String> = all.iter().map(|s| s.id.clone()).collect();
     assert_eq!(ids.len(), all.len(), "get_all returned a session twice");
     ids
+}
+
+/// A session cap of `n` (at least 1).
+pub fn cap(n: u32) -> Option<NonZeroU32> {
+    Some(NonZeroU32::new(n).expect("a cap is at least 1"))
+}
+
+/// Create `session` under `max_sessions`; assert it got `lock_version + 1` and evicted
+/// exactly `evicted` (in that order); return the stored copy.
+pub async fn create_capped(
+    store: &dyn SessionStore,
+    session: &Session,
+    max_sessions: Option<NonZeroU32>,
+    now: UnixTime,
+    evicted: &[&str],
+) -> Session {
+    let created = store
+        .create(session, max_sessions, now)
+        .await
+        .expect("create succeeds");
+    let expected = Created::new(
+        session.lock_version + 1,
+        evicted.iter().map(|&id| id.to_owned()).collect(),
+    );
+    assert_eq!(created, expected, "create of {}", session.id);
+    at_version(session, created.lock_version)
+}
+
+/// A fresh session of `user` and `ty` whose `refresh_expires_at` is `expires`.
+pub fn session_ending(user: &str, ty: &SessionType, now: UnixTime, expires: UnixTime) -> Session {
+    let mut s = new_session(user, ty, now);
+    s.refresh_expires_at = expires;
+    s
+}
+
+/// An evicted session is gone for good: not read, not listed, not updated back, not
+/// deleted again.
+pub async fn assert_evicted(store: &dyn SessionStore, session: &Session, now: UnixTime) {
+    assert_eq!(
+        store.get(session.key(), now).await.unwrap(),
+        None,
+        "evicted session {} still read",
+        session.id
+    );
+    let all = store
+        .get_all(&session.user_id, &session.session_type, now)
+        .await
+        .unwrap();
+    assert!(
+        all.iter().all(|s| s.id != session.id),
+        "evicted session listed"
+    );
+    let result = store.update(session, now).await;
+    assert_eq!(
+        kind(&result),
+        Some(StoreErrorKind::NotFound),
+        "update of an evicted session"
+    );
+    assert!(!store.delete(session.key(), now).await.unwrap());
 }
 
 fn set<const N: usize>(ids: [&str; N]) -> BTreeSet<String> {
@@ -258,12 +331,12 @@ pub async fn create_over_a_live_session_conflicts(store: Arc<dyn SessionStore>) 
 
     let mut again = session.clone();
     again.refresh_token_id = random_id();
-    let result = store.upsert(&again, WriteMode::Create, now).await;
+    let result = store.create(&again, None, now).await;
     assert_eq!(kind(&result), Some(StoreErrorKind::Conflict));
     // Also with the version that was read.
     let mut read = stored.clone();
     read.refresh_token_id = random_id();
-    let result = store.upsert(&read, WriteMode::Create, now).await;
+    let result = store.create(&read, None, now).await;
     assert_eq!(kind(&result), Some(StoreErrorKind::Conflict));
 
     assert_eq!(get_some(&*store, session.key(), now).await, stored);
@@ -286,7 +359,7 @@ pub async fn updates_increase_the_lock_version_by_one(store: Arc<dyn SessionStor
         next.refresh_expires_at = now + TTL + 1;
         next.extra_payload.insert("n".into(), json!(expected));
         let version = store
-            .upsert(&next, WriteMode::Update, now)
+            .update(&next, now)
             .await
             .expect("update at the read version succeeds");
         assert_eq!(version, expected);
@@ -303,7 +376,7 @@ pub async fn update_at_a_stale_version_conflicts(store: Arc<dyn SessionStore>) {
     let v1 = create(&*store, &original, now).await;
 
     // The version before the create (0) is stale.
-    let result = store.upsert(&original, WriteMode::Update, now).await;
+    let result = store.update(&original, now).await;
     assert_eq!(kind(&result), Some(StoreErrorKind::Conflict));
 
     // Two writers read v1; the first wins, the second is stale.
@@ -311,17 +384,14 @@ pub async fn update_at_a_stale_version_conflicts(store: Arc<dyn SessionStore>) {
     first.refresh_token_id = random_id();
     let mut second = v1.clone();
     second.refresh_token_id = random_id();
-    assert_eq!(
-        store.upsert(&first, WriteMode::Update, now).await.unwrap(),
-        2
-    );
-    let result = store.upsert(&second, WriteMode::Update, now).await;
+    assert_eq!(store.update(&first, now).await.unwrap(), 2);
+    let result = store.update(&second, now).await;
     assert_eq!(kind(&result), Some(StoreErrorKind::Conflict));
 
     // A version from the future conflicts too.
     let mut future = v1.clone();
     future.lock_version = 7;
-    let result = store.upsert(&future, WriteMode::Update, now).await;
+    let result = store.update(&future, now).await;
     assert_eq!(kind(&result), Some(StoreErrorKind::Conflict));
 
     assert_eq!(
@@ -338,7 +408,7 @@ pub async fn update_of_a_missing_session_is_not_found(store: Arc<dyn SessionStor
     for lock_version in [0, 1, 5] {
         let mut session = new_session(&user, &full, now);
         session.lock_version = lock_version;
-        let result = store.upsert(&session, WriteMode::Update, now).await;
+        let result = store.update(&session, now).await;
         assert_eq!(kind(&result), Some(StoreErrorKind::NotFound));
         assert_eq!(store.get(session.key(), now).await.unwrap(), None);
     }
@@ -355,12 +425,12 @@ pub async fn delete_returns_whether_a_session_was_there(store: Arc<dyn SessionSt
 
     assert!(
         !store
-            .delete(SessionKey::new(&random_id(), &user, &full))
+            .delete(SessionKey::new(&random_id(), &user, &full), now)
             .await
             .unwrap()
     );
-    assert!(store.delete(a.key()).await.unwrap());
-    assert!(!store.delete(a.key()).await.unwrap());
+    assert!(store.delete(a.key(), now).await.unwrap());
+    assert!(!store.delete(a.key(), now).await.unwrap());
     assert_eq!(store.get(a.key(), now).await.unwrap(), None);
     assert_eq!(get_some(&*store, b.key(), now).await, b);
     assert_eq!(
@@ -379,14 +449,14 @@ pub async fn delete_then_update_is_not_found(store: Arc<dyn SessionStore>) {
         now,
     )
     .await;
-    assert!(store.delete(read.key()).await.unwrap());
+    assert!(store.delete(read.key(), now).await.unwrap());
 
     let mut refreshed = read.clone();
     refreshed.refresh_token_id = random_id();
-    let result = store.upsert(&refreshed, WriteMode::Update, now).await;
+    let result = store.update(&refreshed, now).await;
     assert_eq!(kind(&result), Some(StoreErrorKind::NotFound));
     assert_eq!(store.get(read.key(), now).await.unwrap(), None);
-    assert!(!store.delete(read.key()).await.unwrap());
+    assert!(!store.delete(read.key(), now).await.unwrap());
 
     // Logging in again with a new session works.
     create(
@@ -413,10 +483,7 @@ pub async fn get_all_returns_the_live_sessions_of_one_user_and_type(store: Arc<d
     let first = expected.values().next().cloned().unwrap();
     let mut updated = first.clone();
     updated.refresh_token_id = random_id();
-    let v = store
-        .upsert(&updated, WriteMode::Update, now)
-        .await
-        .unwrap();
+    let v = store.update(&updated, now).await.unwrap();
     expected.insert(updated.id.clone(), at_version(&updated, v));
     // Sessions of another type and another user stay out.
     create(&*store, &new_session(&user, &stype("oauth2"), now), now).await;
@@ -450,9 +517,9 @@ pub async fn delete_all_removes_only_that_user_and_type(store: Arc<dyn SessionSt
     assert!(ids_of_all(&*store, &user, &full, now).await.is_empty());
     for s in &doomed {
         assert_eq!(store.get(s.key(), now).await.unwrap(), None);
-        let result = store.upsert(s, WriteMode::Update, now).await;
+        let result = store.update(s, now).await;
         assert_eq!(kind(&result), Some(StoreErrorKind::NotFound));
-        assert!(!store.delete(s.key()).await.unwrap());
+        assert!(!store.delete(s.key(), now).await.unwrap());
     }
     assert_eq!(get_some(&*store, other_type.key(), now).await, other_type);
     assert_eq!(get_some(&*store, other.key(), now).await, other);
@@ -523,11 +590,9 @@ pub async fn create_over_an_expired_session_succeeds(store: Arc<dyn SessionStore
         random_id(),
     );
     fresh.extra_payload.insert("fresh".into(), json!(true));
-    let version = store
-        .upsert(&fresh, WriteMode::Create, later)
-        .await
-        .unwrap();
-    assert_eq!(version, 1);
+    let created = store.create(&fresh, None, later).await.unwrap();
+    assert_eq!(created.lock_version, 1);
+    assert!(created.evicted.is_empty());
     assert_eq!(
         get_some(&*store, fresh.key(), later).await,
         at_version(&fresh, 1)
@@ -549,7 +614,7 @@ pub async fn update_of_an_expired_session_is_not_found(store: Arc<dyn SessionSto
     let mut refreshed = read.clone();
     refreshed.refreshed_at = later;
     refreshed.refresh_expires_at = later + TTL;
-    let result = store.upsert(&refreshed, WriteMode::Update, later).await;
+    let result = store.update(&refreshed, later).await;
     assert_eq!(kind(&result), Some(StoreErrorKind::NotFound));
     assert_eq!(store.get(read.key(), later).await.unwrap(), None);
     assert!(
@@ -584,7 +649,7 @@ pub async fn concurrent_updates_of_one_version_have_exactly_one_winner(
             mine.refresh_token_id = format!("racer-{i}");
             tokio::spawn(async move {
                 barrier.wait().await;
-                let result = store.upsert(&mine, WriteMode::Update, now).await;
+                let result = store.update(&mine, now).await;
                 (mine, result)
             })
         })
@@ -621,7 +686,7 @@ pub async fn concurrent_creates_have_exactly_one_winner(store: Arc<dyn SessionSt
             mine.refresh_token_id = format!("racer-{i}");
             tokio::spawn(async move {
                 barrier.wait().await;
-                let result = store.upsert(&mine, WriteMode::Create, now).await;
+                let result = store.create(&mine, None, now).await;
                 (mine, result)
             })
         })
@@ -631,8 +696,8 @@ pub async fn concurrent_creates_have_exactly_one_winner(store: Arc<dyn SessionSt
     for task in tasks {
         let (mine, result) = task.await.expect("task ran");
         match result {
-            Ok(version) => {
-                assert_eq!(version, 1);
+            Ok(created) => {
+                assert_eq!(created.lock_version, 1);
                 winners.push(mine);
             }
             Err(e) => assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}"),
@@ -663,7 +728,7 @@ pub async fn concurrent_updates_of_different_sessions_all_win(store: Arc<dyn Ses
             mine.refresh_token_id = random_id();
             tokio::spawn(async move {
                 barrier.wait().await;
-                let result = store.upsert(&mine, WriteMode::Update, now).await;
+                let result = store.update(&mine, now).await;
                 (mine, result)
             })
         })
@@ -701,7 +766,7 @@ pub async fn delete_racing_update_never_resurrects(store: Arc<dyn SessionStore>)
             let (store, barrier, read) = (store.clone(), barrier.clone(), read.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                store.delete(read.key()).await
+                store.delete(read.key(), now).await
             })
         };
         let updater = {
@@ -710,7 +775,7 @@ pub async fn delete_racing_update_never_resurrects(store: Arc<dyn SessionStore>)
             mine.refresh_token_id = random_id();
             tokio::spawn(async move {
                 barrier.wait().await;
-                store.upsert(&mine, WriteMode::Update, now).await
+                store.update(&mine, now).await
             })
         };
         let deleted = deleter.await.expect("task ran");
@@ -735,7 +800,7 @@ pub async fn delete_racing_update_never_resurrects(store: Arc<dyn SessionStore>)
             None,
             "resurrected"
         );
-        assert!(!store.delete(read.key()).await.unwrap());
+        assert!(!store.delete(read.key(), now).await.unwrap());
     }
     assert_eq!(updated_first + deleted_first, RACE_ROUNDS);
     assert!(ids_of_all(&*store, &user, &full, now).await.is_empty());
@@ -771,11 +836,11 @@ pub async fn users_are_isolated(store: Arc<dyn SessionStore>) {
     // Bob cannot update or delete Alice's session through his own key.
     let mut forged = a.clone();
     forged.user_id = bob.clone();
-    let result = store.upsert(&forged, WriteMode::Update, now).await;
+    let result = store.update(&forged, now).await;
     assert_eq!(kind(&result), Some(StoreErrorKind::NotFound));
     assert!(
         !store
-            .delete(SessionKey::new(&a.id, &bob, &full))
+            .delete(SessionKey::new(&a.id, &bob, &full), now)
             .await
             .unwrap()
     );
@@ -813,16 +878,13 @@ pub async fn session_types_are_separated(store: Arc<dyn SessionStore>) {
         );
     }
     // Updating and deleting one type leaves the others alone.
-    let v = store
-        .upsert(&stored[0], WriteMode::Update, now)
-        .await
-        .unwrap();
+    let v = store.update(&stored[0], now).await.unwrap();
     assert_eq!(v, 2);
     assert_eq!(
         get_some(&*store, stored[1].key(), now).await.lock_version,
         1
     );
-    assert!(store.delete(stored[0].key()).await.unwrap());
+    assert!(store.delete(stored[0].key(), now).await.unwrap());
     store.delete_all(&user, &types[1]).await.unwrap();
     assert_eq!(store.get(stored[0].key(), now).await.unwrap(), None);
     assert_eq!(store.get(stored[1].key(), now).await.unwrap(), None);
@@ -976,10 +1038,7 @@ pub async fn extra_payload_round_trips_exactly(store: Arc<dyn SessionStore>) {
         .extra_payload
         .insert("added".into(), json!({"at": now}));
     updated.extra_payload.remove("null");
-    let v = store
-        .upsert(&updated, WriteMode::Update, now)
-        .await
-        .unwrap();
+    let v = store.update(&updated, now).await.unwrap();
     let expected = at_version(&updated, v);
     assert_eq!(get_some(&*store, session.key(), now).await, expected);
     assert_eq!(
@@ -1006,10 +1065,360 @@ pub async fn infinite_sessions_round_trip(store: Arc<dyn SessionStore>) {
     assert_eq!(read.expires_at, None);
     assert_eq!(read, stored);
 
-    let v = store.upsert(&read, WriteMode::Update, now).await.unwrap();
+    let v = store.update(&read, now).await.unwrap();
     assert_eq!(
         get_some(&*store, session.key(), now).await,
         at_version(&read, v)
     );
     assert_eq!(store.get(session.key(), now + LATER).await.unwrap(), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session cap
+// ---------------------------------------------------------------------------------------------
+
+/// Up to the cap, capped creates evict nothing and every session stays.
+pub async fn capped_creates_within_the_cap_evict_nothing(store: Arc<dyn SessionStore>) {
+    let now = now();
+    let user = random_id();
+    let full = SessionType::default();
+    let mut stored = Vec::new();
+    for i in 0..3 {
+        let s = session_ending(&user, &full, now, now + TTL - i);
+        stored.push(create_capped(&*store, &s, cap(3), now, &[]).await);
+    }
+    for s in &stored {
+        assert_eq!(get_some(&*store, s.key(), now).await, *s);
+    }
+    assert_eq!(ids_of_all(&*store, &user, &full, now).await.len(), 3);
+}
+
+/// Over the cap, a create evicts the session with the lowest `refresh_expires_at`
+/// (whatever the order of creation), reports it, and leaves the others untouched.
+pub async fn a_create_over_the_cap_evicts_the_session_that_ends_first(
+    store: Arc<dyn SessionStore>,
+) {
+    let now = now();
+    let user = random_id();
+    let full = SessionType::default();
+    let mid = create_capped(
+        &*store,
+        &session_ending(&user, &full, now, now + TTL - 20),
+        cap(3),
+        now,
+        &[],
+    )
+    .await;
+    let first = create_capped(
+        &*store,
+        &session_ending(&user, &full, now, now + TTL - 30),
+        cap(3),
+        now,
+        &[],
+    )
+    .await;
+    let last = create_capped(
+        &*store,
+        &session_ending(&user, &full, now, now + TTL - 10),
+        cap(3),
+        now,
+        &[],
+    )
+    .await;
+
+    let fourth = session_ending(&user, &full, now, now + TTL);
+    let fourth = create_capped(&*store, &fourth, cap(3), now, &[first.id.as_str()]).await;
+    assert_evicted(&*store, &first, now).await;
+    for s in [&mid, &last, &fourth] {
+        assert_eq!(get_some(&*store, s.key(), now).await, *s);
+    }
+    assert_eq!(
+        ids_of_all(&*store, &user, &full, now).await,
+        set([mid.id.as_str(), last.id.as_str(), fourth.id.as_str()])
+    );
+
+    // The next one evicts the next to end.
+    let fifth = session_ending(&user, &full, now, now + TTL + 1);
+    let fifth = create_capped(&*store, &fifth, cap(3), now, &[mid.id.as_str()]).await;
+    assert_evicted(&*store, &mid, now).await;
+    assert_eq!(
+        ids_of_all(&*store, &user, &full, now).await,
+        set([last.id.as_str(), fourth.id.as_str(), fifth.id.as_str()])
+    );
+    // A refresh moves a session to the back of the line.
+    let mut refreshed = last.clone();
+    refreshed.refresh_expires_at = now + 2 * TTL;
+    let v = store.update(&refreshed, now).await.unwrap();
+    let refreshed = at_version(&refreshed, v);
+    let sixth = session_ending(&user, &full, now, now + TTL);
+    create_capped(&*store, &sixth, cap(3), now, &[fourth.id.as_str()]).await;
+    assert_eq!(get_some(&*store, refreshed.key(), now).await, refreshed);
+}
+
+/// With a cap of 1 every create replaces the previous session, even when the new one
+/// ends sooner: the new session is never the one evicted.
+pub async fn cap_one_keeps_only_the_new_session(store: Arc<dyn SessionStore>) {
+    let now = now();
+    let user = random_id();
+    let full = SessionType::default();
+    let a = create_capped(&*store, &new_session(&user, &full, now), cap(1), now, &[]).await;
+    let b = session_ending(&user, &full, now, now + TTL - 50);
+    let b = create_capped(&*store, &b, cap(1), now, &[a.id.as_str()]).await;
+    assert_evicted(&*store, &a, now).await;
+    assert_eq!(
+        ids_of_all(&*store, &user, &full, now).await,
+        set([b.id.as_str()])
+    );
+    let c = create_capped(
+        &*store,
+        &new_session(&user, &full, now),
+        cap(1),
+        now,
+        &[b.id.as_str()],
+    )
+    .await;
+    assert_eq!(get_some(&*store, c.key(), now).await, c);
+    assert_eq!(
+        ids_of_all(&*store, &user, &full, now).await,
+        set([c.id.as_str()])
+    );
+}
+
+/// Sessions ending at the same second are evicted lowest session id first.
+pub async fn eviction_ties_break_by_session_id(store: Arc<dyn SessionStore>) {
+    let now = now();
+    let user = random_id();
+    let full = SessionType::default();
+    let r = random_id();
+    for suffix in ["b", "a", "c"] {
+        let mut s = new_session(&user, &full, now);
+        s.id = format!("{r}-{suffix}");
+        create_capped(&*store, &s, None, now, &[]).await;
+    }
+    let (a, b, c) = (format!("{r}-a"), format!("{r}-b"), format!("{r}-c"));
+    let new = new_session(&user, &full, now);
+    create_capped(&*store, &new, cap(2), now, &[a.as_str(), b.as_str()]).await;
+    assert_eq!(
+        ids_of_all(&*store, &user, &full, now).await,
+        set([c.as_str(), new.id.as_str()])
+    );
+}
+
+/// Sessions beyond a cap (created uncapped, or under a higher cap) all go with the next
+/// capped create, soonest to end first, in that one call.
+pub async fn a_lower_cap_evicts_down_to_it_in_one_create(store: Arc<dyn SessionStore>) {
+    let now = now();
+    let user = random_id();
+    let full = SessionType::default();
+    let mut old = Vec::new();
+    for i in 0..6 {
+        // Created newest-ending first, so creation order and eviction order differ.
+        let s = session_ending(&user, &full, now, now + TTL - i);
+        old.push(create_capped(&*store, &s, None, now, &[]).await);
+    }
+    // Ending soonest first: old[5], old[4], …, old[0].
+    let expected: Vec<&str> = old[1..].iter().rev().map(|s| s.id.as_str()).collect();
+    let new = new_session(&user, &full, now);
+    let new = create_capped(&*store, &new, cap(2), now, &expected).await;
+    for s in &old[1..] {
+        assert_evicted(&*store, s, now).await;
+    }
+    assert_eq!(
+        ids_of_all(&*store, &user, &full, now).await,
+        set([old[0].id.as_str(), new.id.as_str()])
+    );
+}
+
+/// Expired sessions do not count toward the cap, and are never reported as evicted.
+pub async fn expired_sessions_neither_count_nor_get_evicted(store: Arc<dyn SessionStore>) {
+    let now = now();
+    let user = random_id();
+    let full = SessionType::default();
+    // Two sessions that end soon, two that live on.
+    for _ in 0..2 {
+        create(&*store, &session_ending(&user, &full, now, now + 10), now).await;
+    }
+    let long_a = create(&*store, &session_ending(&user, &full, now, now + TTL), now).await;
+    let long_b = create(
+        &*store,
+        &session_ending(&user, &full, now, now + TTL + 1),
+        now,
+    )
+    .await;
+
+    let later = now + 11;
+    // Two live others under a cap of 3: room for one more without evicting.
+    let third = session_ending(&user, &full, later, later + TTL);
+    create_capped(&*store, &third, cap(3), later, &[]).await;
+    // Now three: the live one ending first goes, never an expired one.
+    let fourth = session_ending(&user, &full, later, later + TTL);
+    create_capped(&*store, &fourth, cap(3), later, &[long_a.id.as_str()]).await;
+    assert_eq!(
+        ids_of_all(&*store, &user, &full, later).await,
+        set([long_b.id.as_str(), third.id.as_str(), fourth.id.as_str()])
+    );
+}
+
+/// The cap is per (user, type): other users' and other types' sessions neither count nor
+/// get evicted.
+pub async fn the_cap_counts_one_user_and_type(store: Arc<dyn SessionStore>) {
+    let now = now();
+    let (user, other_user) = (random_id(), random_id());
+    let (full, oauth) = (SessionType::default(), stype("oauth2"));
+    let mut bystanders = Vec::new();
+    for (u, ty) in [(&user, &oauth), (&other_user, &full)] {
+        for _ in 0..2 {
+            bystanders.push(create(&*store, &new_session(u, ty, now), now).await);
+        }
+    }
+    let a = create(
+        &*store,
+        &session_ending(&user, &full, now, now + TTL - 1),
+        now,
+    )
+    .await;
+    let b = create(&*store, &new_session(&user, &full, now), now).await;
+
+    let c = create_capped(
+        &*store,
+        &new_session(&user, &full, now),
+        cap(2),
+        now,
+        &[a.id.as_str()],
+    )
+    .await;
+    assert_eq!(
+        ids_of_all(&*store, &user, &full, now).await,
+        set([b.id.as_str(), c.id.as_str()])
+    );
+    for s in &bystanders {
+        assert_eq!(get_some(&*store, s.key(), now).await, *s);
+    }
+    // The same id under another user is another session: a cap of 1 there leaves ours.
+    let mut twin = c.clone();
+    twin.user_id.clone_from(&other_user);
+    twin.lock_version = 0;
+    // Both end at the same second: lowest id first.
+    let mut other_ids: Vec<&str> = bystanders[2..].iter().map(|s| s.id.as_str()).collect();
+    other_ids.sort_unstable();
+    create_capped(&*store, &twin, cap(1), now, &other_ids).await;
+    assert_eq!(get_some(&*store, c.key(), now).await, c);
+}
+
+/// A create that conflicts evicts nothing, however full the bucket.
+pub async fn a_conflicting_create_evicts_nothing(store: Arc<dyn SessionStore>) {
+    let now = now();
+    let user = random_id();
+    let full = SessionType::default();
+    let a = create(
+        &*store,
+        &session_ending(&user, &full, now, now + TTL - 1),
+        now,
+    )
+    .await;
+    let b = create(&*store, &new_session(&user, &full, now), now).await;
+    let mut again = b.clone();
+    again.lock_version = 0;
+    again.refresh_token_id = random_id();
+    let result = store.create(&again, cap(1), now).await;
+    assert_eq!(kind(&result), Some(StoreErrorKind::Conflict));
+    assert_eq!(get_some(&*store, a.key(), now).await, a);
+    assert_eq!(get_some(&*store, b.key(), now).await, b);
+}
+
+/// A create of a session already past its end makes no room: it is not live.
+pub async fn an_already_expired_create_evicts_nothing(store: Arc<dyn SessionStore>) {
+    let now = now();
+    let user = random_id();
+    let full = SessionType::default();
+    let live = create(&*store, &new_session(&user, &full, now), now).await;
+    let dead = session_ending(&user, &full, now - 100, now - 1);
+    let created = store.create(&dead, cap(1), now).await.unwrap();
+    assert_eq!(created, Created::new(1, Vec::new()));
+    assert_eq!(store.get(dead.key(), now).await.unwrap(), None);
+    assert_eq!(get_some(&*store, live.key(), now).await, live);
+    assert_eq!(
+        ids_of_all(&*store, &user, &full, now).await,
+        set([live.id.as_str()])
+    );
+}
+
+/// [`RACERS`] tasks create sessions of one user at once under a cap of 4, while readers
+/// list them: no listing ever shows more than 4, every create succeeds, every session is
+/// either evicted exactly once (reported by exactly one create) or left, and 4 are left.
+pub async fn concurrent_capped_creates_never_exceed_the_cap(store: Arc<dyn SessionStore>) {
+    const CAP: u32 = 4;
+    let now = now();
+    let user = random_id();
+    let full = SessionType::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (store, done, user, full) =
+                (store.clone(), done.clone(), user.clone(), full.clone());
+            tokio::spawn(async move {
+                let mut reads = 0_usize;
+                loop {
+                    let finished = done.load(Ordering::SeqCst);
+                    let all = store.get_all(&user, &full, now).await.unwrap();
+                    assert!(
+                        all.len() <= CAP as usize,
+                        "a listing showed {} sessions under a cap of {CAP}",
+                        all.len()
+                    );
+                    reads += 1;
+                    if finished {
+                        return reads;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+
+    let barrier = Arc::new(Barrier::new(RACERS));
+    let tasks: Vec<_> = (0..RACERS)
+        .map(|i| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            // Distinct ends, unrelated to the order the tasks happen to run in.
+            let offset = i64::try_from((i * 7) % RACERS).unwrap();
+            let mine = session_ending(&user, &full, now, now + TTL - offset);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let result = store.create(&mine, cap(CAP), now).await;
+                (mine.id, result)
+            })
+        })
+        .collect();
+    let mut created = BTreeSet::new();
+    let mut evicted = BTreeSet::new();
+    for task in tasks {
+        let (id, result) = task.await.expect("task ran");
+        let result = result.expect("every capped create succeeds");
+        assert_eq!(result.lock_version, 1);
+        assert!(created.insert(id));
+        for e in result.evicted {
+            assert!(evicted.insert(e.clone()), "{e} reported evicted twice");
+        }
+    }
+    done.store(true, Ordering::SeqCst);
+    for reader in readers {
+        assert!(reader.await.expect("reader ran") > 0);
+    }
+
+    let left = ids_of_all(&*store, &user, &full, now).await;
+    assert_eq!(left.len(), CAP as usize);
+    assert!(
+        left.is_disjoint(&evicted),
+        "a session reported evicted is still there"
+    );
+    assert!(
+        evicted.is_subset(&created),
+        "an unknown id was reported evicted"
+    );
+    let everything: BTreeSet<String> = left.union(&evicted).cloned().collect();
+    assert_eq!(
+        everything, created,
+        "a session vanished without being reported"
+    );
 }

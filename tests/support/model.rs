@@ -41,6 +41,13 @@
 //! see it live. If the run outlasts the shortest lifetime in real time, sessions whose
 //! expiry the real clock reached may vanish at any time (real key expiry).
 //!
+//! Stores whose keys expire relative to the caller's `now` (Redis: `EXPIRE key
+//! (refresh_expires_at − now + 1)`, also on delete) count that TTL in real seconds while the
+//! logical clock runs faster: a delete whose `now` is `d` seconds before the expiry of the
+//! newest session left makes its key go `d + 1` real seconds later. So a session may
+//! vanish once a call whose `now` is within the run's real duration of its expiry was
+//! invoked (with a zero duration, the rule above).
+//!
 //! # Reproducing a failure
 //!
 //! The panic message names the seed; rerun the test with `CHARON_MODEL_SEED=<seed>`. The
@@ -64,7 +71,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use charon_auth::clock::{Clock, SystemClock, UnixTime};
 use charon_auth::error::{StoreError, StoreErrorKind};
 use charon_auth::session::{Session, SessionKey, SessionType, random_id};
-use charon_auth::store::{SessionStore, WriteMode};
+use charon_auth::store::SessionStore;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -116,14 +123,14 @@ pub type WriteResult = Result<u64, StoreErrorKind>;
 /// What an operation did and what it returned.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OpKind {
-    /// `upsert(session, Create, now)`.
+    /// `create(session, None, now)`.
     Create {
         /// The session passed.
         session: Session,
         /// What the store returned.
         result: WriteResult,
     },
-    /// `upsert(session, Update, now)`; `session.lock_version` is the version read.
+    /// `update(session, now)`; `session.lock_version` is the version read.
     Update {
         /// The session passed.
         session: Session,
@@ -135,7 +142,7 @@ pub enum OpKind {
         /// What the store returned.
         result: Result<Option<Session>, StoreErrorKind>,
     },
-    /// `delete(key)`.
+    /// `delete(key, now)`.
     Delete {
         /// What the store returned.
         result: Result<bool, StoreErrorKind>,
@@ -165,7 +172,7 @@ pub struct Op {
     pub bucket: usize,
     /// Index into [`History::sids`]; `None` for get_all and delete_all.
     pub sid: Option<usize>,
-    /// The task's logical time (passed to the store by get, get_all and upsert).
+    /// The task's logical time (passed to the store by every call but delete_all).
     pub now: UnixTime,
     /// The call and its result.
     pub kind: OpKind,
@@ -174,7 +181,7 @@ pub struct Op {
 impl Op {
     /// Whether `now` was passed to the store.
     fn passes_now(&self) -> bool {
-        !matches!(self.kind, OpKind::Delete { .. } | OpKind::DeleteAll { .. })
+        !matches!(self.kind, OpKind::DeleteAll { .. })
     }
 }
 
@@ -187,6 +194,8 @@ pub struct History {
     pub sids: Vec<String>,
     /// Every call, in any order.
     pub ops: Vec<Op>,
+    /// The real time when the run started.
+    pub real_start: UnixTime,
     /// The real time when the run ended: sessions expiring by then may have vanished.
     pub real_end: UnixTime,
 }
@@ -232,6 +241,7 @@ pub async fn run_workload(
         buckets: Vec::new(),
         sids: (0..config.sessions).map(|i| format!("s{i}")).collect(),
         ops: Vec::new(),
+        real_start: SystemClock.now(),
         real_end: 0,
     };
     for u in 0..config.users {
@@ -469,18 +479,21 @@ impl Shared {
         }
         let kind = match call {
             Call::Create(session) => {
-                let result = kind_of(store.upsert(&session, WriteMode::Create, now).await);
+                let result = kind_of(store.create(&session, None, now).await).map(|c| {
+                    assert!(c.evicted.is_empty(), "an uncapped create evicted {c:?}");
+                    c.lock_version
+                });
                 OpKind::Create { session, result }
             }
             Call::Update(session) => {
-                let result = kind_of(store.upsert(&session, WriteMode::Update, now).await);
+                let result = kind_of(store.update(&session, now).await);
                 OpKind::Update { session, result }
             }
             Call::Get => OpKind::Get {
                 result: kind_of(store.get(key, now).await),
             },
             Call::Delete => OpKind::Delete {
-                result: kind_of(store.delete(key).await),
+                result: kind_of(store.delete(key, now).await),
             },
             Call::GetAll => OpKind::GetAll {
                 result: kind_of(store.get_all(user, ty, now).await),
@@ -671,6 +684,9 @@ struct ExpiryEnable {
     /// (now, inv) of calls passing `now`, sorted by `now`, with a suffix minimum of inv.
     by_now: Vec<(UnixTime, u64)>,
     real_end: UnixTime,
+    /// The run's real duration in whole seconds: how far before its expiry (by a call's
+    /// `now`) a relative key expiry may drop a session.
+    lead: UnixTime,
 }
 
 impl ExpiryEnable {
@@ -688,6 +704,7 @@ impl ExpiryEnable {
         Self {
             by_now,
             real_end: history.real_end,
+            lead: history.real_end.saturating_sub(history.real_start).max(0),
         }
     }
 
@@ -697,7 +714,9 @@ impl ExpiryEnable {
         if expires_at <= self.real_end + 1 {
             return 0;
         }
-        let first_later = self.by_now.partition_point(|&(now, _)| now <= expires_at);
+        let first_later = self
+            .by_now
+            .partition_point(|&(now, _)| now <= expires_at - self.lead);
         self.by_now
             .get(first_later)
             .map_or(u64::MAX, |&(_, inv)| inv)

@@ -1,4 +1,4 @@
-//! One connection type over standalone and Cluster.
+//! One connection type over standalone, Cluster and Sentinel.
 
 use std::fmt;
 
@@ -6,7 +6,10 @@ use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
-/// A multiplexed, self-reconnecting connection to a standalone server or a Cluster.
+use super::sentinel::SentinelConnection;
+
+/// A multiplexed, self-reconnecting connection to a standalone server, a Cluster or the
+/// master named by Sentinels.
 /// Cheap to clone: clones share the underlying connections.
 #[derive(Clone)]
 pub(crate) enum Connection {
@@ -14,14 +17,17 @@ pub(crate) enum Connection {
     Standalone(ConnectionManager),
     /// A Redis Cluster.
     Cluster(ClusterConnection),
+    /// The master a set of Sentinels names, followed across failovers.
+    Sentinel(SentinelConnection),
 }
 
 impl Connection {
-    /// `"standalone"` or `"cluster"`.
+    /// `"standalone"`, `"cluster"` or `"sentinel"`.
     pub(crate) fn mode(&self) -> &'static str {
         match self {
             Self::Standalone(_) => "standalone",
             Self::Cluster(_) => "cluster",
+            Self::Sentinel(_) => "sentinel",
         }
     }
 }
@@ -37,6 +43,7 @@ impl ConnectionLike for Connection {
         match self {
             Self::Standalone(c) => c.req_packed_command(cmd),
             Self::Cluster(c) => c.req_packed_command(cmd),
+            Self::Sentinel(c) => c.req_packed_command(cmd),
         }
     }
 
@@ -49,6 +56,7 @@ impl ConnectionLike for Connection {
         match self {
             Self::Standalone(c) => c.req_packed_commands(pipeline, offset, count),
             Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Sentinel(c) => c.req_packed_commands(pipeline, offset, count),
         }
     }
 
@@ -56,6 +64,7 @@ impl ConnectionLike for Connection {
         match self {
             Self::Standalone(c) => c.get_db(),
             Self::Cluster(c) => c.get_db(),
+            Self::Sentinel(c) => c.get_db(),
         }
     }
 }

@@ -5,43 +5,62 @@
 
 use std::sync::LazyLock;
 
-/// The Lua tail both write scripts share (with `hkey` and `zkey` in scope): set both keys to
-/// expire with their newest member, or delete both when none is left. This is what keeps
-/// every key's TTL at most its latest session's expiry.
+/// The Lua tail both write scripts share (with `hkey`, `zkey` and `now`, the caller's
+/// time, in scope): make both keys expire with their newest member, or delete both when no
+/// live member is left. This is what keeps every key's TTL at most its latest session's
+/// expiry, and never less.
+///
+/// The TTL is relative (`EXPIRE`): `newest refresh_expires_at − now + 1` seconds, counted
+/// by Redis from this write. Redis's own clock never enters the computation, so a Redis
+/// clock ahead of or behind the application's changes nothing; the `+ 1` covers the
+/// fraction of the second `now` already spent, so no key goes before its newest
+/// session's last second (as the application counts it) has passed.
 macro_rules! expire_with_newest_member {
     () => {
         r"
 local top = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')
-if #top == 0 then
+local ttl = 0
+if #top > 0 then ttl = tonumber(top[2]) - now + 1 end
+if ttl < 1 then
   redis.call('DEL', hkey, zkey)
 else
-  local at = string.format('%d', tonumber(top[2]))
-  redis.call('EXPIREAT', hkey, at)
-  redis.call('EXPIREAT', zkey, at)
+  local secs = string.format('%d', ttl)
+  redis.call('EXPIRE', hkey, secs)
+  redis.call('EXPIRE', zkey, secs)
 end
 "
     };
 }
 
-/// Script reply: the write happened.
+/// Script reply code: the write happened.
 pub(crate) const UPSERT_OK: i64 = 0;
-/// Script reply: the lock check failed (live session on create, other version on update).
+/// Script reply code: the lock check failed (live session on create, other version on
+/// update).
 pub(crate) const UPSERT_CONFLICT: i64 = 1;
-/// Script reply: update of a session that is absent or expired.
+/// Script reply code: update of a session that is absent or expired.
 pub(crate) const UPSERT_NOT_FOUND: i64 = 2;
 
-/// Optimistic-locking upsert.
+/// Optimistic-locking upsert, with the session cap on create.
 ///
 /// `KEYS`: `[hash, zset]`.
-/// `ARGV`: `[sid, mode ("c" | "u"), expected lock, new lock, blob, refresh_expires_at, now]`.
+/// `ARGV`: `[sid, mode ("c" | "u"), expected lock, new lock, blob, refresh_expires_at, now,
+/// max sessions (0: no cap)]`.
+///
+/// Replies `{code, evicted}`: a reply code (`UPSERT_*`) and the ids evicted (empty but on a
+/// successful capped create).
 ///
 /// 1. A session is live when its zset score is `>= now` and its lock field exists.
 ///    Create: a live session gives `1` (conflict). Update: an absent or expired session gives
 ///    `2` (not found), a lock field other than the expected version gives `1` (conflict).
-/// 2. Writes the blob and the lock field (`HSET`), and the expiry (`ZADD`).
-/// 3. Prunes up to 1000 expired members (score `< now`): `HDEL sid l.sid`, `ZREM`.
-/// 4. Sets the expiry of both keys to the highest score left (`EXPIREAT`), so no key
-///    outlives its newest session and no key is left without a TTL.
+/// 2. Create with a cap: when the other live members (score `>= now`, the new id left out)
+///    number `cap` or more, removes the lowest-scored ones
+///    (`ZRANGEBYSCORE now +inf LIMIT 0 n`: lowest score first, ties in member byte order)
+///    until `cap − 1` are left: `HDEL sid l.sid`, `ZREM`.
+/// 3. Writes the blob and the lock field (`HSET`), and the expiry (`ZADD`).
+/// 4. Prunes up to 1000 expired members (score `< now`): `HDEL sid l.sid`, `ZREM`.
+/// 5. Sets both keys to expire with the highest score left (see
+///    `expire_with_newest_member!`), so no key outlives its newest session and no key is
+///    left without a TTL.
 pub(crate) const UPSERT_LUA: &str = concat!(
     r"
 local hkey = KEYS[1]
@@ -49,15 +68,34 @@ local zkey = KEYS[2]
 local sid = ARGV[1]
 local lfield = 'l.' .. sid
 local now = tonumber(ARGV[7])
+local cap = tonumber(ARGV[8])
 
 local score = redis.call('ZSCORE', zkey, sid)
 local cur = redis.call('HGET', hkey, lfield)
 local live = score and cur and tonumber(score) >= now
 if ARGV[2] == 'c' then
-  if live then return 1 end
+  if live then return {1, {}} end
 else
-  if not live then return 2 end
-  if cur ~= ARGV[3] then return 1 end
+  if not live then return {2, {}} end
+  if cur ~= ARGV[3] then return {1, {}} end
+end
+
+local evicted = {}
+if ARGV[2] == 'c' and cap > 0 then
+  -- A member under the new id without its lock field is no live session, but ZCOUNT sees
+  -- it: leave it out of the count and of the eviction (the write below replaces it).
+  local own = (score and tonumber(score) >= now) and 1 or 0
+  local excess = redis.call('ZCOUNT', zkey, ARGV[7], '+inf') - own - (cap - 1)
+  if excess > 0 then
+    local oldest = redis.call('ZRANGEBYSCORE', zkey, ARGV[7], '+inf', 'LIMIT', 0, excess + own)
+    for _, m in ipairs(oldest) do
+      if m ~= sid and #evicted < excess then
+        redis.call('HDEL', hkey, m, 'l.' .. m)
+        redis.call('ZREM', zkey, m)
+        evicted[#evicted + 1] = m
+      end
+    end
+  end
 end
 
 redis.call('HSET', hkey, sid, ARGV[5], lfield, ARGV[4])
@@ -72,21 +110,23 @@ end
 ",
     expire_with_newest_member!(),
     r"
-return 0
+return {0, evicted}
 ",
 );
 
 /// Delete one session.
 ///
-/// `KEYS`: `[hash, zset]`. `ARGV`: `[sid]`.
+/// `KEYS`: `[hash, zset]`. `ARGV`: `[sid, now]`.
 ///
-/// `HDEL sid l.sid`, `ZREM sid`, then sets both keys' expiry to the highest score left, or
-/// deletes both keys when no member is left. Returns the number of hash fields removed.
+/// `HDEL sid l.sid`, `ZREM sid`, then sets both keys to expire with the highest score left
+/// (relative to `now`), or deletes both keys when no live member is left. Returns the
+/// number of hash fields removed.
 pub(crate) const DELETE_LUA: &str = concat!(
     r"
 local hkey = KEYS[1]
 local zkey = KEYS[2]
 local sid = ARGV[1]
+local now = tonumber(ARGV[2])
 local n = redis.call('HDEL', hkey, sid, 'l.' .. sid)
 redis.call('ZREM', zkey, sid)
 ",
