@@ -27,7 +27,7 @@
 //!     .await?;
 //!
 //! // 3. Protect a service with the access layer.
-//! let me = AuthLayer::access(&charon).layer(service_fn(|req: Request<String>| async move {
+//! let me = AccessLayer::new(&charon).layer(service_fn(|req: Request<String>| async move {
 //!     let auth = req.extensions().get::<Authenticated>().expect("set by the layer");
 //!     Ok::<_, std::convert::Infallible>(Response::new(format!("hello {}", auth.user_id())))
 //! }));
@@ -42,7 +42,7 @@
 //! assert_eq!(response.status(), 401);
 //!
 //! // 4. The refresh route: the refresh layer loads the session; rotate the tokens.
-//! let refresh = AuthLayer::refresh(&charon).layer(service_fn({
+//! let refresh = RefreshLayer::new(&charon).layer(service_fn({
 //!     let charon = charon.clone();
 //!     move |req: Request<String>| {
 //!         let charon = charon.clone();
@@ -104,7 +104,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod charon;
+pub mod charon;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -113,6 +113,7 @@ pub mod extract;
 pub mod guide;
 #[cfg(feature = "jwks")]
 pub mod jwks;
+pub mod layer;
 pub mod session;
 pub mod store;
 pub mod telemetry;
@@ -120,16 +121,19 @@ pub mod telemetry;
 pub mod test_util;
 pub mod token;
 pub mod transport;
-pub mod verify;
+pub mod verifier;
 
-pub use charon::{Charon, CharonBuilder};
+pub use charon::{
+    Charon, CharonBuilder, CreateSession, IssuedTokens, LoggedOut, RefreshAuth, RefreshSession,
+};
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use config::{ReuseDetection, SessionTtl};
 pub use error::{
     AuthError, AuthErrorKind, ConfigError, ConfigErrorKind, SessionError, SessionErrorKind,
     StoreError, StoreErrorKind,
 };
-pub use session::{CreateSession, IssuedTokens, LoggedOut, RefreshSession, Session, SessionType};
+pub use layer::{AccessLayer, RefreshLayer};
+pub use session::{Session, SessionType};
 pub use token::{Claims, JwtCodec, Key, Keyset, TokenType};
 pub use transport::Transport;
-pub use verify::{AuthLayer, Authenticated};
+pub use verifier::{Authenticated, TrustedIssuer, Verifier};

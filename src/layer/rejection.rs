@@ -126,10 +126,7 @@ impl<B: Default> Rejection<B> for GrpcRejection {
     fn reject(&self, error: &AuthError) -> Response<B> {
         let mut response = Response::new(B::default());
         let headers = response.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/grpc"),
-        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
         headers.insert("grpc-status", HeaderValue::from(Self::code(error)));
         if let Ok(message) = HeaderValue::from_str(&grpc_percent_encode(&error.to_string())) {
             headers.insert("grpc-message", message);
@@ -249,7 +246,10 @@ mod tests {
             r
         };
         let r = teapot.reject(&AuthError::new(AuthErrorKind::Expired));
-        assert_eq!((r.status(), r.body().as_str()), (StatusCode::IM_A_TEAPOT, "expired"));
+        assert_eq!(
+            (r.status(), r.body().as_str()),
+            (StatusCode::IM_A_TEAPOT, "expired")
+        );
     }
 
     #[test]

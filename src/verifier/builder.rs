@@ -7,7 +7,8 @@ use std::time::Duration;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{DEFAULT_LEEWAY, MAX_LEEWAY, MAX_TTL};
 use crate::error::{ConfigError, ConfigErrorKind};
-use crate::telemetry::{Telemetry, TelemetryHandler};
+use crate::session::SessionType;
+use crate::telemetry::{Telemetry, TelemetryBuilder, TelemetryHandler};
 use crate::token::{DEFAULT_TOKEN_CACHE_CAPACITY, JwtCodec, TokenType, VerifiedTokenCache};
 use crate::transport::{CookieConfig, CsrfConfig, GateLimits};
 
@@ -25,10 +26,8 @@ pub struct VerifierBuilder {
     cookies: CookieConfig,
     csrf: CsrfConfig,
     gate_limits: GateLimits,
-    handlers: Vec<Arc<dyn TelemetryHandler>>,
-    tracing_events: bool,
-    metrics_counters: bool,
-    telemetry: Option<Telemetry>,
+    telemetry: TelemetryBuilder,
+    shared_telemetry: Option<Telemetry>,
     clock: Arc<dyn Clock>,
 }
 
@@ -42,10 +41,8 @@ impl Default for VerifierBuilder {
             cookies: CookieConfig::default(),
             csrf: CsrfConfig::default(),
             gate_limits: GateLimits::default(),
-            handlers: Vec::new(),
-            tracing_events: true,
-            metrics_counters: true,
-            telemetry: None,
+            telemetry: TelemetryBuilder::default(),
+            shared_telemetry: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -57,7 +54,7 @@ impl fmt::Debug for VerifierBuilder {
             .field("issuers", &self.issuers)
             .field("audiences", &self.audiences)
             .field("leeway", &self.leeway)
-            .field("handlers", &self.handlers.len())
+            .field("telemetry", &self.telemetry)
             .finish_non_exhaustive()
     }
 }
@@ -116,26 +113,33 @@ impl VerifierBuilder {
     /// Add a telemetry handler (a closure `Fn(&Event<'_>)` works). Handlers run in the
     /// order added. None by default.
     pub fn on_event(mut self, handler: impl TelemetryHandler) -> Self {
-        self.handlers.push(Arc::new(handler));
+        self.telemetry = self.telemetry.on_event(handler);
         self
     }
 
     /// Emit every event as a `tracing` event (feature `tracing`). Defaults to on.
     pub fn tracing_events(mut self, on: bool) -> Self {
-        self.tracing_events = on;
+        self.telemetry = self.telemetry.tracing_events(on);
         self
     }
 
     /// Count every event with the `metrics` crate (feature `metrics`). Defaults to on.
     pub fn metrics_counters(mut self, on: bool) -> Self {
-        self.metrics_counters = on;
+        self.telemetry = self.telemetry.metrics_counters(on);
+        self
+    }
+
+    /// The session types the built-in `metrics` bridge labels by name; see
+    /// [`TelemetryBuilder::metrics_session_types`]. Defaults to no allowlist.
+    pub fn metrics_session_types(mut self, types: impl IntoIterator<Item = SessionType>) -> Self {
+        self.telemetry = self.telemetry.metrics_session_types(types);
         self
     }
 
     /// Deliver events to this already built telemetry (the session authority shares its
     /// own) instead of the handlers configured here.
     pub(crate) fn shared_telemetry(mut self, telemetry: Telemetry) -> Self {
-        self.telemetry = Some(telemetry);
+        self.shared_telemetry = Some(telemetry);
         self
     }
 
@@ -156,7 +160,8 @@ impl VerifierBuilder {
     ///
     /// A [`ConfigError`]: no trusted issuer ([`ConfigErrorKind::Missing`]), an empty or
     /// repeated issuer, an empty audience, a leeway over 60 s, a maximum token lifetime of
-    /// zero or over 100 years, invalid cookie, CSRF or gate settings.
+    /// zero or over 100 years, invalid cookie, CSRF or gate settings, more than 32 metrics
+    /// session types.
     pub fn build(self) -> Result<Verifier, ConfigError> {
         if self.leeway > MAX_LEEWAY {
             return Err(ConfigError::new(
@@ -190,13 +195,9 @@ impl VerifierBuilder {
                 "a verifier needs at least one trusted issuer",
             )
         })?;
-        let telemetry = match self.telemetry {
+        let telemetry = match self.shared_telemetry {
             Some(telemetry) => telemetry,
-            None => Telemetry::new(crate::telemetry::with_bridges(
-                self.handlers,
-                self.tracing_events,
-                self.metrics_counters,
-            )),
+            None => self.telemetry.build()?,
         };
         Ok(Verifier {
             inner: Arc::new(Inner {

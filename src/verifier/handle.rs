@@ -103,22 +103,21 @@ impl Verifier {
         now: UnixTime,
         kind: TokenType,
     ) -> Result<(), AuthError> {
-        // Decoded claims carry the `iss` of the issuer whose key verified them.
-        self.issuer_codec(&claims.iss)
-            .ok_or_else(|| AuthError::claim_invalid("iss"))?
-            .validate(claims, now, kind)
+        // The codec that verified the signature is the one that checks the claims: the only
+        // one, or the one the token's `iss` chose (so a token signed by one trusted issuer
+        // while naming another is refused: its `iss` picked the other's keys).
+        let codec = if self.inner.others.is_empty() {
+            &self.inner.primary
+        } else {
+            self.issuer_codec(&claims.iss)
+                .ok_or_else(|| AuthError::claim_invalid("iss"))?
+        };
+        codec.validate(claims, now, kind)
     }
 
-    /// Signature and claims parsing of a token not in the cache; the claims' `iss` is the
-    /// issuer whose key verified it.
+    /// Signature and claims parsing of a token not in the cache.
     fn verify_uncached(&self, token: &str) -> Result<Claims, AuthError> {
-        let codec = self.route(token)?;
-        let claims = codec.verify_claims(token)?;
-        if claims.iss != codec.issuer() {
-            // Signed by one trusted issuer while claiming to be another: never accepted.
-            return Err(AuthError::claim_invalid("iss"));
-        }
-        Ok(claims)
+        self.route(token)?.verify_claims(token)
     }
 
     /// The codec that must verify `token`: the only issuer, or the one its (unverified)
@@ -209,7 +208,10 @@ fn unverified_issuer(token: &str) -> Result<String, AuthError> {
     let malformed = || AuthError::new(AuthErrorKind::TokenMalformed);
     let payload = token.split('.').nth(1).ok_or_else(malformed)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| malformed())?;
-    match serde_json::from_slice::<Iss>(&bytes).map_err(|_| malformed())?.iss {
+    match serde_json::from_slice::<Iss>(&bytes)
+        .map_err(|_| malformed())?
+        .iss
+    {
         None => Err(AuthError::claim_not_found("iss")),
         Some(serde_json::Value::String(iss)) => Ok(iss),
         Some(_) => Err(AuthError::claim_invalid("iss")),

@@ -16,7 +16,7 @@ use crate::verifier::{ClaimCheck, Verifier, deserialize_claims};
 
 /// Puts the layer's typed claims in the request (see [`AccessLayer::typed_claims`]).
 pub(crate) type ClaimsExtractor =
-    dyn Fn(&Claims, &mut Extensions) -> Result<(), AuthError> + Send + Sync;
+    dyn Fn(&Arc<Claims>, &mut Extensions) -> Result<(), AuthError> + Send + Sync;
 
 /// Verifies the access token of every request before it reaches the inner service.
 ///
@@ -111,11 +111,16 @@ impl<R> AccessLayer<R> {
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
-        self.typed = Some(Arc::new(|claims: &Claims, extensions: &mut Extensions| {
-            let typed: T = deserialize_claims(claims)?;
-            extensions.insert(TypedClaimsExt(Arc::new(typed)));
-            Ok(())
-        }));
+        self.typed = Some(Arc::new(
+            |claims: &Arc<Claims>, extensions: &mut Extensions| {
+                let typed: T = deserialize_claims(claims)?;
+                extensions.insert(TypedClaimsExt {
+                    value: Arc::new(typed),
+                    source: Arc::clone(claims),
+                });
+                Ok(())
+            },
+        ));
         self
     }
 
@@ -149,13 +154,20 @@ impl<R> AccessLayer<R> {
     }
 }
 
-/// The typed claims a layer put in the request, behind an `Arc`.
+/// The typed claims a layer put in the request, and the claims they were read from (an
+/// outer layer's typed claims are ignored when an inner layer's verdict is another token's).
 #[derive(Debug)]
-pub(crate) struct TypedClaimsExt<T>(pub(crate) Arc<T>);
+pub(crate) struct TypedClaimsExt<T> {
+    pub(crate) value: Arc<T>,
+    pub(crate) source: Arc<Claims>,
+}
 
 impl<T> Clone for TypedClaimsExt<T> {
     fn clone(&self) -> Self {
-        Self(Arc::clone(&self.0))
+        Self {
+            value: Arc::clone(&self.value),
+            source: Arc::clone(&self.source),
+        }
     }
 }
 

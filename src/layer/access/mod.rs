@@ -6,6 +6,6 @@ mod layer;
 mod service;
 
 pub use future::ResponseFuture;
-pub(crate) use layer::TypedClaimsExt;
 pub use layer::AccessLayer;
+pub(crate) use layer::TypedClaimsExt;
 pub use service::Access;

@@ -70,7 +70,7 @@ where
         let mut outcome =
             verifier.authenticate_with(req.method(), req.headers(), layer.checks.as_slice(), now);
         if let (Ok(auth), Some(typed)) = (&outcome, &layer.typed)
-            && let Err(error) = typed(auth.claims(), req.extensions_mut())
+            && let Err(error) = typed(&auth.claims, req.extensions_mut())
         {
             outcome = Err(error);
         }

@@ -78,7 +78,12 @@ where
             let now = layer.charon.now();
             let outcome = layer
                 .charon
-                .authenticate_refresh_with(req.method(), req.headers(), layer.checks.as_slice(), now)
+                .authenticate_refresh_with(
+                    req.method(),
+                    req.headers(),
+                    layer.checks.as_slice(),
+                    now,
+                )
                 .await;
             match Verdict::refresh(outcome).record(&mut req, layer.optional) {
                 Ok(()) => inner.call(req).await,
