@@ -346,6 +346,12 @@ impl RedisServer {
         raw_command(self.port, args)
     }
 
+    /// [`command`](Self::command) waiting up to `timeout` for the reply (a command that
+    /// `CLIENT PAUSE ALL` holds back until the pause ends, `CLIENT UNPAUSE` included).
+    pub fn command_with_timeout(&self, args: &[&str], timeout: Duration) -> Result<String, String> {
+        raw_command_with_timeout(self.port, args, timeout)
+    }
+
     /// [`command`](Self::command) on any loopback port (usable from a thread that holds
     /// no `RedisServer`).
     pub fn command_on(port: u16, args: &[&str]) -> Result<String, String> {
