@@ -23,7 +23,7 @@ pub(crate) type ClaimsExtractor =
 /// Built from a [`Verifier`] (a resource service holding public keys only) or from the
 /// session authority ([`AccessLayer::new(&charon)`](crate::Charon)); no store round trip.
 /// On success the request carries an [`Authenticated`](crate::Authenticated) extension;
-/// otherwise the [`Rejection`](super::Rejection) answers (401, 400, 403 or 503). Every request
+/// otherwise the [`Rejection`](crate::layer::Rejection) answers (401, 400, 403 or 503). Every request
 /// emits `charon.token.valid` or `charon.token.invalid`.
 ///
 /// ```
@@ -124,7 +124,7 @@ impl<R> AccessLayer<R> {
         self
     }
 
-    /// Never reject: put an [`AuthOutcome`](super::AuthOutcome) in the extensions and let
+    /// Never reject: put an [`AuthOutcome`](crate::layer::AuthOutcome) in the extensions and let
     /// the inner service decide. Off by default.
     pub fn optional(mut self) -> Self {
         self.optional = true;
@@ -132,7 +132,7 @@ impl<R> AccessLayer<R> {
     }
 
     /// Answer rejections with `rejection` instead of [`JsonRejection`] (for instance
-    /// [`GrpcRejection`](super::GrpcRejection), or a closure).
+    /// [`GrpcRejection`](crate::layer::GrpcRejection), or a closure).
     pub fn rejection<R2>(self, rejection: R2) -> AccessLayer<R2> {
         AccessLayer {
             verifier: self.verifier,

@@ -19,7 +19,7 @@ use crate::verifier::ClaimCheck;
 ///
 /// On success the request carries a [`RefreshAuth`](crate::RefreshAuth) (what
 /// [`Charon::refresh_session`] takes) and its [`Authenticated`](crate::Authenticated);
-/// otherwise the [`Rejection`](super::Rejection) answers (401, 400, 403 or 503, never a
+/// otherwise the [`Rejection`](crate::layer::Rejection) answers (401, 400, 403 or 503, never a
 /// pass-through when the store is down). Every request emits `charon.token.valid` or
 /// `charon.token.invalid` with `session_loaded`.
 #[must_use]
@@ -58,7 +58,7 @@ impl<R> RefreshLayer<R> {
         self
     }
 
-    /// Never reject: put an [`AuthOutcome`](super::AuthOutcome) in the extensions and let
+    /// Never reject: put an [`AuthOutcome`](crate::layer::AuthOutcome) in the extensions and let
     /// the inner service decide. Off by default.
     pub fn optional(mut self) -> Self {
         self.optional = true;
