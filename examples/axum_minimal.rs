@@ -11,7 +11,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use charon_auth::transport::CookieConfig;
 use charon_auth::{
-    AuthLayer, Authenticated, Charon, CreateSession, RefreshSession, SessionError, Transport,
+    AccessLayer, Authenticated, Charon, CreateSession, RefreshAuth, RefreshLayer, RefreshSession,
+    SessionError, Transport,
 };
 
 async fn login(
@@ -30,7 +31,7 @@ async fn me(auth: Authenticated) -> String {
 
 async fn refresh(
     axum::extract::State(charon): axum::extract::State<Charon>,
-    auth: Authenticated,
+    auth: RefreshAuth,
 ) -> Result<impl IntoResponse, SessionError> {
     charon.refresh_session(&auth, RefreshSession::new()).await
 }
@@ -57,11 +58,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route("/me", get(me))
         .route("/logout", post(logout))
-        .route_layer(AuthLayer::access(&charon))
+        .route_layer(AccessLayer::new(&charon))
         .merge(
             Router::new()
                 .route("/refresh", post(refresh))
-                .route_layer(AuthLayer::refresh(&charon)),
+                .route_layer(RefreshLayer::new(&charon)),
         )
         .route("/login", post(login))
         .with_state(charon);

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use charon_auth::telemetry::Event;
 use charon_auth::{
-    AuthLayer, Authenticated, Charon, CreateSession, ManualClock, RefreshSession, Transport,
+    AccessLayer, Authenticated, Charon, CreateSession, ManualClock, RefreshAuth, RefreshLayer,
+    RefreshSession, Transport,
 };
 use http::{Request, Response};
 use tower::{Layer, ServiceExt, service_fn};
@@ -36,7 +37,11 @@ fn describe(event: &Event<'_>) -> String {
         }
         line += &format!(" session_loaded={}", m.session_loaded);
         if let Some(c) = &m.claims {
-            line += &format!(" token_type={} user={}", c.token_type, c.user_id);
+            line += &format!(
+                " token_type={} user={}",
+                c.token_type.unwrap_or("-"),
+                c.user_id
+            );
         }
         if let Some(e) = m.error {
             line += &format!(" error=\"{e}\"");
@@ -58,7 +63,10 @@ async fn me(req: Request<String>) -> Result<Response<String>, Infallible> {
     Ok(Response::new(format!(
         "hello {} (session {}…, via {})",
         auth.user_id(),
-        &auth.session_id()[..6],
+        auth.session_id()
+            .unwrap_or_default()
+            .get(..6)
+            .unwrap_or_default(),
         auth.transport()
     )))
 }
@@ -100,7 +108,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     step("2. call a protected service with the access token", &events);
-    let access_layer = AuthLayer::access(&charon);
+    let access_layer = AccessLayer::new(&charon);
     let res = access_layer
         .layer(service_fn(me))
         .oneshot(bearer(&access))
@@ -122,13 +130,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &events,
     );
     clock.advance(20);
-    let refresh_layer = AuthLayer::refresh(&charon);
+    let refresh_layer = RefreshLayer::new(&charon);
     let c = charon.clone();
     let refreshed = refresh_layer
         .layer(service_fn(move |req: Request<String>| {
             let c = c.clone();
             async move {
-                let auth = req.extensions().get::<Authenticated>().unwrap().clone();
+                let auth = req.extensions().get::<RefreshAuth>().unwrap().clone();
                 let tokens = c
                     .refresh_session(&auth, RefreshSession::new())
                     .await
@@ -154,11 +162,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rotate = move |token: String| {
         let c = c.clone();
         async move {
-            AuthLayer::refresh(&c)
+            RefreshLayer::new(&c)
                 .layer(service_fn(move |req: Request<String>| {
                     let c = c.clone();
                     async move {
-                        let auth = req.extensions().get::<Authenticated>().unwrap().clone();
+                        let auth = req.extensions().get::<RefreshAuth>().unwrap().clone();
                         let t = c
                             .refresh_session(&auth, RefreshSession::new())
                             .await

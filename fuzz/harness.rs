@@ -226,7 +226,7 @@ pub(crate) fn verify_raw(data: &[u8]) {
                 continue;
             };
             assert!(jws.is_ok(), "claims verified without a valid signature");
-            assert_eq!(claims.token_type, expected);
+            assert_eq!(claims.token_type(), Some(expected));
             assert_eq!(claims.iss, ISSUER);
             let again = c.main.sign(&claims).expect("sign verified claims");
             if again.len() <= MAX_TOKEN_LEN {

@@ -1,6 +1,7 @@
 //! axum extractors for the verified identity (feature `axum`).
 //!
-//! Behind an [`AuthLayer`](crate::verify::AuthLayer):
+//! Behind an [`AccessLayer`](crate::layer::AccessLayer) (or a
+//! [`RefreshLayer`](crate::layer::RefreshLayer)):
 //!
 //! ```ignore
 //! async fn me(auth: Authenticated) -> String { auth.user_id().to_owned() }
@@ -8,10 +9,12 @@
 //!     if auth.is_some() { "signed in" } else { "anonymous" }
 //! }
 //! async fn whoami(UserId(user): UserId, SessionId(sid): SessionId) -> String { format!("{user} {sid}") }
+//! async fn rotate(State(charon): State<Charon>, auth: RefreshAuth) -> impl IntoResponse { /* … */ }
 //! ```
 //!
-//! Without a layer in front the extractors answer 500 (a wiring mistake, not a client
-//! error). Non-axum users read `req.extensions().get::<Authenticated>()`.
+//! Every extractor reads the verdict of the innermost layer the route sits behind. Without
+//! a layer in front they answer 500 (a wiring mistake, not a client error). Non-axum users
+//! read `req.extensions().get::<Authenticated>()` (or `RefreshAuth`).
 
 use axum_core::body::Body;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
@@ -20,26 +23,28 @@ use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::request::Parts;
 
+use crate::charon::RefreshAuth;
 use crate::error::{AuthError, SessionError};
-use crate::session::Session;
-use crate::verify::{AuthOutcome, Authenticated, JsonRejection, Rejection};
+use crate::layer::access::TypedClaimsExt;
+use crate::layer::{AuthOutcome, JsonRejection, Rejection};
+use crate::verifier::Authenticated;
 
 /// Rejection of the extractors: the request was not authenticated, or no layer ran.
 #[derive(Debug)]
 pub enum AuthRejection {
     /// The layer (in optional mode) recorded why authentication failed.
     Unauthenticated(AuthError),
-    /// No verification layer ran for this route.
+    /// No verification layer ran for this route, or not the one the extractor needs (a
+    /// [`RefreshAuth`] behind the access layer, [`TypedClaims`] of a type the layer was not
+    /// given).
     MissingLayer,
-    /// The route's layer is the access layer, but the extractor needs a loaded session.
-    NoSession,
 }
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         match self {
             AuthRejection::Unauthenticated(e) => e.into_response(),
-            AuthRejection::MissingLayer | AuthRejection::NoSession => {
+            AuthRejection::MissingLayer => {
                 let mut r = Response::new(Body::from(
                     "{\"error\":\"authentication layer missing for this route\"}",
                 ));
@@ -153,31 +158,91 @@ newtype_extractor!(
     /// The verified user id (claim `sub`).
     UserId, String, |auth| auth.user_id().to_owned()
 );
-newtype_extractor!(
-    /// The verified session id (claim `sid`).
-    SessionId, String, |auth| auth.session_id().to_owned()
-);
-newtype_extractor!(
-    /// The verified session type (claim `styp`).
-    CurrentSessionType, String, |auth| auth.session_type().to_owned()
-);
+/// The verified session id (claim `sid`). Refuses (401, `bearer token claim sid not
+/// found`) a token naming no session: one of another issuer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionId(pub String);
+
+/// The verified session type (claim `styp`). Refuses a token naming no session, as
+/// [`SessionId`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrentSessionType(pub String);
+
+fn session_claim(
+    auth: &Authenticated,
+    name: &'static str,
+    value: Option<&str>,
+) -> Result<String, AuthRejection> {
+    let _ = auth;
+    value
+        .map(str::to_owned)
+        .ok_or_else(|| AuthRejection::Unauthenticated(AuthError::claim_not_found(name)))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionId {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let auth = lookup(parts)?;
+        session_claim(&auth, "sid", auth.session_id()).map(SessionId)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentSessionType {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let auth = lookup(parts)?;
+        session_claim(&auth, "styp", auth.session_type()).map(CurrentSessionType)
+    }
+}
+
 newtype_extractor!(
     /// How the token arrived.
     TokenTransport, crate::Transport, |auth| auth.transport()
 );
 
-/// The session loaded by the refresh layer. 500 behind the access layer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoadedSession(pub Session);
+impl<S: Send + Sync> FromRequestParts<S> for RefreshAuth {
+    type Rejection = AuthRejection;
 
-impl<S: Send + Sync> FromRequestParts<S> for LoadedSession {
+    /// What the [`RefreshLayer`](crate::layer::RefreshLayer) put in the request: 500 on a
+    /// route without it.
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(Err(e)) = parts.extensions.get::<AuthOutcome>() {
+            return Err(AuthRejection::Unauthenticated(e.clone()));
+        }
+        parts
+            .extensions
+            .get::<RefreshAuth>()
+            .cloned()
+            .ok_or(AuthRejection::MissingLayer)
+    }
+}
+
+/// The claims as the application's own type `T`, checked by a layer configured with
+/// [`AccessLayer::typed_claims::<T>()`](crate::layer::AccessLayer::typed_claims): a
+/// token whose claims do not fit never reaches the handler. 500 on a route whose layer was
+/// not given `T`.
+#[derive(Debug)]
+pub struct TypedClaims<T>(pub std::sync::Arc<T>);
+
+impl<T> Clone for TypedClaims<T> {
+    fn clone(&self) -> Self {
+        Self(std::sync::Arc::clone(&self.0))
+    }
+}
+
+impl<S: Send + Sync, T: Send + Sync + 'static> FromRequestParts<S> for TypedClaims<T> {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // Only the innermost layer's verdict counts: the typed claims must be of its token.
         let auth = lookup(parts)?;
-        auth.session()
-            .cloned()
-            .map(LoadedSession)
-            .ok_or(AuthRejection::NoSession)
+        parts
+            .extensions
+            .get::<TypedClaimsExt<T>>()
+            .filter(|typed| std::sync::Arc::ptr_eq(&typed.source, &auth.claims))
+            .map(|typed| TypedClaims(std::sync::Arc::clone(&typed.value)))
+            .ok_or(AuthRejection::MissingLayer)
     }
 }

@@ -8,7 +8,10 @@
 //! secret, a Charon service and a charon-auth service accept each other's tokens.
 //!
 //! ```
-//! use charon_auth::{AuthLayer, Authenticated, Charon, CreateSession, RefreshSession, Transport};
+//! use charon_auth::{
+//!     AccessLayer, Authenticated, Charon, CreateSession, RefreshAuth, RefreshLayer, RefreshSession,
+//!     Transport,
+//! };
 //! use http::{Request, Response};
 //! use tower::{Layer, ServiceExt, service_fn};
 //!
@@ -27,7 +30,7 @@
 //!     .await?;
 //!
 //! // 3. Protect a service with the access layer.
-//! let me = AuthLayer::access(&charon).layer(service_fn(|req: Request<String>| async move {
+//! let me = AccessLayer::new(&charon).layer(service_fn(|req: Request<String>| async move {
 //!     let auth = req.extensions().get::<Authenticated>().expect("set by the layer");
 //!     Ok::<_, std::convert::Infallible>(Response::new(format!("hello {}", auth.user_id())))
 //! }));
@@ -42,12 +45,12 @@
 //! assert_eq!(response.status(), 401);
 //!
 //! // 4. The refresh route: the refresh layer loads the session; rotate the tokens.
-//! let refresh = AuthLayer::refresh(&charon).layer(service_fn({
+//! let refresh = RefreshLayer::new(&charon).layer(service_fn({
 //!     let charon = charon.clone();
 //!     move |req: Request<String>| {
 //!         let charon = charon.clone();
 //!         async move {
-//!             let auth = req.extensions().get::<Authenticated>().expect("set by the layer").clone();
+//!             let auth = req.extensions().get::<RefreshAuth>().expect("set by the layer").clone();
 //!             let fresh = charon.refresh_session(&auth, RefreshSession::new()).await.expect("refreshed");
 //!             Ok::<_, std::convert::Infallible>(Response::new(fresh.body().to_string()))
 //!         }
@@ -67,12 +70,20 @@
 //!
 //! # How it fits together
 //!
-//! - [`Charon`]: the handle built once ([`CharonBuilder`]); every misconfiguration is a
-//!   [`ConfigError`] at build time.
-//! - [`verify`]: [`AuthLayer::access`] and [`AuthLayer::refresh`], Tower layers that gate
-//!   each request ([`transport`] reads the token, [`token`] verifies it, the refresh layer
-//!   loads the [`Session`] from the [`store`] and checks freshness).
-//! - [`session`]: the session API on [`Charon`]: create, refresh, delete, delete all, list.
+//! - [`verifier`]: [`Verifier`], token verification standing alone (trusted issuers and
+//!   their keys — public keys suffice —, audiences, leeway, a cache of verified tokens):
+//!   all a resource service needs.
+//! - [`charon`]: [`Charon`], the session authority (signing keys, TTLs, cookies, the store)
+//!   built once with [`CharonBuilder`] (every misconfiguration is a [`ConfigError`] at
+//!   build time), its session API (create, refresh, delete, delete all, list) and the
+//!   refresh route's checks ([`RefreshAuth`]). It holds a [`Verifier`] for its own tokens.
+//! - [`layer`]: [`AccessLayer`] (from a `Verifier` or a `Charon`) and [`RefreshLayer`]
+//!   (from a `Charon`), distinct Tower layers that gate each request ([`transport`] reads
+//!   the token, the verifier checks it, the refresh layer loads the [`Session`] from the
+//!   [`store`] and checks freshness).
+//! - [`session`]: the session model: the record, its type and ids, TTL and generation
+//!   rules.
+//! - [`token`]: keys, key sets, JWK/JWKS, claims, JWT signing and verification.
 //! - [`store`]: the [`SessionStore`](store::SessionStore) contract, the in-memory store and
 //!   the Redis store.
 //! - [`telemetry`]: the seven Charon events and the key-set refresh event, to closures,
@@ -104,7 +115,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod charon;
+pub mod charon;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -113,6 +124,7 @@ pub mod extract;
 pub mod guide;
 #[cfg(feature = "jwks")]
 pub mod jwks;
+pub mod layer;
 pub mod session;
 pub mod store;
 pub mod telemetry;
@@ -120,16 +132,19 @@ pub mod telemetry;
 pub mod test_util;
 pub mod token;
 pub mod transport;
-pub mod verify;
+pub mod verifier;
 
-pub use charon::{Charon, CharonBuilder};
+pub use charon::{
+    Charon, CharonBuilder, CreateSession, IssuedTokens, LoggedOut, RefreshAuth, RefreshSession,
+};
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use config::{ReuseDetection, SessionTtl};
 pub use error::{
     AuthError, AuthErrorKind, ConfigError, ConfigErrorKind, SessionError, SessionErrorKind,
     StoreError, StoreErrorKind,
 };
-pub use session::{CreateSession, IssuedTokens, LoggedOut, RefreshSession, Session, SessionType};
+pub use layer::{AccessLayer, RefreshLayer};
+pub use session::{Session, SessionType};
 pub use token::{Claims, JwtCodec, Key, Keyset, TokenType};
 pub use transport::Transport;
-pub use verify::{AuthLayer, Authenticated};
+pub use verifier::{Authenticated, TrustedIssuer, Verifier};

@@ -20,7 +20,7 @@
 use http::header::{AUTHORIZATION, COOKIE, HeaderValue};
 use http::request::Builder;
 
-use crate::session::{CreateSession, IssuedTokens};
+use crate::charon::{CreateSession, IssuedTokens};
 use crate::{Charon, SessionError, SessionType, Transport};
 
 pub use crate::telemetry::{RecordedEvent, RecordingHandler};

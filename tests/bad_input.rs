@@ -45,8 +45,8 @@ use charon_auth::test_util::{TestSession, cookie_value};
 use charon_auth::token::Algorithm;
 use charon_auth::transport::CookieConfig;
 use charon_auth::{
-    AuthError, AuthErrorKind, AuthLayer, Authenticated, Charon, Key, Keyset, ManualClock,
-    RefreshSession, SessionType, Transport,
+    AccessLayer, AuthError, AuthErrorKind, Authenticated, Charon, Key, Keyset, ManualClock,
+    RefreshAuth, RefreshLayer, RefreshSession, SessionType, Transport,
 };
 use http_body_util::BodyExt;
 use jsonwebtoken::EncodingKey;
@@ -283,7 +283,7 @@ fn router(charon: &Charon, hits: &Arc<AtomicUsize>) -> Router {
         }
     };
     let c1 = charon.clone();
-    let rotate = move |auth: Authenticated| {
+    let rotate = move |auth: RefreshAuth| {
         let charon = c1.clone();
         async move {
             match charon.refresh_session(&auth, RefreshSession::new()).await {
@@ -305,11 +305,11 @@ fn router(charon: &Charon, hits: &Arc<AtomicUsize>) -> Router {
     let access = Router::new()
         .route("/me", get(protected.clone()).post(protected))
         .route("/logout", post(logout))
-        .route_layer(AuthLayer::access(charon));
+        .route_layer(AccessLayer::new(charon));
     let refreshing = Router::new()
         .route("/refresh", post(refresh))
         .route("/rotate", post(rotate))
-        .route_layer(AuthLayer::refresh(charon));
+        .route_layer(RefreshLayer::new(charon));
     Router::new().merge(access).merge(refreshing)
 }
 

@@ -10,10 +10,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
-use charon_auth::extract::{CurrentSessionType, LoadedSession, SessionId, TokenTransport, UserId};
+use charon_auth::extract::{CurrentSessionType, SessionId, TokenTransport, UserId};
+use charon_auth::layer::AuthOutcome;
 use charon_auth::test_util::TestSession;
-use charon_auth::verify::AuthOutcome;
-use charon_auth::{AuthLayer, Authenticated, Charon, Transport};
+use charon_auth::{AccessLayer, Authenticated, Charon, RefreshAuth, RefreshLayer, Transport};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -53,7 +53,7 @@ async fn identity_extractors_read_the_verified_token() {
                 },
             ),
         )
-        .route_layer(AuthLayer::access(&charon));
+        .route_layer(AccessLayer::new(&charon));
     let req = session
         .access_request(Request::get("/"))
         .body(Body::empty())
@@ -65,7 +65,7 @@ async fn identity_extractors_read_the_verified_token() {
 }
 
 #[tokio::test]
-async fn loaded_session_behind_the_refresh_layer() {
+async fn refresh_auth_and_its_session_behind_the_refresh_layer() {
     let charon = charon();
     let session = TestSession::create(&charon, "ann", Transport::Bearer)
         .await
@@ -73,14 +73,30 @@ async fn loaded_session_behind_the_refresh_layer() {
     let app = Router::new()
         .route(
             "/",
-            get(|LoadedSession(s): LoadedSession| async move { s.user_id }),
+            get(|refresh: RefreshAuth, auth: Authenticated| async move {
+                // The refresh layer's identity carries the session it loaded.
+                assert_eq!(
+                    auth.session().map(|s| s.id.as_str()),
+                    Some(refresh.session_id())
+                );
+                refresh.session().user_id.clone()
+            }),
         )
-        .route_layer(AuthLayer::refresh(&charon));
+        .route_layer(RefreshLayer::new(&charon));
     let req = session
         .refresh_request(Request::get("/"))
         .body(Body::empty())
         .unwrap();
     assert_eq!(body(app, req).await, (StatusCode::OK, "ann".into()));
+    // Behind the access layer there is no RefreshAuth: a wiring mistake, answered 500.
+    let app = Router::new()
+        .route("/", get(|_: RefreshAuth| async { "unreachable" }))
+        .route_layer(AccessLayer::new(&charon));
+    let req = session
+        .access_request(Request::get("/"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(body(app, req).await.0, StatusCode::INTERNAL_SERVER_ERROR);
 }
 
 #[tokio::test]
@@ -110,7 +126,7 @@ async fn optional_mode_lets_anonymous_requests_through() {
                 },
             ),
         )
-        .route_layer(AuthLayer::access(&charon).optional());
+        .route_layer(AccessLayer::new(&charon).optional());
     let anon = Request::get("/").body(Body::empty()).unwrap();
     assert_eq!(
         body(app.clone(), anon).await,
@@ -172,7 +188,7 @@ async fn claim_checks_reject_with_charons_message() {
     )
     .await
     .unwrap();
-    let ok = AuthLayer::access(&charon)
+    let ok = AccessLayer::new(&charon)
         .claim_contains_all("scope", ["read", "write"])
         .claim_one_of("role", ["user", "admin"]);
     let app = Router::new()
@@ -185,9 +201,9 @@ async fn claim_checks_reject_with_charons_message() {
     assert_eq!(body(app, req).await.0, StatusCode::OK);
 
     for layer in [
-        AuthLayer::access(&charon).claim_equals("role", "admin"),
-        AuthLayer::access(&charon).claim_contains_any("scope", ["delete"]),
-        AuthLayer::access(&charon).check(|c| {
+        AccessLayer::new(&charon).claim_equals("role", "admin"),
+        AccessLayer::new(&charon).claim_contains_any("scope", ["delete"]),
+        AccessLayer::new(&charon).check(|c| {
             if c.sub == "root" {
                 Ok(())
             } else {
@@ -211,7 +227,7 @@ async fn claim_checks_reject_with_charons_message() {
             "{text}"
         );
     }
-    let missing = AuthLayer::access(&charon).claim_equals("tenant", "x");
+    let missing = AccessLayer::new(&charon).claim_equals("tenant", "x");
     let app = Router::new()
         .route("/", get(|| async { "no" }))
         .route_layer(missing);
@@ -299,7 +315,7 @@ async fn optional_extractors_do_not_turn_a_store_outage_into_anonymous() {
             "/",
             get(|auth: Option<Authenticated>| async move { format!("{}", auth.is_some()) }),
         )
-        .route_layer(AuthLayer::refresh(&charon).optional());
+        .route_layer(RefreshLayer::new(&charon).optional());
     let req = session
         .refresh_request(Request::get("/"))
         .body(Body::empty())

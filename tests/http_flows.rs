@@ -510,7 +510,7 @@ async fn refresh_after_logout(store: Arc<dyn SessionStore>) {
 
 async fn concurrent_refresh_one_wins(store: Arc<dyn SessionStore>) {
     use axum::routing::post;
-    use charon_auth::{AuthLayer, Authenticated, RefreshSession};
+    use charon_auth::{RefreshAuth, RefreshLayer, RefreshSession};
     const N: usize = 8;
     let h = harness(store);
     let user = charon_auth::session::random_id();
@@ -522,7 +522,7 @@ async fn concurrent_refresh_one_wins(store: Arc<dyn SessionStore>) {
     let app = Router::new()
         .route(
             "/refresh",
-            post(move |auth: Authenticated| {
+            post(move |auth: RefreshAuth| {
                 let barrier = Arc::clone(&barrier);
                 let charon = charon.clone();
                 async move {
@@ -534,7 +534,7 @@ async fn concurrent_refresh_one_wins(store: Arc<dyn SessionStore>) {
                 }
             }),
         )
-        .route_layer(AuthLayer::refresh(&h.charon));
+        .route_layer(RefreshLayer::new(&h.charon));
     h.events.take();
     let mut tasks = Vec::new();
     for _ in 0..N {

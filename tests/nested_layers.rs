@@ -14,9 +14,9 @@ use axum::extract::Request as AxumRequest;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use charon_auth::extract::{CurrentSessionType, SessionId, UserId};
+use charon_auth::layer::AuthOutcome;
 use charon_auth::test_util::TestSession;
-use charon_auth::verify::AuthOutcome;
-use charon_auth::{AuthLayer, Authenticated, Charon, CreateSession, Transport};
+use charon_auth::{AccessLayer, Authenticated, Charon, CreateSession, RefreshLayer, Transport};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -177,8 +177,8 @@ fn get_with(session: &TestSession, refresh: bool) -> Request<Body> {
 async fn optional_claim_check_inside_optional_layer_leaves_no_identity() {
     let c = shop();
     let app = nested(
-        AuthLayer::access(&c).optional(),
-        AuthLayer::access(&c)
+        AccessLayer::new(&c).optional(),
+        AccessLayer::new(&c)
             .claim_equals("role", "admin")
             .optional(),
     );
@@ -205,8 +205,8 @@ async fn optional_claim_check_inside_optional_layer_leaves_no_identity() {
 async fn token_of_another_charon_inside_optional_layer_leaves_no_identity() {
     let (a, b) = (shop(), admin_console());
     let app = nested(
-        AuthLayer::access(&a).optional(),
-        AuthLayer::access(&b).optional(),
+        AccessLayer::new(&a).optional(),
+        AccessLayer::new(&b).optional(),
     );
     let (_, text) = call(
         app.clone(),
@@ -223,7 +223,7 @@ async fn token_of_another_charon_inside_optional_layer_leaves_no_identity() {
 #[tokio::test]
 async fn optional_layer_inside_required_layer() {
     let (a, b) = (shop(), admin_console());
-    let app = nested(AuthLayer::access(&a), AuthLayer::access(&b).optional());
+    let app = nested(AccessLayer::new(&a), AccessLayer::new(&b).optional());
     let (status, text) = call(
         app.clone(),
         get_with(&customer(&a, Transport::Bearer).await, false),
@@ -232,8 +232,8 @@ async fn optional_layer_inside_required_layer() {
     assert_eq!(status, StatusCode::OK);
     assert_no_identity(&text, "signature_invalid");
     let app = nested(
-        AuthLayer::access(&a),
-        AuthLayer::access(&a)
+        AccessLayer::new(&a),
+        AccessLayer::new(&a)
             .claim_equals("role", "admin")
             .optional(),
     );
@@ -251,10 +251,10 @@ async fn optional_layer_inside_required_layer() {
 async fn required_layer_inside_optional_layer() {
     let c = shop();
     let app = nested(
-        AuthLayer::access(&c)
+        AccessLayer::new(&c)
             .claim_equals("role", "admin")
             .optional(),
-        AuthLayer::access(&c),
+        AccessLayer::new(&c),
     );
     // The outer check fails (optional), the inner required layer passes: identity present,
     // and no stale failure left behind for the extractors.
@@ -268,7 +268,7 @@ async fn required_layer_inside_optional_layer() {
     assert!(text.contains("outcome=none"), "{text}");
     // The inner required layer rejects a token of another handle, whatever the outer found.
     let other = admin_console();
-    let app = nested(AuthLayer::access(&c).optional(), AuthLayer::access(&other));
+    let app = nested(AccessLayer::new(&c).optional(), AccessLayer::new(&other));
     let (status, _) = call(app, get_with(&customer(&c, Transport::Bearer).await, false)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
@@ -277,8 +277,8 @@ async fn required_layer_inside_optional_layer() {
 async fn refresh_layers_nest_the_same_way() {
     let (a, b) = (shop(), admin_console());
     let app = nested(
-        AuthLayer::refresh(&a).optional(),
-        AuthLayer::refresh(&b).optional(),
+        RefreshLayer::new(&a).optional(),
+        RefreshLayer::new(&b).optional(),
     );
     let (_, text) = call(
         app.clone(),
@@ -290,8 +290,8 @@ async fn refresh_layers_nest_the_same_way() {
     assert_identity(&text, "customer");
     // A refresh claim check inside an optional refresh layer.
     let app = nested(
-        AuthLayer::refresh(&a).optional(),
-        AuthLayer::refresh(&a)
+        RefreshLayer::new(&a).optional(),
+        RefreshLayer::new(&a)
             .claim_equals("role", "admin")
             .optional(),
     );
@@ -299,7 +299,7 @@ async fn refresh_layers_nest_the_same_way() {
     assert_no_identity(&text, "claim_not_found");
     // An optional refresh layer inside a required access layer (another handle's refresh
     // token fails the inner layer).
-    let app = nested(AuthLayer::access(&a), AuthLayer::refresh(&b).optional());
+    let app = nested(AccessLayer::new(&a), RefreshLayer::new(&b).optional());
     let session = customer(&a, Transport::Bearer).await;
     let req = Request::get("/")
         .header(

@@ -5,8 +5,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use charon_auth::token::{
-    Algorithm, Claims, FORBIDDEN_HEADER_PARAMS, JwtCodec, Key, Keyset, MAX_TOKEN_LEN,
-    RESERVED_CLAIMS, TokenType,
+    Algorithm, Claims, ClaimsProfile, FORBIDDEN_HEADER_PARAMS, JwtCodec, Key, Keyset,
+    MAX_TOKEN_LEN, RESERVED_CLAIMS, TokenType,
 };
 use charon_auth::{AuthError, AuthErrorKind, ConfigErrorKind};
 use serde_json::{Value, json};
@@ -568,7 +568,7 @@ fn expiry_and_leeway_boundaries() {
 fn not_yet_valid() {
     let codec = hs_codec();
     let mut c = claims(TokenType::Access);
-    c.nbf = NOW + 60;
+    c.nbf = Some(NOW + 60);
     let token = codec.sign(&c).unwrap();
     assert_eq!(
         kind(codec.verify(&token, NOW, TokenType::Access)),
@@ -581,7 +581,7 @@ fn not_yet_valid() {
     assert!(codec.verify(&token, NOW + 55, TokenType::Access).is_ok());
 
     let mut c = claims(TokenType::Access);
-    c.iat = NOW + 60;
+    c.iat = Some(NOW + 60);
     let token = codec.sign(&c).unwrap();
     let err = codec.verify(&token, NOW, TokenType::Access).unwrap_err();
     assert_eq!(err.kind(), AuthErrorKind::NotYetValid);
@@ -613,8 +613,8 @@ fn issuer_and_type() {
         codec
             .verify(&refresh, NOW, TokenType::Refresh)
             .unwrap()
-            .token_type,
-        TokenType::Refresh
+            .token_type(),
+        Some(TokenType::Refresh)
     );
     assert_eq!(
         JwtCodec::new(Keyset::new("k", Key::hs256(&SECRET).unwrap()).unwrap(), "")
@@ -628,7 +628,9 @@ fn issuer_and_type() {
 fn missing_and_mistyped_claims() {
     let codec = hs_codec();
     let full = serde_json::to_value(claims(TokenType::Access)).unwrap();
-    for name in RESERVED_CLAIMS {
+    // The nine Charon claims are required (`aud`, the tenth reserved name, is optional).
+    for name in &RESERVED_CLAIMS[..9] {
+        let name = *name;
         let mut value = full.clone();
         value.as_object_mut().unwrap().remove(name);
         let token = forge(&hs_header(), &payload(&value));
@@ -695,4 +697,73 @@ fn signing_refuses_tokens_the_verifier_would_refuse() {
     let err = codec.sign(&claims).unwrap_err();
     let source = std::error::Error::source(&err).unwrap().to_string();
     assert!(source.contains("exceeds"), "{source}");
+}
+
+// ------------------------------------------------------------------------------------------
+// Audiences and tokens of other issuers
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn audiences_must_name_the_service() {
+    let plain = hs_codec();
+    let api = hs_codec().with_audiences(["api", "api-v2"]);
+    let signed = |aud: &[&str]| {
+        plain
+            .sign(&claims(TokenType::Access).with_audience(aud.iter().copied()))
+            .unwrap()
+    };
+    // RFC 7519 4.1.3: a token whose `aud` does not name the service is refused.
+    for (token, codec, ok) in [
+        (signed(&["api"]), &api, true),
+        (signed(&["other", "api-v2"]), &api, true),
+        (signed(&["other"]), &api, false),
+        (signed(&[]), &api, false),
+        // A service naming no audience refuses tokens meant for one.
+        (signed(&["api"]), &plain, false),
+        (signed(&[]), &plain, true),
+    ] {
+        let result = codec.verify(&token, NOW, TokenType::Access);
+        match ok {
+            true => assert!(result.is_ok(), "{:?}", codec.audiences()),
+            false => assert_eq!(result.unwrap_err(), AuthError::claim_invalid("aud")),
+        }
+    }
+}
+
+#[test]
+fn external_profile_accepts_tokens_without_session_claims() {
+    let codec = hs_codec().with_profile(ClaimsProfile::External);
+    let minimal = json!({"iss": ISS, "sub": "idp-user", "exp": NOW + 60});
+    let token = forge(&hs_header(), &payload(&minimal));
+    let claims = codec.verify(&token, NOW, TokenType::Access).unwrap();
+    assert_eq!(
+        (claims.sub.as_str(), claims.session_id()),
+        ("idp-user", None)
+    );
+    // Such a token never passes as a refresh token, and `iss`/`exp` still apply.
+    assert_eq!(
+        codec.verify(&token, NOW, TokenType::Refresh).unwrap_err(),
+        AuthError::claim_not_found("type")
+    );
+    assert_eq!(
+        kind(codec.verify(&token, NOW + 120, TokenType::Access)),
+        AuthErrorKind::Expired
+    );
+    let foreign = forge(
+        &hs_header(),
+        &payload(&json!({"iss": "someone-else", "sub": "u", "exp": NOW + 60})),
+    );
+    assert_eq!(
+        codec.verify(&foreign, NOW, TokenType::Access).unwrap_err(),
+        AuthError::claim_invalid("iss")
+    );
+    // `nbf` and `iat` are checked when present.
+    let early = forge(
+        &hs_header(),
+        &payload(&json!({"iss": ISS, "sub": "u", "exp": NOW + 600, "nbf": NOW + 60})),
+    );
+    assert_eq!(
+        kind(codec.verify(&early, NOW, TokenType::Access)),
+        AuthErrorKind::NotYetValid
+    );
 }

@@ -29,8 +29,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use charon_auth::{
-    AuthLayer, Authenticated, Charon, CreateSession, RefreshSession, SessionError, SessionType,
-    Transport,
+    AccessLayer, Authenticated, Charon, CreateSession, RefreshAuth, RefreshLayer, RefreshSession,
+    SessionError, SessionType, Transport,
 };
 use serde::Deserialize;
 
@@ -111,7 +111,7 @@ async fn me(auth: Authenticated) -> Response {
     .into_response()
 }
 
-async fn refresh(State(state): State<AppState>, auth: Authenticated) -> Response {
+async fn refresh(State(state): State<AppState>, auth: RefreshAuth) -> Response {
     match state
         .charon
         .refresh_session(&auth, RefreshSession::new())
@@ -129,35 +129,15 @@ async fn logout(State(state): State<AppState>, auth: Authenticated) -> Response 
     }
 }
 
-#[allow(clippy::result_large_err)]
-fn session_type_of(auth: &Authenticated) -> Result<SessionType, Response> {
-    SessionType::new(auth.session_type()).map_err(|_| bad_request("invalid session type"))
-}
-
 async fn logout_all(State(state): State<AppState>, auth: Authenticated) -> Response {
-    let session_type = match session_type_of(&auth) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    match state
-        .charon
-        .delete_all_sessions(auth.user_id(), &session_type)
-        .await
-    {
+    match state.charon.delete_all_sessions_of(&auth).await {
         Ok(done) => done.into_response(),
         Err(e) => e.into_response(),
     }
 }
 
 async fn sessions(State(state): State<AppState>, auth: Authenticated) -> Response {
-    let session_type = match session_type_of(&auth) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let list: Result<_, SessionError> = state
-        .charon
-        .list_sessions(auth.user_id(), &session_type)
-        .await;
+    let list: Result<_, SessionError> = state.charon.list_sessions_of(&auth).await;
     match list {
         Ok(list) => {
             let items: Vec<_> = list
@@ -170,7 +150,7 @@ async fn sessions(State(state): State<AppState>, auth: Authenticated) -> Respons
                         "refreshed_at": s.refreshed_at,
                         "expires_at": s.expires_at,
                         "refresh_expires_at": s.refresh_expires_at,
-                        "current": s.id == auth.session_id(),
+                        "current": Some(s.id.as_str()) == auth.session_id(),
                     })
                 })
                 .collect();
@@ -230,10 +210,10 @@ pub(crate) fn router(charon: &Charon, metrics_render: MetricsRender) -> Router {
         .route("/logout", post(logout))
         .route("/logout-all", post(logout_all))
         .route("/sessions", get(sessions))
-        .route_layer(AuthLayer::access(charon));
+        .route_layer(AccessLayer::new(charon));
     let refresh = Router::new()
         .route("/refresh", post(refresh))
-        .route_layer(AuthLayer::refresh(charon));
+        .route_layer(RefreshLayer::new(charon));
     Router::new()
         .route("/", get(index_page))
         .route("/app.js", get(index_script))

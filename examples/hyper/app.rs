@@ -7,7 +7,10 @@
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use charon_auth::{AuthLayer, Authenticated, Charon, CreateSession, RefreshSession, Transport};
+use charon_auth::{
+    AccessLayer, Authenticated, Charon, CreateSession, RefreshAuth, RefreshLayer, RefreshSession,
+    Transport,
+};
 use http::header::HeaderValue;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -48,7 +51,7 @@ pub(crate) async fn route<B>(
     let refresh = service_fn(move |req: Request<()>| {
         let c = c.clone();
         async move {
-            let Some(auth) = req.extensions().get::<Authenticated>().cloned() else {
+            let Some(auth) = req.extensions().get::<RefreshAuth>().cloned() else {
                 return Ok(json(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     &serde_json::json!({}),
@@ -79,9 +82,9 @@ pub(crate) async fn route<B>(
                 Err(e) => json(e.status(), &serde_json::json!({ "error": e.to_string() })),
             })
         }
-        (Method::GET, "/me") => AuthLayer::access(&charon).layer(me).oneshot(req).await,
+        (Method::GET, "/me") => AccessLayer::new(&charon).layer(me).oneshot(req).await,
         (Method::POST, "/refresh") => {
-            AuthLayer::refresh(&charon)
+            RefreshLayer::new(&charon)
                 .layer(refresh)
                 .ready()
                 .await?

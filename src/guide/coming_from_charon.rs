@@ -11,11 +11,11 @@
 //! | `SessionPlugs.upsert_session/3` (refresh pipeline) | [`Charon::refresh_session`](crate::Charon::refresh_session) |
 //! | `SessionPlugs.delete_session/2` | [`Charon::delete_session`](crate::Charon::delete_session) |
 //! | `SessionStore.get_all/3`, `delete_all/3` | [`Charon::list_sessions`](crate::Charon::list_sessions), [`Charon::delete_all_sessions`](crate::Charon::delete_all_sessions) |
-//! | access pipeline (`get_token_from_auth_header`, `get_token_from_cookie`, `verify_token_signature`, nbf, exp, `claim_equals type`, `emit_telemetry`, `verify_no_auth_error`) | [`AuthLayer::access`](crate::AuthLayer::access) |
-//! | refresh pipeline (… plus `load_session`, `verify_token_fresh`) | [`AuthLayer::refresh`](crate::AuthLayer::refresh) |
-//! | `verify_token_claim_equals`, `_claim_in`, `OrdsetClaimHas` `all_of` / `any_of`, `verify_token_claim` | [`claim_equals`](crate::AuthLayer::claim_equals), [`claim_one_of`](crate::AuthLayer::claim_one_of), [`claim_contains_all`](crate::AuthLayer::claim_contains_all), [`claim_contains_any`](crate::AuthLayer::claim_contains_any), [`check`](crate::AuthLayer::check) |
+//! | access pipeline (`get_token_from_auth_header`, `get_token_from_cookie`, `verify_token_signature`, nbf, exp, `claim_equals type`, `emit_telemetry`, `verify_no_auth_error`) | [`AccessLayer`](crate::AccessLayer) |
+//! | refresh pipeline (… plus `load_session`, `verify_token_fresh`) | [`RefreshLayer`](crate::RefreshLayer) |
+//! | `verify_token_claim_equals`, `_claim_in`, `OrdsetClaimHas` `all_of` / `any_of`, `verify_token_claim` | [`claim_equals`](crate::AccessLayer::claim_equals), [`claim_one_of`](crate::AccessLayer::claim_one_of), [`claim_contains_all`](crate::AccessLayer::claim_contains_all), [`claim_contains_any`](crate::AccessLayer::claim_contains_any), [`check`](crate::AccessLayer::check) |
 //! | `PutAssigns` (`user_id`, `session_id`, `token_payload`, `session`) | [`Authenticated`](crate::Authenticated) in the request extensions / axum extractor |
-//! | `:charon_auth_error` + `on_error` callback | [`Rejection`](crate::verify::Rejection), or [`optional`](crate::AuthLayer::optional) mode |
+//! | `:charon_auth_error` + `on_error` callback | [`Rejection`](crate::layer::Rejection), or [`optional`](crate::AccessLayer::optional) mode |
 //! | `RedisStore`, `LocalStore` | [`RedisStore`](crate::store::redis::RedisStore), [`MemoryStore`](crate::store::MemoryStore) |
 //! | `[:charon, :session, :create]` … telemetry | `charon.session.create` … [`telemetry`](crate::telemetry) |
 //! | `TestHelpers` | [`test_util`](crate::test_util) (feature `test-util`) |

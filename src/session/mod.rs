@@ -1,19 +1,18 @@
-//! Sessions: the server-side record, its type and ids, the rules that build it, and the
-//! session API on [`Charon`](crate::Charon) (create, refresh, delete, delete all, list).
+//! The session model: the server-side record ([`Session`]), its key, type and ids, and the
+//! rules that build it (TTLs in [`Lifetimes`], token generations in [`freshness`]).
+//!
+//! Nothing here signs tokens or talks to a store: the session API that does lives on the
+//! session authority, [`Charon`](crate::Charon), and the stores in [`store`](crate::store).
 
-mod api;
 pub mod freshness;
 mod id;
-mod issued;
 mod lifetimes;
 mod model;
 mod session_type;
 
-pub use api::{CreateSession, RefreshSession};
 pub use id::{
     MAX_SESSION_ID_LEN, MAX_USER_ID_LEN, is_valid_session_id, is_valid_user_id, random_id,
 };
-pub use issued::{IssuedTokens, LoggedOut};
 pub use lifetimes::Lifetimes;
 pub use model::{SCHEMA_VERSION, Session, SessionKey};
 pub use session_type::{MAX_SESSION_TYPE_LEN, SessionType};

@@ -118,6 +118,8 @@ impl<'a> SessionMeta<'a> {
 }
 
 /// Claim-derived metadata of the token events, present when the token's claims were decoded.
+/// `token_type`, `session_id` and `session_type` are `None` for a token naming no session
+/// (one of another issuer, read with [`ClaimsProfile::External`](crate::token::ClaimsProfile::External)).
 ///
 /// Fill it only from claims whose signature verified: before that they are attacker
 /// input. (`MetricsHandler` bounds the label values it derives from them regardless.)
@@ -125,17 +127,17 @@ impl<'a> SessionMeta<'a> {
 #[non_exhaustive]
 pub struct ClaimMeta<'a> {
     /// Claim `type`: `access` or `refresh`.
-    pub token_type: &'a str,
+    pub token_type: Option<&'a str>,
     /// Claim `sub`.
     pub user_id: &'a str,
     /// Claim `sid`.
-    pub session_id: &'a str,
+    pub session_id: Option<&'a str>,
     /// Claim `styp`.
-    pub session_type: &'a str,
+    pub session_type: Option<&'a str>,
 }
 
 impl<'a> ClaimMeta<'a> {
-    /// Claim metadata from its parts.
+    /// Claim metadata of a Charon token, from its parts.
     pub fn new(
         token_type: &'a str,
         user_id: &'a str,
@@ -143,10 +145,20 @@ impl<'a> ClaimMeta<'a> {
         session_type: &'a str,
     ) -> Self {
         Self {
-            token_type,
+            token_type: Some(token_type),
             user_id,
-            session_id,
-            session_type,
+            session_id: Some(session_id),
+            session_type: Some(session_type),
+        }
+    }
+
+    /// Claim metadata of verified claims.
+    pub fn of(claims: &'a crate::token::Claims) -> Self {
+        Self {
+            token_type: claims.token_type().map(crate::token::TokenType::as_str),
+            user_id: &claims.sub,
+            session_id: claims.session_id(),
+            session_type: claims.session_type(),
         }
     }
 }

@@ -236,10 +236,12 @@ impl MetricsHandler {
         ));
         labels.push(Label::from_static_parts(
             "token_type",
-            claims.map_or("none", |c| token_type_label(c.token_type)),
+            claims
+                .and_then(|c| c.token_type)
+                .map_or("none", token_type_label),
         ));
-        labels.push(match claims {
-            Some(c) => self.session_types.label(c.session_type),
+        labels.push(match claims.and_then(|c| c.session_type) {
+            Some(styp) => self.session_types.label(styp),
             None => Label::from_static_parts("session_type", "none"),
         });
         labels

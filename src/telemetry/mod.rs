@@ -261,6 +261,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+mod builder;
 mod event;
 mod handler;
 #[cfg(feature = "metrics")]
@@ -272,6 +273,7 @@ mod tests;
 #[cfg(feature = "tracing")]
 mod tracing_bridge;
 
+pub use builder::{MAX_METRICS_SESSION_TYPES, TelemetryBuilder};
 pub use event::{
     ClaimMeta, Event, EventKind, JwksMeta, JwksOutcome, JwksTrigger, SessionMeta, TokenMeta,
 };

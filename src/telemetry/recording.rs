@@ -67,10 +67,10 @@ impl From<&Event<'_>> for RecordedEvent {
             recorded.session_loaded = Some(meta.session_loaded);
             recorded.token_transport = meta.token_transport;
             if let Some(claims) = &meta.claims {
-                recorded.token_type = Some(claims.token_type.to_owned());
+                recorded.token_type = claims.token_type.map(str::to_owned);
                 recorded.user_id = Some(claims.user_id.to_owned());
-                recorded.session_id = Some(claims.session_id.to_owned());
-                recorded.session_type = Some(claims.session_type.to_owned());
+                recorded.session_id = claims.session_id.map(str::to_owned);
+                recorded.session_type = claims.session_type.map(str::to_owned);
             }
             if let Some(error) = meta.error {
                 recorded.error_kind = Some(error.kind());

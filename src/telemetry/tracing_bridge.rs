@@ -211,10 +211,10 @@ fn token_valid(meta: &TokenMeta<'_>) {
         Level::TRACE,
         session_loaded = meta.session_loaded,
         token_transport = meta.token_transport.map(Transport::as_str),
-        token_type = claims.map(|c| c.token_type),
+        token_type = claims.and_then(|c| c.token_type),
         user_id = claims.map(|c| c.user_id),
-        session_id = claims.map(|c| c.session_id),
-        session_type = claims.map(|c| c.session_type),
+        session_id = claims.and_then(|c| c.session_id),
+        session_type = claims.and_then(|c| c.session_type),
         "token valid"
     );
 }
@@ -227,10 +227,10 @@ fn token_invalid(meta: &TokenMeta<'_>) {
         Level::DEBUG,
         session_loaded = meta.session_loaded,
         token_transport = meta.token_transport.map(Transport::as_str),
-        token_type = claims.map(|c| c.token_type),
+        token_type = claims.and_then(|c| c.token_type),
         user_id = claims.map(|c| c.user_id),
-        session_id = claims.map(|c| c.session_id),
-        session_type = claims.map(|c| c.session_type),
+        session_id = claims.and_then(|c| c.session_id),
+        session_type = claims.and_then(|c| c.session_type),
         error = meta.error.map(tracing::field::display),
         error_kind = meta.error.map(|e| tracing::field::debug(e.kind())),
         "token invalid"

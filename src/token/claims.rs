@@ -12,10 +12,27 @@ use crate::error::{AuthError, AuthErrorKind};
 use crate::session::{SessionType, is_valid_session_id, is_valid_user_id};
 use crate::token::json::StrictValue;
 
-/// The reserved claim names, in the order they are checked and serialized.
-pub const RESERVED_CLAIMS: [&str; 9] = [
-    "exp", "nbf", "iat", "iss", "sub", "sid", "styp", "type", "jti",
+/// The claim names this crate reads itself, in the order their absence is reported: the
+/// nine claims of every Charon token, then `aud` (optional). With the
+/// [`External`](ClaimsProfile::External) profile, `sid`, `styp` and `type` are ordinary extra
+/// claims. An extra claim can never take one of these names.
+pub const RESERVED_CLAIMS: [&str; 10] = [
+    "exp", "nbf", "iat", "iss", "sub", "sid", "styp", "type", "jti", "aud",
 ];
+
+/// Index of each reserved claim in [`RESERVED_CLAIMS`].
+mod slot {
+    pub(super) const EXP: usize = 0;
+    pub(super) const NBF: usize = 1;
+    pub(super) const IAT: usize = 2;
+    pub(super) const ISS: usize = 3;
+    pub(super) const SUB: usize = 4;
+    pub(super) const SID: usize = 5;
+    pub(super) const STYP: usize = 6;
+    pub(super) const TYPE: usize = 7;
+    pub(super) const JTI: usize = 8;
+    pub(super) const AUD: usize = 9;
+}
 
 /// Latest accepted time claim (9999-12-31T23:59:59Z). Later ones, and negative ones, are
 /// refused: no token of ours carries them, and they only serve to confuse clock arithmetic.
@@ -23,6 +40,33 @@ pub const MAX_NUMERIC_DATE: UnixTime = 253_402_300_799;
 
 /// Longest accepted `jti`, in bytes. Ours are 22.
 pub const MAX_JTI_LEN: usize = 256;
+
+/// Most `aud` values accepted in one token.
+pub const MAX_AUDIENCES: usize = 16;
+
+/// Which claims a token must carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum ClaimsProfile {
+    /// Tokens minted by charon-auth or Elixir Charon: `exp nbf iat iss sub sid styp type jti`
+    /// all required and strictly typed (`aud` optional). The default.
+    #[default]
+    Charon,
+    /// Tokens of another issuer (an outside identity provider): `iss`, `sub` and `exp`
+    /// required; `nbf`, `iat`, `jti`, `aud` typed and checked when present; `sid`, `styp`
+    /// and `type` not interpreted (they stay extra claims). Such tokens name no session.
+    External,
+}
+
+impl ClaimsProfile {
+    /// Whether this profile reads the claim at `index` of [`RESERVED_CLAIMS`] itself.
+    fn reads(self, index: usize) -> bool {
+        match self {
+            ClaimsProfile::Charon => true,
+            ClaimsProfile::External => !matches!(index, slot::SID | slot::STYP | slot::TYPE),
+        }
+    }
+}
 
 /// The kind of a token (`type` claim).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, DeriveSerialize, Deserialize)]
@@ -58,12 +102,26 @@ impl fmt::Display for TokenType {
     }
 }
 
-/// The claims of a Charon token.
+/// The session a Charon token belongs to: claims `sid`, `styp` and `type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionClaims {
+    /// Session id (`sid`).
+    pub sid: String,
+    /// Session type (`styp`).
+    pub styp: String,
+    /// Token type (`type`).
+    pub token_type: TokenType,
+}
+
+/// The claims of a verified token.
 ///
-/// Every reserved claim is required and strictly typed: the three times are integer
-/// NumericDates (seconds since the Unix epoch; floats, strings and booleans are refused),
-/// the others are strings. Extra claims live in a separate map that can never hold a
-/// reserved name, so an extra claim cannot replace `sub`, `exp` or any other reserved claim.
+/// A Charon token ([`ClaimsProfile::Charon`]) carries all nine Charon claims: the three
+/// times are integer NumericDates (seconds since the Unix epoch; floats, strings and
+/// booleans are refused), `jti` a string, and its session in [`session`](Self::session).
+/// A token of another issuer ([`ClaimsProfile::External`]) needs only `iss`, `sub` and `exp`
+/// and names no session. Extra claims live in a separate map that can never hold a reserved
+/// name, so an extra claim cannot replace `sub`, `exp` or any other reserved claim.
 ///
 /// ```
 /// use charon_auth::token::{Claims, TokenType};
@@ -72,6 +130,7 @@ impl fmt::Display for TokenType {
 /// claims.insert_extra("role", "admin".into())?;
 /// assert!(claims.insert_extra("sub", "admin".into()).is_err());
 /// assert_eq!(claims.nbf, claims.iat);
+/// assert_eq!(claims.session_id(), Some("sid-1"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, PartialEq)]
@@ -80,21 +139,19 @@ pub struct Claims {
     pub iss: String,
     /// Subject: the user id (`sub`).
     pub sub: String,
-    /// Session id (`sid`).
-    pub sid: String,
-    /// Session type (`styp`).
-    pub styp: String,
-    /// Token type (`type`).
-    pub token_type: TokenType,
-    /// Token id (`jti`): the session's refresh token id for refresh tokens, random for
-    /// access tokens.
-    pub jti: String,
-    /// Issued at (`iat`), Unix seconds.
-    pub iat: UnixTime,
-    /// Not before (`nbf`), Unix seconds.
-    pub nbf: UnixTime,
+    /// Audiences (`aud`, a string or an array of strings); empty when absent.
+    pub aud: Vec<String>,
     /// Expires at (`exp`), Unix seconds.
     pub exp: UnixTime,
+    /// Not before (`nbf`), Unix seconds; always present in Charon tokens.
+    pub nbf: Option<UnixTime>,
+    /// Issued at (`iat`), Unix seconds; always present in Charon tokens.
+    pub iat: Option<UnixTime>,
+    /// Token id (`jti`): the session's refresh token id for refresh tokens, random for
+    /// access tokens; always present in Charon tokens.
+    pub jti: Option<String>,
+    /// The session of a Charon token; `None` for tokens of other issuers.
+    pub session: Option<SessionClaims>,
     extra: Map<String, Value>,
 }
 
@@ -102,16 +159,15 @@ impl fmt::Debug for Claims {
     /// Every claim, except that a refresh token's `jti` (the session's current refresh
     /// token id, which the session's own `Debug` hides too) is `REDACTED`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let jti: &dyn fmt::Debug = match self.token_type {
-            TokenType::Refresh => &"REDACTED",
-            TokenType::Access => &self.jti,
+        let jti: &dyn fmt::Debug = match self.token_type() {
+            Some(TokenType::Refresh) => &"REDACTED",
+            _ => &self.jti,
         };
         f.debug_struct("Claims")
             .field("iss", &self.iss)
             .field("sub", &self.sub)
-            .field("sid", &self.sid)
-            .field("styp", &self.styp)
-            .field("token_type", &self.token_type)
+            .field("aud", &self.aud)
+            .field("session", &self.session)
             .field("jti", jti)
             .field("iat", &self.iat)
             .field("nbf", &self.nbf)
@@ -122,8 +178,8 @@ impl fmt::Debug for Claims {
 }
 
 impl Claims {
-    /// Claims with the given identity, all times zero and no extra claims; set the times
-    /// with [`with_validity`](Self::with_validity) or the public fields.
+    /// The claims of a Charon token with the given identity, all times zero, no audience and
+    /// no extra claims; set the times with [`with_validity`](Self::with_validity).
     pub fn new(
         token_type: TokenType,
         iss: impl Into<String>,
@@ -135,13 +191,32 @@ impl Claims {
         Self {
             iss: iss.into(),
             sub: sub.into(),
-            sid: sid.into(),
-            styp: styp.into(),
-            token_type,
-            jti: jti.into(),
-            iat: 0,
-            nbf: 0,
+            aud: Vec::new(),
             exp: 0,
+            nbf: Some(0),
+            iat: Some(0),
+            jti: Some(jti.into()),
+            session: Some(SessionClaims {
+                sid: sid.into(),
+                styp: styp.into(),
+                token_type,
+            }),
+            extra: Map::new(),
+        }
+    }
+
+    /// The claims of a token naming no session (what another issuer mints): `iss`, `sub`,
+    /// `exp`, nothing else.
+    pub fn external(iss: impl Into<String>, sub: impl Into<String>, exp: UnixTime) -> Self {
+        Self {
+            iss: iss.into(),
+            sub: sub.into(),
+            aud: Vec::new(),
+            exp,
+            nbf: None,
+            iat: None,
+            jti: None,
+            session: None,
             extra: Map::new(),
         }
     }
@@ -149,10 +224,41 @@ impl Claims {
     /// Set `iat` and `nbf` to `issued_at`, and `exp` to `expires_at`.
     #[must_use]
     pub fn with_validity(mut self, issued_at: UnixTime, expires_at: UnixTime) -> Self {
-        self.iat = issued_at;
-        self.nbf = issued_at;
+        self.iat = Some(issued_at);
+        self.nbf = Some(issued_at);
         self.exp = expires_at;
         self
+    }
+
+    /// Set the audiences (`aud`): one is written as a string, several as an array.
+    #[must_use]
+    pub fn with_audience<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.aud = audiences.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The session id (`sid`) of a Charon token.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session.as_ref().map(|s| s.sid.as_str())
+    }
+
+    /// The session type (`styp`) of a Charon token.
+    pub fn session_type(&self) -> Option<&str> {
+        self.session.as_ref().map(|s| s.styp.as_str())
+    }
+
+    /// The token type (`type`) of a Charon token.
+    pub fn token_type(&self) -> Option<TokenType> {
+        self.session.as_ref().map(|s| s.token_type)
+    }
+
+    /// Whether `aud` names `audience`.
+    pub fn has_audience(&self, audience: &str) -> bool {
+        self.aud.iter().any(|a| a == audience)
     }
 
     /// Add or replace an extra claim. A reserved name (see [`RESERVED_CLAIMS`]) is refused
@@ -179,21 +285,27 @@ impl Claims {
         self.extra.get(name)
     }
 
-    /// All extra claims (never a reserved name).
+    /// All extra claims (never a reserved name of the profile the token was read with).
     pub fn extras(&self) -> &Map<String, Value> {
         &self.extra
+    }
+
+    /// Parse and type-check the claims of a Charon token ([`ClaimsProfile::Charon`]); see
+    /// [`from_payload_with`](Self::from_payload_with).
+    pub fn from_payload(payload: &[u8]) -> Result<Self, AuthError> {
+        Self::from_payload_with(payload, ClaimsProfile::Charon)
     }
 
     /// Parse and type-check claims from a JWS payload.
     ///
     /// The payload must be one JSON object without duplicate keys
-    /// ([`AuthErrorKind::TokenMalformed`] otherwise). Reserved claims are then checked in the
-    /// order of [`RESERVED_CLAIMS`]: the first missing one gives
-    /// [`AuthError::claim_not_found`], the first with a wrong type or value gives
-    /// [`AuthError::claim_invalid`]. Everything else becomes an extra claim. No time, issuer
-    /// or type check happens here; [`JwtCodec::verify`](crate::token::JwtCodec::verify) does
-    /// those.
-    pub fn from_payload(payload: &[u8]) -> Result<Self, AuthError> {
+    /// ([`AuthErrorKind::TokenMalformed`] otherwise). The claims the profile requires are
+    /// then checked in the order of [`RESERVED_CLAIMS`]: the first missing one gives
+    /// [`AuthError::claim_not_found`], the first with a wrong type or value (an empty or
+    /// hostile id, a negative time) gives [`AuthError::claim_invalid`]. Everything else
+    /// becomes an extra claim. No time, issuer, audience or type check happens here;
+    /// [`JwtCodec::verify`](crate::token::JwtCodec::verify) does those.
+    pub fn from_payload_with(payload: &[u8], profile: ClaimsProfile) -> Result<Self, AuthError> {
         // One pass: reserved claims land in fixed slots (no key allocation, no map
         // round trip); the rest becomes the extra map. Duplicates are refused at every
         // level, as `strict_object` does.
@@ -202,53 +314,91 @@ impl Claims {
         let RawClaims {
             mut reserved,
             extra,
-        } = RawClaims::deserialize(&mut de).map_err(|_| malformed())?;
+        } = ClaimsSeed(profile)
+            .deserialize(&mut de)
+            .map_err(|_| malformed())?;
         de.end().map_err(|_| malformed())?;
-        let mut slot = |name: &'static str| {
-            let index = RESERVED_CLAIMS.iter().position(|n| *n == name);
-            index
-                .and_then(|i| reserved.get_mut(i))
-                .and_then(Option::take)
+        let mut take = |index: usize| reserved.get_mut(index).and_then(Option::take);
+        let charon = profile == ClaimsProfile::Charon;
+        let exp = required(time_claim(take(slot::EXP), "exp")?, "exp")?;
+        let nbf = time_claim(take(slot::NBF), "nbf")?;
+        let iat = time_claim(take(slot::IAT), "iat")?;
+        if charon {
+            required(nbf, "nbf")?;
+            required(iat, "iat")?;
+        }
+        let iss = required(
+            string_claim(take(slot::ISS), "iss", |s| !s.is_empty())?,
+            "iss",
+        )?;
+        let sub = required(
+            string_claim(take(slot::SUB), "sub", is_valid_user_id)?,
+            "sub",
+        )?;
+        let session = if charon {
+            let sid = string_claim(take(slot::SID), "sid", is_valid_session_id)?;
+            let sid = required(sid, "sid")?;
+            let styp = string_claim(take(slot::STYP), "styp", SessionType::is_valid)?;
+            let styp = required(styp, "styp")?;
+            let token_type = required(string_claim(take(slot::TYPE), "type", |_| true)?, "type")?;
+            let token_type = TokenType::from_claim(&token_type)
+                .ok_or_else(|| AuthError::claim_invalid("type"))?;
+            Some(SessionClaims {
+                sid,
+                styp,
+                token_type,
+            })
+        } else {
+            None
         };
-        let exp = time_claim(slot("exp"), "exp")?;
-        let nbf = time_claim(slot("nbf"), "nbf")?;
-        let iat = time_claim(slot("iat"), "iat")?;
-        let iss = string_claim(slot("iss"), "iss", |s| !s.is_empty())?;
-        let sub = string_claim(slot("sub"), "sub", is_valid_user_id)?;
-        let sid = string_claim(slot("sid"), "sid", is_valid_session_id)?;
-        let styp = string_claim(slot("styp"), "styp", SessionType::is_valid)?;
-        let token_type = TokenType::from_claim(&string_claim(slot("type"), "type", |_| true)?)
-            .ok_or_else(|| AuthError::claim_invalid("type"))?;
-        let jti = string_claim(slot("jti"), "jti", |s| {
+        let jti = string_claim(take(slot::JTI), "jti", |s| {
             !s.is_empty() && s.len() <= MAX_JTI_LEN
         })?;
+        if charon {
+            required(jti.as_deref(), "jti")?;
+        }
+        let aud = audience_claim(take(slot::AUD))?;
         Ok(Self {
             iss,
             sub,
-            sid,
-            styp,
-            token_type,
-            jti,
-            iat,
-            nbf,
+            aud,
             exp,
+            nbf,
+            iat,
+            jti,
+            session,
             extra,
         })
     }
 }
 
 impl Serialize for Claims {
+    /// Charon's claim order: `iss sub sid styp type jti iat nbf exp`, then `aud` (a string
+    /// when there is one audience) and the extra claims. Absent claims are not written.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(RESERVED_CLAIMS.len() + self.extra.len()))?;
+        let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("iss", &self.iss)?;
         map.serialize_entry("sub", &self.sub)?;
-        map.serialize_entry("sid", &self.sid)?;
-        map.serialize_entry("styp", &self.styp)?;
-        map.serialize_entry("type", self.token_type.as_str())?;
-        map.serialize_entry("jti", &self.jti)?;
-        map.serialize_entry("iat", &self.iat)?;
-        map.serialize_entry("nbf", &self.nbf)?;
+        if let Some(session) = &self.session {
+            map.serialize_entry("sid", &session.sid)?;
+            map.serialize_entry("styp", &session.styp)?;
+            map.serialize_entry("type", session.token_type.as_str())?;
+        }
+        if let Some(jti) = &self.jti {
+            map.serialize_entry("jti", jti)?;
+        }
+        if let Some(iat) = self.iat {
+            map.serialize_entry("iat", &iat)?;
+        }
+        if let Some(nbf) = self.nbf {
+            map.serialize_entry("nbf", &nbf)?;
+        }
         map.serialize_entry("exp", &self.exp)?;
+        match self.aud.as_slice() {
+            [] => {}
+            [one] => map.serialize_entry("aud", one)?,
+            many => map.serialize_entry("aud", many)?,
+        }
         // `insert_extra` and `from_payload` guarantee no reserved name in `extra`.
         for (name, value) in &self.extra {
             map.serialize_entry(name, value)?;
@@ -286,49 +436,76 @@ fn is_reserved(name: &str) -> bool {
     RESERVED_CLAIMS.contains(&name)
 }
 
-/// An integer NumericDate within `0..=MAX_NUMERIC_DATE`.
-fn time_claim(value: Option<Value>, name: &'static str) -> Result<UnixTime, AuthError> {
+/// `Err(claim_not_found)` when a required claim is absent.
+fn required<T>(value: Option<T>, name: &'static str) -> Result<T, AuthError> {
+    value.ok_or_else(|| AuthError::claim_not_found(name))
+}
+
+/// An integer NumericDate within `0..=MAX_NUMERIC_DATE`, if present.
+fn time_claim(value: Option<Value>, name: &'static str) -> Result<Option<UnixTime>, AuthError> {
     match value {
-        None => Err(AuthError::claim_not_found(name)),
+        None => Ok(None),
         // `as_i64` is `None` for floats (`1.0`, `1e3`) and for integers beyond `i64`.
         Some(Value::Number(n)) => n
             .as_i64()
             .filter(|t| (0..=MAX_NUMERIC_DATE).contains(t))
+            .map(Some)
             .ok_or_else(|| AuthError::claim_invalid(name)),
         Some(_) => Err(AuthError::claim_invalid(name)),
     }
 }
 
-/// A string claim whose value passes `valid` (empty and hostile values are refused here,
-/// before any store sees them).
+/// A string claim whose value passes `valid`, if present (empty and hostile values are
+/// refused here, before any store sees them).
 fn string_claim(
     value: Option<Value>,
     name: &'static str,
     valid: impl Fn(&str) -> bool,
-) -> Result<String, AuthError> {
+) -> Result<Option<String>, AuthError> {
     match value {
-        None => Err(AuthError::claim_not_found(name)),
-        Some(Value::String(s)) if valid(&s) => Ok(s),
+        None => Ok(None),
+        Some(Value::String(s)) if valid(&s) => Ok(Some(s)),
         Some(_) => Err(AuthError::claim_invalid(name)),
     }
 }
 
-/// A claims object as read: reserved claims by their index in [`RESERVED_CLAIMS`], each
-/// still untyped, and the extra claims.
+/// `aud`: a non-empty string or a non-empty array of at most [`MAX_AUDIENCES`] non-empty
+/// strings (RFC 7519 section 4.1.3); absent is empty.
+fn audience_claim(value: Option<Value>) -> Result<Vec<String>, AuthError> {
+    let invalid = || AuthError::claim_invalid("aud");
+    match value {
+        None => Ok(Vec::new()),
+        Some(Value::String(s)) if !s.is_empty() => Ok(vec![s]),
+        Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_AUDIENCES => items
+            .into_iter()
+            .map(|item| match item {
+                Value::String(s) if !s.is_empty() => Ok(s),
+                _ => Err(invalid()),
+            })
+            .collect(),
+        Some(_) => Err(invalid()),
+    }
+}
+
+/// A claims object as read: the profile's reserved claims by their index in
+/// [`RESERVED_CLAIMS`], each still untyped, and the extra claims.
 struct RawClaims {
     reserved: [Option<Value>; RESERVED_CLAIMS.len()],
     extra: Map<String, Value>,
 }
 
-impl<'de> Deserialize<'de> for RawClaims {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(RawClaimsVisitor)
+/// Reads a [`RawClaims`] for one profile.
+struct ClaimsSeed(ClaimsProfile);
+
+impl<'de> DeserializeSeed<'de> for ClaimsSeed {
+    type Value = RawClaims;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<RawClaims, D::Error> {
+        deserializer.deserialize_map(self)
     }
 }
 
-struct RawClaimsVisitor;
-
-impl<'de> Visitor<'de> for RawClaimsVisitor {
+impl<'de> Visitor<'de> for ClaimsSeed {
     type Value = RawClaims;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -340,7 +517,7 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
             reserved: Default::default(),
             extra: Map::new(),
         };
-        while let Some(key) = access.next_key_seed(ClaimName)? {
+        while let Some(key) = access.next_key_seed(ClaimName(self.0))? {
             let StrictValue(value) = access.next_value()?;
             let duplicate = match key {
                 ClaimKey::Reserved(index) => match raw.reserved.get_mut(index) {
@@ -373,7 +550,17 @@ enum ClaimKey {
     Extra(String),
 }
 
-struct ClaimName;
+/// Reads a claim name, reserved or not for one profile.
+struct ClaimName(ClaimsProfile);
+
+impl ClaimName {
+    fn reserved_index(&self, name: &str) -> Option<usize> {
+        RESERVED_CLAIMS
+            .iter()
+            .position(|n| *n == name)
+            .filter(|&i| self.0.reads(i))
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for ClaimName {
     type Value = ClaimKey;
@@ -391,14 +578,14 @@ impl<'de> Visitor<'de> for ClaimName {
     }
 
     fn visit_str<E: de::Error>(self, name: &str) -> Result<ClaimKey, E> {
-        Ok(match RESERVED_CLAIMS.iter().position(|n| *n == name) {
+        Ok(match self.reserved_index(name) {
             Some(index) => ClaimKey::Reserved(index),
             None => ClaimKey::Extra(name.to_owned()),
         })
     }
 
     fn visit_string<E: de::Error>(self, name: String) -> Result<ClaimKey, E> {
-        Ok(match RESERVED_CLAIMS.iter().position(|n| *n == name) {
+        Ok(match self.reserved_index(&name) {
             Some(index) => ClaimKey::Reserved(index),
             None => ClaimKey::Extra(name),
         })
@@ -439,18 +626,19 @@ mod tests {
             assert_eq!(err.name(), name);
         }
         assert!(claims.extras().is_empty());
-        assert_eq!(claims.insert_extra("aud", json!("x")).unwrap(), None);
-        assert_eq!(claims.remove_extra("aud"), Some(json!("x")));
+        assert_eq!(claims.insert_extra("role", json!("x")).unwrap(), None);
+        assert_eq!(claims.remove_extra("role"), Some(json!("x")));
     }
 
     #[test]
     fn missing_claims_are_named() {
         let full = serde_json::to_value(sample()).unwrap();
-        for name in RESERVED_CLAIMS {
+        // Every Charon claim is required; `aud` is optional.
+        for name in &RESERVED_CLAIMS[..9] {
             let mut value = full.clone();
-            value.as_object_mut().unwrap().remove(name);
+            value.as_object_mut().unwrap().remove(*name);
             let err = Claims::from_payload(&payload(&value)).unwrap_err();
-            assert_eq!(err, AuthError::claim_not_found(name));
+            assert_eq!(err, AuthError::claim_not_found(*name));
         }
     }
 
@@ -541,6 +729,81 @@ mod tests {
         for bad in [text.as_bytes(), b"[]", b"not json", b""] {
             let err = Claims::from_payload(bad).unwrap_err();
             assert_eq!(err.kind(), AuthErrorKind::TokenMalformed);
+        }
+    }
+
+    #[test]
+    fn audiences_are_a_string_or_an_array_of_strings() {
+        let claims = sample().with_audience(["api"]);
+        let value = serde_json::to_value(&claims).unwrap();
+        assert_eq!(
+            value["aud"],
+            json!("api"),
+            "one audience is written as a string"
+        );
+        assert_eq!(Claims::from_payload(&payload(&value)).unwrap(), claims);
+        let two = sample().with_audience(["api", "admin"]);
+        let value = serde_json::to_value(&two).unwrap();
+        assert_eq!(value["aud"], json!(["api", "admin"]));
+        let back = Claims::from_payload(&payload(&value)).unwrap();
+        assert!(back.has_audience("admin") && !back.has_audience("other"));
+        let full = serde_json::to_value(sample()).unwrap();
+        let many: Vec<String> = (0..=MAX_AUDIENCES).map(|i| i.to_string()).collect();
+        for bad in [
+            json!(""),
+            json!([]),
+            json!([1]),
+            json!([""]),
+            json!(5),
+            json!(many),
+        ] {
+            let mut value = full.clone();
+            value["aud"] = bad.clone();
+            let err = Claims::from_payload(&payload(&value)).unwrap_err();
+            assert_eq!(err, AuthError::claim_invalid("aud"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_external_profile_needs_only_iss_sub_exp() {
+        let minimal = json!({"iss": "https://idp.example", "sub": "u-1", "exp": 100});
+        let claims =
+            Claims::from_payload_with(&payload(&minimal), ClaimsProfile::External).unwrap();
+        assert_eq!(claims, Claims::external("https://idp.example", "u-1", 100));
+        assert_eq!(claims.session_id(), None);
+        assert_eq!(claims.token_type(), None);
+        // A Charon token is refused without its session claims.
+        let err = Claims::from_payload(&payload(&minimal)).unwrap_err();
+        assert_eq!(err, AuthError::claim_not_found("nbf"));
+        // `sid`, `styp`, `type` mean nothing to the external profile: extras, any shape
+        // (an OIDC `sid` is common).
+        let oidc = json!({"iss": "i", "sub": "u", "exp": 9, "sid": "a.b", "type": 3, "iat": 1});
+        let claims = Claims::from_payload_with(&payload(&oidc), ClaimsProfile::External).unwrap();
+        assert_eq!(claims.extra("sid"), Some(&json!("a.b")));
+        assert_eq!(claims.extra("type"), Some(&json!(3)));
+        assert_eq!(claims.iat, Some(1));
+        // What is present is still typed and checked.
+        for (name, bad) in [
+            ("exp", json!(null)),
+            ("nbf", json!(-1)),
+            ("iat", json!("1")),
+            ("sub", json!("")),
+            ("iss", json!(1)),
+            ("jti", json!("")),
+            ("aud", json!([])),
+        ] {
+            let mut value = minimal.clone();
+            value[name] = bad.clone();
+            let err =
+                Claims::from_payload_with(&payload(&value), ClaimsProfile::External).unwrap_err();
+            assert_eq!(err, AuthError::claim_invalid(name), "{name} = {bad}");
+        }
+        for name in ["iss", "sub", "exp"] {
+            let mut value = minimal.clone();
+            value.as_object_mut().unwrap().remove(name);
+            let err =
+                Claims::from_payload_with(&payload(&value), ClaimsProfile::External).unwrap_err();
+            assert_eq!(err, AuthError::claim_not_found(name));
         }
     }
 

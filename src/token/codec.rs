@@ -12,7 +12,7 @@ use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 
 use crate::clock::UnixTime;
 use crate::error::{AuthError, AuthErrorKind, ConfigError, ConfigErrorKind};
-use crate::token::claims::{Claims, TokenType};
+use crate::token::claims::{Claims, ClaimsProfile, TokenType};
 use crate::token::gate::{self, MAX_TOKEN_LEN};
 use crate::token::header;
 use crate::token::key::{Key, MAX_HMAC_LEN, alg_name};
@@ -59,6 +59,10 @@ struct Inner {
     max_access_lifetime: Option<i64>,
     /// Longest accepted `exp - iat` of refresh tokens, in seconds.
     max_refresh_lifetime: Option<i64>,
+    /// Which claims tokens must carry.
+    profile: ClaimsProfile,
+    /// Accepted audiences; empty: tokens must carry no `aud`.
+    audiences: Vec<String>,
     /// Encoded header of the signing key; `None` for a verify-only keyset.
     signing_header: Option<String>,
     /// Encoded header of every key -> its kid.
@@ -103,6 +107,8 @@ impl JwtCodec {
                 leeway_secs: secs(DEFAULT_LEEWAY),
                 max_access_lifetime: None,
                 max_refresh_lifetime: None,
+                profile: ClaimsProfile::Charon,
+                audiences: Vec::new(),
                 signing_header,
                 known_headers,
             }),
@@ -146,6 +152,38 @@ impl JwtCodec {
         self.inner
             .max_lifetime_secs(token_type)
             .map(|s| Duration::from_secs(u64::try_from(s).unwrap_or(0)))
+    }
+
+    /// Read tokens with `profile`: which claims they must carry. Defaults to
+    /// [`ClaimsProfile::Charon`].
+    #[must_use]
+    pub fn with_profile(mut self, profile: ClaimsProfile) -> Self {
+        Arc::make_mut(&mut self.inner).profile = profile;
+        self
+    }
+
+    /// The claims profile.
+    pub fn profile(&self) -> ClaimsProfile {
+        self.inner.profile
+    }
+
+    /// Accept tokens whose `aud` names one of `audiences` (RFC 7519 section 4.1.3); tokens
+    /// without `aud`, or naming none of them, are refused (`claim_invalid("aud")`). Without
+    /// audiences (the default) a token carrying `aud` is refused: a token meant for a named
+    /// audience is not meant for a service that names none.
+    #[must_use]
+    pub fn with_audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Arc::make_mut(&mut self.inner).audiences = audiences.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The accepted audiences.
+    pub fn audiences(&self) -> &[String] {
+        &self.inner.audiences
     }
 
     /// The keyset.
@@ -258,12 +296,12 @@ impl JwtCodec {
             let n = URL_SAFE_NO_PAD
                 .decode_slice(segments.payload, &mut buf)
                 .map_err(|_| malformed())?;
-            Claims::from_payload(buf.get(..n).unwrap_or_default())
+            Claims::from_payload_with(buf.get(..n).unwrap_or_default(), self.inner.profile)
         } else {
             let payload = URL_SAFE_NO_PAD
                 .decode(segments.payload)
                 .map_err(|_| malformed())?;
-            Claims::from_payload(&payload)
+            Claims::from_payload_with(&payload, self.inner.profile)
         }
     }
 
@@ -310,13 +348,18 @@ impl JwtCodec {
     ///
     /// Checks, in order, the first failure winning:
     /// 1. everything [`verify_signature`](Self::verify_signature) checks;
-    /// 2. the claims: a JSON object without duplicate keys, with all of `exp nbf iat iss sub
-    ///    sid styp type jti`, each of the right type (see [`Claims::from_payload`]);
+    /// 2. the claims: a JSON object without duplicate keys, with the claims of the
+    ///    [profile](Self::with_profile) (Charon: all of `exp nbf iat iss sub sid styp type
+    ///    jti`), each of the right type (see [`Claims::from_payload_with`]);
     /// 3. time, with `leeway` L: `now >= exp + L` is [`Expired`](AuthErrorKind::Expired);
-    ///    `now < nbf - L` and `now < iat - L` are [`NotYetValid`](AuthErrorKind::NotYetValid);
+    ///    `now < nbf - L` and `now < iat - L` are [`NotYetValid`](AuthErrorKind::NotYetValid)
+    ///    (an absent `nbf` or `iat` is not checked);
     /// 4. `iss` must equal the issuer (`claim_invalid("iss")`);
-    /// 5. `type` must equal `expected` (`claim_invalid("type")`);
-    /// 6. with a [maximum lifetime](Self::with_max_lifetime) for `expected`, `exp - iat`
+    /// 5. `aud` must name one of the [audiences](Self::with_audiences), or be absent when
+    ///    there are none (`claim_invalid("aud")`);
+    /// 6. `type` must equal `expected` (`claim_invalid("type")`); a token naming no session
+    ///    (another issuer's) counts as an access token;
+    /// 7. with a [maximum lifetime](Self::with_max_lifetime) for `expected`, `exp - iat`
     ///    must not exceed it plus the leeway (`claim_invalid("exp")`).
     ///
     /// `now` is the request's single time reading (see [`Clock`](crate::clock::Clock)).
@@ -342,17 +385,30 @@ impl JwtCodec {
         if now >= claims.exp.saturating_add(leeway) {
             return Err(AuthError::new(AuthErrorKind::Expired));
         }
-        if now < claims.nbf.saturating_sub(leeway) || now < claims.iat.saturating_sub(leeway) {
+        let too_early = |t: Option<UnixTime>| t.is_some_and(|t| now < t.saturating_sub(leeway));
+        if too_early(claims.nbf) || too_early(claims.iat) {
             return Err(AuthError::new(AuthErrorKind::NotYetValid));
         }
         if claims.iss != self.inner.issuer {
             return Err(AuthError::claim_invalid("iss"));
         }
-        if claims.token_type != expected {
-            return Err(AuthError::claim_invalid("type"));
+        let audiences = &self.inner.audiences;
+        let audience_ok = if audiences.is_empty() {
+            claims.aud.is_empty()
+        } else {
+            audiences.iter().any(|a| claims.has_audience(a))
+        };
+        if !audience_ok {
+            return Err(AuthError::claim_invalid("aud"));
         }
-        if let Some(max) = self.inner.max_lifetime_secs(expected)
-            && claims.exp.saturating_sub(claims.iat) > max.saturating_add(leeway)
+        match claims.token_type() {
+            Some(t) if t == expected => {}
+            None if expected == TokenType::Access => {}
+            Some(_) => return Err(AuthError::claim_invalid("type")),
+            None => return Err(AuthError::claim_not_found("type")),
+        }
+        if let (Some(max), Some(iat)) = (self.inner.max_lifetime_secs(expected), claims.iat)
+            && claims.exp.saturating_sub(iat) > max.saturating_add(leeway)
         {
             return Err(AuthError::claim_invalid("exp"));
         }

@@ -32,7 +32,8 @@ mod verified;
 
 pub use cache::{DEFAULT_TOKEN_CACHE_CAPACITY, VerifiedTokenCache};
 pub use claims::{
-    Claims, MAX_JTI_LEN, MAX_NUMERIC_DATE, RESERVED_CLAIMS, ReservedClaimError, TokenType,
+    Claims, ClaimsProfile, MAX_AUDIENCES, MAX_JTI_LEN, MAX_NUMERIC_DATE, RESERVED_CLAIMS,
+    ReservedClaimError, SessionClaims, TokenType,
 };
 pub use codec::{DEFAULT_LEEWAY, JwtCodec, MAX_LEEWAY};
 pub use derive::{

@@ -31,7 +31,7 @@ use axum::routing::get;
 use charon_auth::clock::{Clock as _, SystemClock};
 use charon_auth::store::redis::RedisStore;
 use charon_auth::token::{Claims, Key, Keyset, TokenType};
-use charon_auth::{AuthLayer, Authenticated, Charon, CreateSession, Transport};
+use charon_auth::{AccessLayer, RefreshLayer, Authenticated, Charon, CreateSession, Transport};
 use serde::Deserialize;
 
 const ISSUER: &str = "charon-load";
@@ -90,7 +90,7 @@ async fn access(port: u16) -> Result<(), Error> {
     let charon = charon_builder()?.build()?;
     let router = Router::new()
         .route("/", get(hello))
-        .route_layer(AuthLayer::access(&charon));
+        .route_layer(AccessLayer::new(&charon));
     serve(router, port).await
 }
 
@@ -107,7 +107,7 @@ async fn refresh(port: u16) -> Result<(), Error> {
                 HELLO
             }),
         )
-        .route_layer(AuthLayer::refresh(&charon));
+        .route_layer(RefreshLayer::new(&charon));
     let router = Router::new()
         .route(
             "/credential",

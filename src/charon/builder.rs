@@ -1,11 +1,12 @@
-//! The [`Charon`] handle and its builder.
+//! [`CharonBuilder`]: configures a [`Charon`].
 
 use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::{Clock, SystemClock, UnixTime};
+use super::{Charon, Inner};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{
     DEFAULT_MAX_SESSIONS_PER_USER, MAX_SESSIONS_PER_USER_LIMIT, ReuseDetection, SessionTtl,
     TokenTimes,
@@ -13,130 +14,10 @@ use crate::config::{
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::session::SessionType;
 use crate::store::{MemoryStore, ObservedStore, SessionStore};
-use crate::telemetry::{Telemetry, TelemetryHandler};
-use crate::token::{
-    DEFAULT_TOKEN_CACHE_CAPACITY, JwtCodec, Keyset, MIN_BASE_SECRET_LEN, TokenType,
-    VerifiedTokenCache,
-};
+use crate::telemetry::{TelemetryBuilder, TelemetryHandler};
+use crate::token::{DEFAULT_TOKEN_CACHE_CAPACITY, Keyset, MIN_BASE_SECRET_LEN, TokenType};
 use crate::transport::{CookieConfig, CsrfConfig, GateLimits};
-
-/// The configured library: keys, TTLs, cookies, store and telemetry.
-///
-/// Build one at start-up with [`Charon::builder`]; it is cheap to clone (an `Arc` inside)
-/// and is what the verification layers and the session API run on.
-#[derive(Clone)]
-pub struct Charon {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    issuer: String,
-    times: TokenTimes,
-    codec: JwtCodec,
-    token_cache: VerifiedTokenCache,
-    cookies: CookieConfig,
-    csrf: CsrfConfig,
-    gate_limits: GateLimits,
-    enforce_browser_cookies: bool,
-    reuse_detection: ReuseDetection,
-    max_sessions_per_user: NonZeroU32,
-    store: ObservedStore,
-    telemetry: Telemetry,
-    clock: Arc<dyn Clock>,
-}
-
-impl Charon {
-    /// Start configuring. `issuer` and either [`base_secret`](CharonBuilder::base_secret)
-    /// or [`keyset`](CharonBuilder::keyset) are required.
-    pub fn builder() -> CharonBuilder {
-        CharonBuilder::default()
-    }
-
-    /// The token issuer (`iss`).
-    pub fn issuer(&self) -> &str {
-        &self.inner.issuer
-    }
-
-    /// Token lifetimes and freshness settings.
-    pub fn times(&self) -> &TokenTimes {
-        &self.inner.times
-    }
-
-    /// The JWT signer and verifier.
-    pub fn codec(&self) -> &JwtCodec {
-        &self.inner.codec
-    }
-
-    /// The cache of verified tokens.
-    pub fn token_cache(&self) -> &VerifiedTokenCache {
-        &self.inner.token_cache
-    }
-
-    /// Cookie names and attributes.
-    pub fn cookies(&self) -> &CookieConfig {
-        &self.inner.cookies
-    }
-
-    /// CSRF settings for the cookie-only transport.
-    pub fn csrf(&self) -> &CsrfConfig {
-        &self.inner.csrf
-    }
-
-    /// Size limits of the request gate.
-    pub fn gate_limits(&self) -> &GateLimits {
-        &self.inner.gate_limits
-    }
-
-    /// Whether creating a bearer-transport session from a browser is refused.
-    pub fn enforces_browser_cookies(&self) -> bool {
-        self.inner.enforce_browser_cookies
-    }
-
-    /// What a stale refresh token does to its session.
-    pub fn reuse_detection(&self) -> ReuseDetection {
-        self.inner.reuse_detection
-    }
-
-    /// The most live sessions one user may hold per session type; a login beyond it
-    /// evicts the ones that would end first.
-    pub fn max_sessions_per_user(&self) -> NonZeroU32 {
-        self.inner.max_sessions_per_user
-    }
-
-    /// The session store, with session telemetry.
-    pub fn store(&self) -> &ObservedStore {
-        &self.inner.store
-    }
-
-    /// The telemetry handlers.
-    pub fn telemetry(&self) -> &Telemetry {
-        &self.inner.telemetry
-    }
-
-    /// The current time from the configured clock.
-    pub fn now(&self) -> UnixTime {
-        self.inner.clock.now()
-    }
-}
-
-impl fmt::Debug for Charon {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Charon")
-            .field("issuer", &self.inner.issuer)
-            .field("times", &self.inner.times)
-            .field("codec", &self.inner.codec)
-            .field("cookies", &self.inner.cookies)
-            .field(
-                "enforce_browser_cookies",
-                &self.inner.enforce_browser_cookies,
-            )
-            .field("reuse_detection", &self.inner.reuse_detection)
-            .field("max_sessions_per_user", &self.inner.max_sessions_per_user)
-            .field("store", &self.inner.store)
-            .field("telemetry", &self.inner.telemetry)
-            .finish_non_exhaustive()
-    }
-}
+use crate::verifier::{TrustedIssuer, Verifier};
 
 /// Builder for [`Charon`]. Every setter documents its default; [`build`](Self::build)
 /// checks everything and returns a [`ConfigError`] for any invalid value or combination.
@@ -156,10 +37,9 @@ pub struct CharonBuilder {
     reuse_detection: ReuseDetection,
     max_sessions_per_user: u32,
     store: Option<Arc<dyn SessionStore>>,
-    handlers: Vec<Arc<dyn TelemetryHandler>>,
-    tracing_events: bool,
-    metrics_counters: bool,
-    metrics_session_types: Option<Vec<SessionType>>,
+    telemetry: TelemetryBuilder,
+    audiences: Vec<String>,
+    trusted: Vec<TrustedIssuer>,
     clock: Arc<dyn Clock>,
 }
 
@@ -180,10 +60,9 @@ impl Default for CharonBuilder {
             reuse_detection: ReuseDetection::default(),
             max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
             store: None,
-            handlers: Vec::new(),
-            tracing_events: true,
-            metrics_counters: true,
-            metrics_session_types: None,
+            telemetry: TelemetryBuilder::default(),
+            audiences: Vec::new(),
+            trusted: Vec::new(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -200,7 +79,9 @@ impl fmt::Debug for CharonBuilder {
             .field("keyset", &self.keyset)
             .field("times", &self.times)
             .field("store", &self.store)
-            .field("handlers", &self.handlers.len())
+            .field("telemetry", &self.telemetry)
+            .field("audiences", &self.audiences)
+            .field("trusted", &self.trusted)
             .finish_non_exhaustive()
     }
 }
@@ -229,7 +110,7 @@ impl CharonBuilder {
 
     /// How many verified tokens to remember, so a token seen again skips its signature
     /// check and claims parsing (time, issuer, type and claim checks still run on every
-    /// request; see [`VerifiedTokenCache`]). Defaults to 4096; 0 turns the cache off.
+    /// request; see [`VerifiedTokenCache`](crate::token::VerifiedTokenCache)). Defaults to 4096; 0 turns the cache off.
     pub fn verified_token_cache(mut self, capacity: usize) -> Self {
         self.token_cache_capacity = capacity;
         self
@@ -362,19 +243,19 @@ impl CharonBuilder {
     /// Add a telemetry handler (a closure `Fn(&Event<'_>)` works). Handlers run in the
     /// order added. None by default.
     pub fn on_event(mut self, handler: impl TelemetryHandler) -> Self {
-        self.handlers.push(Arc::new(handler));
+        self.telemetry = self.telemetry.on_event(handler);
         self
     }
 
     /// Emit every event as a `tracing` event (feature `tracing`). Defaults to on.
     pub fn tracing_events(mut self, on: bool) -> Self {
-        self.tracing_events = on;
+        self.telemetry = self.telemetry.tracing_events(on);
         self
     }
 
     /// Count every event with the `metrics` crate (feature `metrics`). Defaults to on.
     pub fn metrics_counters(mut self, on: bool) -> Self {
-        self.metrics_counters = on;
+        self.telemetry = self.telemetry.metrics_counters(on);
         self
     }
 
@@ -385,13 +266,25 @@ impl CharonBuilder {
     /// whenever session types can come from requests. Defaults to no allowlist: the first
     /// 32 session types seen keep their name, later ones are `other`.
     pub fn metrics_session_types(mut self, types: impl IntoIterator<Item = SessionType>) -> Self {
-        let mut list: Vec<SessionType> = Vec::new();
-        for t in types {
-            if !list.contains(&t) {
-                list.push(t);
-            }
-        }
-        self.metrics_session_types = Some(list);
+        self.telemetry = self.telemetry.metrics_session_types(types);
+        self
+    }
+
+    /// Write `audience` in the `aud` of every issued token, and accept it in verified
+    /// tokens (RFC 7519 section 4.1.3: a resource service names itself with
+    /// [`VerifierBuilder::audience`](crate::verifier::VerifierBuilder::audience) and refuses
+    /// tokens not meant for it). Call it once per audience. Defaults to none: tokens carry
+    /// no `aud`.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Also accept access tokens of another issuer (an outside identity provider, another
+    /// Charon) on this handle's access layers. Refresh tokens and the session API stay
+    /// this handle's own. None by default.
+    pub fn trust(mut self, issuer: TrustedIssuer) -> Self {
+        self.trusted.push(issuer);
         self
     }
 
@@ -441,16 +334,6 @@ impl CharonBuilder {
         self.cookies.validate()?;
         self.csrf.validate()?;
         self.gate_limits.validate()?;
-        if self
-            .metrics_session_types
-            .as_ref()
-            .is_some_and(|types| types.len() > MAX_METRICS_SESSION_TYPES)
-        {
-            return Err(ConfigError::new(
-                ConfigErrorKind::Invalid,
-                "at most 32 metrics session types (the metrics label cap)",
-            ));
-        }
         let max_sessions_per_user = NonZeroU32::new(self.max_sessions_per_user)
             .filter(|max| max.get() <= MAX_SESSIONS_PER_USER_LIMIT)
             .ok_or_else(|| {
@@ -471,76 +354,48 @@ impl CharonBuilder {
                 "a maximum token lifetime must lie between its TTL and 100 years",
             ));
         }
-        let codec = JwtCodec::new(keyset, issuer.clone())?
-            .with_leeway(self.times.leeway)?
-            .with_max_lifetime(TokenType::Access, max_access)
-            .with_max_lifetime(TokenType::Refresh, max_refresh);
-
-        let telemetry = Telemetry::new(built_in_handlers(
-            self.handlers,
-            self.tracing_events,
-            self.metrics_counters,
-            self.metrics_session_types,
-        ));
+        let telemetry = self.telemetry.build()?;
+        let own = TrustedIssuer::charon(issuer, keyset)
+            .max_token_lifetime(TokenType::Access, max_access)
+            .max_token_lifetime(TokenType::Refresh, max_refresh);
+        let mut verifier = Verifier::builder()
+            .trust(own)
+            .leeway(self.times.leeway)
+            .verified_token_cache(self.token_cache_capacity)
+            .cookies(self.cookies)
+            .csrf(self.csrf)
+            .gate_limits(self.gate_limits)
+            .shared_telemetry(telemetry.clone())
+            .clock_arc(self.clock);
+        for audience in &self.audiences {
+            verifier = verifier.audience(audience.clone());
+        }
+        for trusted in self.trusted {
+            verifier = verifier.trust(trusted);
+        }
+        let verifier = verifier.build()?;
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::default()));
 
         Ok(Charon {
             inner: Arc::new(Inner {
-                issuer,
+                verifier,
                 times: self.times,
-                codec,
-                token_cache: VerifiedTokenCache::new(self.token_cache_capacity),
-                cookies: self.cookies,
-                csrf: self.csrf,
-                gate_limits: self.gate_limits,
+                audiences: self.audiences,
                 enforce_browser_cookies: self.enforce_browser_cookies,
                 reuse_detection: self.reuse_detection,
                 max_sessions_per_user,
-                store: ObservedStore::new(store, telemetry.clone()),
-                telemetry,
-                clock: self.clock,
+                store: ObservedStore::new(store, telemetry),
             }),
         })
     }
 }
 
-/// Most [`CharonBuilder::metrics_session_types`]: the metrics bridge's label cap
-/// (`MetricsHandler::MAX_SESSION_TYPE_LABELS`, which needs the `metrics` feature).
-const MAX_METRICS_SESSION_TYPES: usize = 32;
-#[cfg(feature = "metrics")]
-const _: () =
-    assert!(MAX_METRICS_SESSION_TYPES == crate::telemetry::MetricsHandler::MAX_SESSION_TYPE_LABELS);
-
-/// The application's handlers, then the `tracing` and `metrics` bridges when their
-/// features are on and they were not turned off; the `metrics` bridge with the session
-/// type allowlist, if one was given.
-#[allow(unused_mut, unused_variables, clippy::needless_pass_by_value)]
-fn built_in_handlers(
-    mut handlers: Vec<Arc<dyn TelemetryHandler>>,
-    tracing_events: bool,
-    metrics_counters: bool,
-    metrics_session_types: Option<Vec<SessionType>>,
-) -> Vec<Arc<dyn TelemetryHandler>> {
-    #[cfg(feature = "tracing")]
-    if tracing_events {
-        handlers.push(Arc::new(crate::telemetry::TracingHandler::default()));
-    }
-    #[cfg(feature = "metrics")]
-    if metrics_counters {
-        let mut bridge = crate::telemetry::MetricsHandler::new();
-        if let Some(types) = metrics_session_types {
-            bridge = bridge.with_session_types(types);
-        }
-        handlers.push(Arc::new(bridge));
-    }
-    handlers
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::charon::Charon;
     use crate::token::Key;
     use crate::transport::GateLimits;
 

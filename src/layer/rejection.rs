@@ -5,11 +5,50 @@ use http::{Response, StatusCode};
 
 use crate::error::AuthError;
 
-/// Turns an [`AuthError`] into a response. Implement it to customise rejections; the
-/// layer attaches the error to the response extensions either way.
+/// Turns an [`AuthError`] into a response. Implement it, or pass a closure
+/// `Fn(&AuthError) -> Response<B>`, to customise rejections; the layer attaches the error
+/// to the response extensions either way.
+///
+/// ```
+/// use charon_auth::AuthError;
+/// use charon_auth::layer::Rejection;
+/// use http::Response;
+///
+/// let plain = |error: &AuthError| {
+///     let mut response = Response::new(error.to_string());
+///     *response.status_mut() = error.status();
+///     response
+/// };
+/// # fn takes(_: impl Rejection<String>) {}
+/// takes(plain);
+/// ```
 pub trait Rejection<B>: Send + Sync + 'static {
     /// The response for `error`.
     fn reject(&self, error: &AuthError) -> Response<B>;
+}
+
+impl<B, F> Rejection<B> for F
+where
+    F: Fn(&AuthError) -> Response<B> + Send + Sync + 'static,
+{
+    fn reject(&self, error: &AuthError) -> Response<B> {
+        self(error)
+    }
+}
+
+/// Answer `error` with `rejection`, the error attached to the response extensions, and a
+/// DEBUG line under the fixed target `charon::rejection`.
+pub(crate) fn reject<B, R: Rejection<B>>(rejection: &R, error: AuthError) -> Response<B> {
+    #[cfg(feature = "tracing")]
+    tracing::debug!(
+        target: "charon::rejection",
+        status = error.status().as_u16(),
+        kind = error.kind().as_str(),
+        "rejecting request: {error}"
+    );
+    let mut response = rejection.reject(&error);
+    response.extensions_mut().insert(error);
+    response
 }
 
 /// The default rejection: the error's status, an RFC 6750 `WWW-Authenticate` header on 401
@@ -52,6 +91,62 @@ impl<B: Default> Rejection<B> for EmptyRejection {
         }
         response
     }
+}
+
+/// A rejection for gRPC services (tonic): a trailers-only response, HTTP 200 with
+/// `content-type: application/grpc`, `grpc-status` and `grpc-message` (percent-encoded, as
+/// the gRPC spec asks) in the headers, and an empty body.
+///
+/// | HTTP status of the error | gRPC status |
+/// |---|---|
+/// | 401 | `UNAUTHENTICATED` (16) |
+/// | 403 | `PERMISSION_DENIED` (7) |
+/// | 503 | `UNAVAILABLE` (14) |
+/// | 400 | `INVALID_ARGUMENT` (3) |
+/// | anything else | `INTERNAL` (13) |
+///
+/// Works for any body type that is `Default` (tonic's `Body`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GrpcRejection;
+
+impl GrpcRejection {
+    /// The gRPC status code answering `error`.
+    pub fn code(error: &AuthError) -> u16 {
+        match error.status().as_u16() {
+            401 => 16,
+            403 => 7,
+            503 => 14,
+            400 => 3,
+            _ => 13,
+        }
+    }
+}
+
+impl<B: Default> Rejection<B> for GrpcRejection {
+    fn reject(&self, error: &AuthError) -> Response<B> {
+        let mut response = Response::new(B::default());
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        headers.insert("grpc-status", HeaderValue::from(Self::code(error)));
+        if let Ok(message) = HeaderValue::from_str(&grpc_percent_encode(&error.to_string())) {
+            headers.insert("grpc-message", message);
+        }
+        response
+    }
+}
+
+/// gRPC's `grpc-message` encoding: percent-encode everything outside printable ASCII and
+/// `%` itself.
+fn grpc_percent_encode(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for byte in message.bytes() {
+        if (0x20..=0x7e).contains(&byte) && byte != b'%' {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The RFC 6750 section 3 challenge for `error`, on 401 and 400 responses.
@@ -124,6 +219,37 @@ mod tests {
             EmptyRejection.reject(&AuthError::new(AuthErrorKind::StoreUnavailable));
         assert_eq!(r.status(), 503);
         assert!(r.headers().get(WWW_AUTHENTICATE).is_none());
+    }
+
+    #[test]
+    fn grpc_rejection_is_trailers_only_with_the_mapped_status() {
+        for (kind, code) in [
+            (AuthErrorKind::Expired, "16"),
+            (AuthErrorKind::CsrfFailed, "7"),
+            (AuthErrorKind::StoreUnavailable, "14"),
+            (AuthErrorKind::MalformedRequest, "3"),
+        ] {
+            let r: Response<()> = GrpcRejection.reject(&AuthError::new(kind));
+            assert_eq!(r.status(), 200, "{kind:?}");
+            assert_eq!(r.headers()[CONTENT_TYPE], "application/grpc");
+            assert_eq!(r.headers()["grpc-status"], code, "{kind:?}");
+        }
+        let r: Response<()> = GrpcRejection.reject(&AuthError::custom("50% ünïcode\n"));
+        assert_eq!(r.headers()["grpc-message"], "50%25 %C3%BCn%C3%AFcode%0A");
+    }
+
+    #[test]
+    fn closures_are_rejections() {
+        let teapot = |e: &AuthError| {
+            let mut r = Response::new(e.kind().as_str().to_owned());
+            *r.status_mut() = StatusCode::IM_A_TEAPOT;
+            r
+        };
+        let r = teapot.reject(&AuthError::new(AuthErrorKind::Expired));
+        assert_eq!(
+            (r.status(), r.body().as_str()),
+            (StatusCode::IM_A_TEAPOT, "expired")
+        );
     }
 
     #[test]

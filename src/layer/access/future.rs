@@ -1,4 +1,4 @@
-//! [`ResponseFuture`]: the future returned by the [`Auth`](super::Auth) service.
+//! [`ResponseFuture`]: the future returned by the [`Access`](super::Access) service.
 
 use std::fmt;
 use std::future::Future;
@@ -8,27 +8,24 @@ use std::task::{Context, Poll};
 use http::Response;
 use pin_project_lite::pin_project;
 
-type BoxedResponse<B, E> = Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>;
-
 pin_project! {
-    /// Response future of [`Auth`](super::Auth): the inner service's future, a ready
-    /// rejection, or (refresh layer) the session load followed by the inner call.
-    pub struct ResponseFuture<F, B, E> {
+    /// Response future of [`Access`](super::Access): the inner service's future, or a ready
+    /// rejection. No allocation on either path.
+    pub struct ResponseFuture<F, B> {
         #[pin]
-        kind: Kind<F, B, E>,
+        kind: Kind<F, B>,
     }
 }
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<F, B, E> {
+    enum Kind<F, B> {
         Inner { #[pin] future: F },
         Rejected { response: Option<Response<B>> },
-        Boxed { future: BoxedResponse<B, E> },
     }
 }
 
-impl<F, B, E> ResponseFuture<F, B, E> {
+impl<F, B> ResponseFuture<F, B> {
     pub(crate) fn inner(future: F) -> Self {
         Self {
             kind: Kind::Inner { future },
@@ -42,19 +39,9 @@ impl<F, B, E> ResponseFuture<F, B, E> {
             },
         }
     }
-
-    pub(crate) fn boxed(
-        future: impl Future<Output = Result<Response<B>, E>> + Send + 'static,
-    ) -> Self {
-        Self {
-            kind: Kind::Boxed {
-                future: Box::pin(future),
-            },
-        }
-    }
 }
 
-impl<F, B, E> Future for ResponseFuture<F, B, E>
+impl<F, B, E> Future for ResponseFuture<F, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
@@ -69,12 +56,11 @@ where
                 // rather than panic.
                 None => Poll::Pending,
             },
-            KindProj::Boxed { future } => future.as_mut().poll(cx),
         }
     }
 }
 
-impl<F, B, E> fmt::Debug for ResponseFuture<F, B, E> {
+impl<F, B> fmt::Debug for ResponseFuture<F, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }

@@ -5,8 +5,8 @@ use std::fmt;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, PRAGMA, SET_COOKIE};
 use http::{HeaderMap, Response, StatusCode};
 
-use super::Session;
 use crate::clock::UnixTime;
+use crate::session::Session;
 use crate::transport::Transport;
 
 /// Tokens issued by a login or refresh, shaped for their transport.

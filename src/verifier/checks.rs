@@ -101,13 +101,18 @@ pub fn claim_value(claims: &Claims, name: &str) -> Option<Value> {
     Some(match name {
         "iss" => Value::from(claims.iss.as_str()),
         "sub" => Value::from(claims.sub.as_str()),
-        "sid" => Value::from(claims.sid.as_str()),
-        "styp" => Value::from(claims.styp.as_str()),
-        "type" => Value::from(claims.token_type.as_str()),
-        "jti" => Value::from(claims.jti.as_str()),
-        "iat" => Value::from(claims.iat),
-        "nbf" => Value::from(claims.nbf),
+        "sid" => Value::from(claims.session_id()?),
+        "styp" => Value::from(claims.session_type()?),
+        "type" => Value::from(claims.token_type()?.as_str()),
+        "jti" => Value::from(claims.jti.as_deref()?),
+        "iat" => Value::from(claims.iat?),
+        "nbf" => Value::from(claims.nbf?),
         "exp" => Value::from(claims.exp),
+        "aud" => match claims.aud.as_slice() {
+            [] => return None,
+            [one] => Value::from(one.as_str()),
+            many => Value::from(many.to_vec()),
+        },
         other => return claims.extra(other).cloned(),
     })
 }

@@ -1,0 +1,125 @@
+//! Login: [`CreateSession`] and [`Charon::create_session`].
+
+use http::HeaderMap;
+use serde_json::{Map, Value};
+
+use super::{Charon, IssuedTokens, issue::invalid};
+use crate::error::{SessionError, SessionErrorKind};
+use crate::session::{Lifetimes, Session, SessionType, random_id};
+use crate::transport::Transport;
+
+/// What to create on login: `Charon::create_session(CreateSession::new(user, transport), &headers)`.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct CreateSession {
+    user_id: String,
+    transport: Transport,
+    session_type: SessionType,
+    access_claims: Map<String, Value>,
+    refresh_claims: Map<String, Value>,
+    extra_payload: Map<String, Value>,
+}
+
+impl CreateSession {
+    /// A session for `user_id` whose tokens travel by `transport`.
+    pub fn new(user_id: impl Into<String>, transport: Transport) -> Self {
+        Self {
+            user_id: user_id.into(),
+            transport,
+            session_type: SessionType::default(),
+            access_claims: Map::new(),
+            refresh_claims: Map::new(),
+            extra_payload: Map::new(),
+        }
+    }
+
+    /// The session type. Defaults to `full`.
+    pub fn session_type(mut self, session_type: SessionType) -> Self {
+        self.session_type = session_type;
+        self
+    }
+
+    /// An extra claim in the access token. Reserved claims (`iss`, `sub`, `sid`, `styp`,
+    /// `type`, `jti`, `iat`, `nbf`, `exp`) cannot be replaced: the call fails.
+    pub fn access_claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.access_claims.insert(name.into(), value.into());
+        self
+    }
+
+    /// An extra claim in the refresh token (same rules as [`access_claim`](Self::access_claim)).
+    pub fn refresh_claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.refresh_claims.insert(name.into(), value.into());
+        self
+    }
+
+    /// Server-side payload stored with the session (never in a token). Empty by default.
+    pub fn extra_payload(mut self, payload: Map<String, Value>) -> Self {
+        self.extra_payload = payload;
+        self
+    }
+}
+
+impl Charon {
+    /// Log in: create a session for a user and issue its tokens.
+    ///
+    /// The user keeps at most [`max_sessions_per_user`](crate::CharonBuilder::max_sessions_per_user)
+    /// live sessions of this type: a login beyond it evicts the ones that would end first,
+    /// in the same store call.
+    ///
+    /// `headers` are the login request's headers: with browser enforcement on (the
+    /// default), a Bearer session requested by a browser (`Sec-Fetch-Mode` present) is
+    /// refused with [`SessionErrorKind::InsecureTransport`] (400).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an empty or oversized user id or a reserved claim override,
+    /// `InsecureTransport`, `Store` when the store fails, `Signing` when signing fails.
+    pub async fn create_session(
+        &self,
+        request: CreateSession,
+        headers: &HeaderMap,
+    ) -> Result<IssuedTokens, SessionError> {
+        if request.transport == Transport::Bearer
+            && self.enforces_browser_cookies()
+            && headers.contains_key("sec-fetch-mode")
+        {
+            return Err(SessionError::new(
+                SessionErrorKind::InsecureTransport,
+                "bearer token transport refused for a browser request; use a cookie transport",
+            ));
+        }
+        if !crate::session::is_valid_user_id(&request.user_id) {
+            return Err(invalid(
+                "user id must be 1 to 1024 bytes without control characters",
+            ));
+        }
+        let now = self.now();
+        let lifetimes = Lifetimes::for_new_session(self.times(), now);
+        let mut session = Session::new(
+            random_id(),
+            request.user_id,
+            request.session_type,
+            now,
+            lifetimes.session_expires_at,
+            lifetimes.refresh_expires_at,
+            random_id(),
+        );
+        session.extra_payload = request.extra_payload;
+        // Build (and check) the claims before writing, so a bad override stores nothing.
+        let claims = self.claims_for(
+            &session,
+            &lifetimes,
+            now,
+            request.access_claims,
+            request.refresh_claims,
+        )?;
+        // The cap is kept inside the store's create (one atomic step); the store reports
+        // what it evicted and the observed store emits a delete event for each.
+        session.lock_version = self
+            .store()
+            .create(&session, Some(self.max_sessions_per_user()), now)
+            .await?
+            .lock_version;
+        self.issue(session, request.transport, &lifetimes, claims)
+    }
+}

@@ -1,0 +1,65 @@
+//! Logout: [`Charon::delete_session`] and [`Charon::delete_all_sessions`].
+
+use super::{Charon, LoggedOut, issue::session_of};
+use crate::error::SessionError;
+use crate::session::{SessionKey, SessionType};
+use crate::transport::Transport;
+use crate::verifier::Authenticated;
+
+impl Charon {
+    /// Log out: delete the session of a verified request and clear both token cookies.
+    /// The access token stays valid until it expires (keep access TTLs short).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a token naming no session (one of another issuer), `Store` when
+    /// the store fails.
+    pub async fn delete_session(&self, auth: &Authenticated) -> Result<LoggedOut, SessionError> {
+        let (sid, session_type) = session_of(auth)?;
+        let key = SessionKey::new(sid, auth.user_id(), &session_type);
+        let deleted = self.store().delete(key, auth.now()).await?;
+        Ok(LoggedOut {
+            set_cookies: self.clearing_cookies(),
+            deleted,
+            clear_site_data: auth.transport() != Transport::Bearer
+                && self.cookies().clear_site_data(),
+        })
+    }
+
+    /// Log out everywhere: delete every session of a user and type, and clear the cookies
+    /// of the current client.
+    ///
+    /// # Errors
+    ///
+    /// `Store` when the store fails.
+    pub async fn delete_all_sessions(
+        &self,
+        user_id: &str,
+        session_type: &SessionType,
+    ) -> Result<LoggedOut, SessionError> {
+        self.store().delete_all(user_id, session_type).await?;
+        Ok(LoggedOut {
+            set_cookies: self.clearing_cookies(),
+            deleted: true,
+            // The caller's transport is not known here; browsers (cookie clients) act on
+            // the header, other clients ignore it.
+            clear_site_data: self.cookies().clear_site_data(),
+        })
+    }
+
+    /// Log out everywhere for the user of this request: every session of its user and
+    /// session type, as [`delete_all_sessions`](Self::delete_all_sessions), without
+    /// rebuilding the session type from the token.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a token naming no session (one of another issuer), `Store`.
+    pub async fn delete_all_sessions_of(
+        &self,
+        auth: &Authenticated,
+    ) -> Result<LoggedOut, SessionError> {
+        let (_, session_type) = session_of(auth)?;
+        self.delete_all_sessions(auth.user_id(), &session_type)
+            .await
+    }
+}

@@ -1,0 +1,11 @@
+//! The access layer: [`AccessLayer`] makes an [`Access`] service whose [`ResponseFuture`]
+//! answers with the inner service's response, or with the rejection.
+
+mod future;
+mod layer;
+mod service;
+
+pub use future::ResponseFuture;
+pub use layer::AccessLayer;
+pub(crate) use layer::TypedClaimsExt;
+pub use service::Access;

@@ -1,0 +1,113 @@
+//! [`RefreshLayer`]: the Tower layer for the refresh route.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tower_layer::Layer;
+
+use super::Refresh;
+use crate::Charon;
+use crate::error::AuthError;
+use crate::layer::{ClaimChecks, JsonRejection};
+use crate::token::Claims;
+use crate::verifier::ClaimCheck;
+
+/// Verifies the refresh token of every request, loads its session and checks freshness
+/// before the request reaches the inner service; by default a stale (replayed) refresh
+/// token also revokes its session.
+///
+/// On success the request carries a [`RefreshAuth`](crate::RefreshAuth) (what
+/// [`Charon::refresh_session`] takes) and its [`Authenticated`](crate::Authenticated);
+/// otherwise the [`Rejection`](crate::layer::Rejection) answers (401, 400, 403 or 503, never a
+/// pass-through when the store is down). Every request emits `charon.token.valid` or
+/// `charon.token.invalid` with `session_loaded`.
+#[must_use]
+pub struct RefreshLayer<R = JsonRejection> {
+    pub(crate) charon: Charon,
+    pub(crate) checks: ClaimChecks,
+    pub(crate) optional: bool,
+    pub(crate) rejection: Arc<R>,
+}
+
+impl RefreshLayer {
+    /// A refresh layer for the session authority `charon`.
+    pub fn new(charon: &Charon) -> Self {
+        Self {
+            charon: charon.clone(),
+            checks: ClaimChecks::default(),
+            optional: false,
+            rejection: Arc::new(JsonRejection),
+        }
+    }
+}
+
+impl<R> RefreshLayer<R> {
+    /// Require `claim == value` of the refresh token.
+    pub fn claim_equals(mut self, claim: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.checks = self.checks.equals(claim, value);
+        self
+    }
+
+    /// Require a custom check over the refresh token's verified claims.
+    pub fn check(
+        mut self,
+        check: impl Fn(&Claims) -> Result<(), AuthError> + Send + Sync + 'static,
+    ) -> Self {
+        self.checks = self.checks.custom(check);
+        self
+    }
+
+    /// Never reject: put an [`AuthOutcome`](crate::layer::AuthOutcome) in the extensions and let
+    /// the inner service decide. Off by default.
+    pub fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+
+    /// Answer rejections with `rejection` instead of [`JsonRejection`].
+    pub fn rejection<R2>(self, rejection: R2) -> RefreshLayer<R2> {
+        RefreshLayer {
+            charon: self.charon,
+            checks: self.checks,
+            optional: self.optional,
+            rejection: Arc::new(rejection),
+        }
+    }
+
+    /// The claim checks, in order.
+    pub fn checks(&self) -> &[ClaimCheck] {
+        self.checks.as_slice()
+    }
+}
+
+impl<R> Clone for RefreshLayer<R> {
+    fn clone(&self) -> Self {
+        Self {
+            charon: self.charon.clone(),
+            checks: self.checks.clone(),
+            optional: self.optional,
+            rejection: Arc::clone(&self.rejection),
+        }
+    }
+}
+
+impl<R> fmt::Debug for RefreshLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshLayer")
+            .field("checks", &self.checks)
+            .field("optional", &self.optional)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, R> Layer<S> for RefreshLayer<R> {
+    type Service = Refresh<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Refresh {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Authenticating one request: the steps in order, and the token event they end with.
+//!
+//! transport gate → (CSRF for cookie-only) → signature → claims → the route's claim checks
+//! → `charon.token.valid|invalid`. The refresh route adds the session load and freshness
+//! (in [`Charon`](crate::Charon)) before the event.
+
+use std::sync::Arc;
+
+use http::{HeaderMap, Method};
+
+use super::{Authenticated, ClaimCheck, Verifier};
+use crate::clock::UnixTime;
+use crate::error::AuthError;
+use crate::telemetry::{ClaimMeta, Event, EventKind, TokenMeta};
+use crate::token::{Claims, TokenType};
+use crate::transport::{Transport, extract_token};
+
+/// What one request's verification found out, for its token event.
+#[derive(Debug, Default)]
+pub(crate) struct Attempt {
+    pub(crate) transport: Option<Transport>,
+    pub(crate) claims: Option<Arc<Claims>>,
+    pub(crate) session_loaded: bool,
+}
+
+impl Verifier {
+    /// Authenticate a request by its access token, as the
+    /// [`AccessLayer`](crate::layer::AccessLayer) does (without claim checks): read the
+    /// token from the `Authorization` header and the access cookie, check CSRF for the
+    /// cookie-only transport, verify it at the clock's current time, and emit exactly one
+    /// `charon.token.valid` or `charon.token.invalid` event. For code outside Tower (plain
+    /// hyper, other frameworks).
+    ///
+    /// # Errors
+    ///
+    /// The [`AuthError`] of the first failed step; its [`status`](AuthError::status) is
+    /// the HTTP answer.
+    pub fn authenticate(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<Authenticated, AuthError> {
+        self.authenticate_with(method, headers, &[], self.now())
+    }
+
+    /// [`authenticate`](Self::authenticate) with the layer's claim checks and time.
+    pub(crate) fn authenticate_with(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        checks: &[ClaimCheck],
+        now: UnixTime,
+    ) -> Result<Authenticated, AuthError> {
+        let mut attempt = Attempt::default();
+        let result = self.check_request(
+            method,
+            headers,
+            TokenType::Access,
+            checks,
+            now,
+            &mut attempt,
+        );
+        self.emit(&attempt, result.as_ref().err());
+        result
+    }
+
+    /// The steps up to the claim checks for a token of `kind`, recording what they found in
+    /// `attempt`; emits nothing.
+    pub(crate) fn check_request(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        kind: TokenType,
+        checks: &[ClaimCheck],
+        now: UnixTime,
+        attempt: &mut Attempt,
+    ) -> Result<Authenticated, AuthError> {
+        let cookie_name = match kind {
+            TokenType::Access => self.cookies().access_name(),
+            TokenType::Refresh => self.cookies().refresh_name(),
+        };
+        let found = extract_token(headers, cookie_name, self.gate_limits())?;
+        attempt.transport = Some(found.transport);
+        self.csrf().check(found.transport, method, headers)?;
+        let claims = self.decode(&found.token)?;
+        // From here on the signature is verified: a token failing a later check (expired,
+        // wrong type) still names its user and session in the event.
+        attempt.claims = Some(Arc::clone(&claims));
+        self.validate(&claims, now, kind)?;
+        for check in checks {
+            check.check(&claims)?;
+        }
+        Ok(Authenticated::new(claims, found.transport, now))
+    }
+
+    /// Emit the token event of `attempt`: `charon.token.invalid` with `error`, or
+    /// `charon.token.valid`.
+    pub(crate) fn emit(&self, attempt: &Attempt, error: Option<&AuthError>) {
+        let kind = if error.is_some() {
+            EventKind::TokenInvalid
+        } else {
+            EventKind::TokenValid
+        };
+        self.telemetry().emit(kind, || {
+            let claims = attempt.claims.as_deref().map(ClaimMeta::of);
+            Event::token(TokenMeta::new(
+                attempt.session_loaded,
+                attempt.transport,
+                claims,
+                error,
+            ))
+        });
+    }
+}
