@@ -6,7 +6,7 @@
 #
 #   ./scripts/chaos.sh                                # every scenario
 #   SCENARIOS=crash-everysec,sentinel-failover ./scripts/chaos.sh
-#   USERS=24 ACCESS_USERS=4 WARMUP=3 OBSERVE=9 ./scripts/chaos.sh
+#   USERS=24 ACCESS_USERS=4 WARMUP=3 OBSERVE=10 ./scripts/chaos.sh   # the defaults
 #
 # Scenarios (see src/guide/redis_deployment.rs for what each shows):
 #   restart-always             SIGKILL, restart 2 s later (appendonly, appendfsync always)

@@ -203,6 +203,21 @@ impl Http {
     }
 }
 
+impl Http {
+    /// `GET path` as text (for `/metrics`).
+    pub async fn text(&self, path: &str) -> Option<String> {
+        let req = Request::get(format!("{}{path}", self.base))
+            .body(Full::new(Bytes::new()))
+            .ok()?;
+        let res = tokio::time::timeout(CLIENT_TIMEOUT, self.client.request(req))
+            .await
+            .ok()?
+            .ok()?;
+        let bytes = res.into_body().collect().await.ok()?.to_bytes();
+        String::from_utf8(bytes.to_vec()).ok()
+    }
+}
+
 /// Retry until the answer is not a 503, a 409 or a drop, or the run ends.
 fn retryable(a: &Answer) -> bool {
     matches!(a.status(), None | Some(503) | Some(409))

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! charon-chaos --server target/release/examples/axum_server --work DIR
-//!     [--scenarios a,b] [--users 24] [--access-users 4] [--warmup 3] [--observe 9]
+//!     [--scenarios a,b] [--users 24] [--access-users 4] [--warmup 3] [--observe 10]
 //!     [--max-requests 200000]
 //! ```
 
@@ -45,7 +45,7 @@ fn parse_args() -> Result<Args, String> {
         users: 24,
         access_users: 4,
         warmup: 3,
-        observe: 9,
+        observe: 10,
         max_requests: 200_000,
     };
     let mut it = std::env::args().skip(1);
@@ -155,17 +155,24 @@ async fn run_plan(plan: &Plan, args: &Args, work: &Work, waitaof: bool) -> Resul
         Instant::now() + Duration::from_secs(30),
     )
     .await;
+    let metrics = http
+        .text("/metrics")
+        .await
+        .map(|text| report::store_errors(&text))
+        .unwrap_or_default();
     let warnings = demo.warnings();
     demo.stop();
     drop(topology);
-    Ok(report::row(
+    let mut row = report::row(
         plan.name,
         plan.durable,
         &users,
         &checked,
         &faulted,
         warnings,
-    ))
+    );
+    row.store_errors = metrics;
+    Ok(row)
 }
 
 #[tokio::main(flavor = "current_thread")]

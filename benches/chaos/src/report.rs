@@ -30,6 +30,23 @@ pub struct Row {
     pub lat_during: Option<(f64, f64)>,
     pub warnings: (usize, usize),
     pub notes: Vec<String>,
+    /// `charon_store_errors_total` by `kind`, from the demo's `/metrics`.
+    pub store_errors: Vec<(String, u64)>,
+}
+
+/// The `charon_store_errors_total{kind="…"}` series of a Prometheus text, largest first.
+pub fn store_errors(text: &str) -> Vec<(String, u64)> {
+    let mut found: Vec<(String, u64)> = text
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("charon_store_errors_total{")?;
+            let kind = rest.split("kind=\"").nth(1)?.split('"').next()?.to_owned();
+            let value = line.rsplit(' ').next()?.parse::<f64>().ok()?;
+            Some((kind, value as u64))
+        })
+        .collect();
+    found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    found
 }
 
 fn percentiles(mut v: Vec<u64>) -> Option<(f64, f64)> {
@@ -248,9 +265,9 @@ pub fn tables(rows: &[Row]) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "| scenario | req/s before | first → last 503 | recovered | store latency before (p50 / p99) | during the fault | warnings: store (Redis client) | what happened |"
+        "| scenario | req/s before | first → last 503 | recovered | store latency before (p50 / p99) | during the fault | store errors (metrics) | warnings: store (Redis client) | what happened |"
     );
-    let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---|");
+    let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---|---:|---|");
     for r in rows.iter().filter(|r| r.skipped.is_none()) {
         let window = match r.window {
             Some((a, b)) => format!("{} → {}", seconds(a), seconds(b)),
@@ -262,15 +279,25 @@ pub fn tables(rows: &[Row]) -> String {
             notes.push_str("; ");
             notes.push_str(&r.oddities.join("; "));
         }
+        let errors = if r.store_errors.is_empty() {
+            "none".to_owned()
+        } else {
+            r.store_errors
+                .iter()
+                .map(|(kind, n)| format!("{kind} {}", count(*n as usize)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} ({}) | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} |",
             r.name,
             count(r.rps_before.round() as usize),
             window,
             recovered,
             ms(r.lat_before),
             ms(r.lat_during),
+            errors,
             r.warnings.0,
             r.warnings.1,
             notes,
