@@ -9,7 +9,27 @@
 //!
 //! Environment:
 //! - `CHARON_DEMO_ADDR` (default `127.0.0.1:3000`)
-//! - `REDIS_URL` (in-memory store when unset)
+//! - the session store, in-memory unless one of these three is set (only one):
+//!   - `REDIS_URL`: one server, `redis://host:port` or, over TLS, `rediss://host:port`
+//!     (credentials in the URL: `redis://user:password@host:port`; never printed);
+//!   - `CHARON_REDIS_SENTINELS`: comma-separated sentinel addresses `host:port` (or
+//!     `rediss://host:port` for TLS), with `CHARON_REDIS_SENTINEL_MASTER`, the master name
+//!     (required with it, refused without it);
+//!   - `CHARON_REDIS_CLUSTER`: comma-separated Cluster seed URLs
+//!     (`redis://host:port,redis://host:port,…`, or all `rediss://`);
+//!
+//!   and for any of them:
+//!   - `CHARON_REDIS_CA_FILE`: a PEM file of the CA to trust instead of the system's roots
+//!     (a private CA); needs `rediss://` addresses;
+//!   - `CHARON_REDIS_DURABLE_DELETES`: logouts succeed only once durable
+//!     (`DurableDeletes`): `off` or `0` (default), `N` to wait for N replicas (`WAIT`),
+//!     `fsync` for the primary's AOF fsync (`WAITAOF`, Redis >= 7.2), `N+fsync` for both.
+//!
+//!   A combination that cannot work (two store modes, sentinels without a master name, a CA
+//!   file or durable deletes without Redis, a CA file with `redis://` addresses) stops the
+//!   server with a message naming the variables. Quiet the Redis client's own reconnect
+//!   warnings with `RUST_LOG=warn,redis=error` (the store logs one `charon::store` warning
+//!   per outage and one per recovery).
 //! - `CHARON_SECRET` (a loud warning when the demo default is used)
 //! - `CHARON_ACCESS_TTL`, `CHARON_REFRESH_TTL`, `CHARON_SESSION_TTL`, `CHARON_FRESH_CYCLE`
 //!   (seconds)
@@ -30,6 +50,7 @@ mod app;
 use std::sync::Arc;
 use std::time::Duration;
 
+use charon_auth::store::redis::{DurableDeletes, RedisStore};
 use charon_auth::transport::CookieConfig;
 use charon_auth::{Charon, SessionTtl};
 
@@ -100,11 +121,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     // Out of range (0 or above 10 000): `build()` below refuses it with a ConfigError.
     builder = builder.max_sessions_per_user(max_sessions);
-    if let Ok(url) = std::env::var("REDIS_URL") {
-        let store = charon_auth::store::redis::RedisStore::builder(secret.as_bytes())
-            .connect(&url)
-            .await?;
-        println!("session store: Redis at {url}");
+    if let Some(store) = redis_store_from_env(&secret).await? {
         builder = builder.store(store);
     } else {
         println!("session store: in-memory (set REDIS_URL to use Redis)");
@@ -119,4 +136,247 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     axum::serve(listener, app::router(&charon, render)).await?;
     Ok(())
+}
+
+// -------------------------------------------------------------------------------------------
+// The Redis store from the environment (see the module docs).
+// -------------------------------------------------------------------------------------------
+
+/// How the demo reaches Redis, from `REDIS_URL`, `CHARON_REDIS_SENTINELS` (+
+/// `CHARON_REDIS_SENTINEL_MASTER`) or `CHARON_REDIS_CLUSTER`.
+#[derive(Debug, PartialEq)]
+enum RedisTarget {
+    Standalone(String),
+    Sentinel {
+        sentinels: Vec<String>,
+        master: String,
+    },
+    Cluster(Vec<String>),
+}
+
+/// A start-up error printed as its message (`main` returns errors through their `Debug`).
+struct StartError(String);
+
+impl std::fmt::Debug for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// `error` and its sources, as one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let more = e.to_string();
+        // Some errors repeat their source's text in their own.
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = e.source();
+    }
+    text
+}
+
+/// An environment variable, `None` when unset or empty.
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A comma-separated list; an empty item is an error.
+fn env_list(name: &str, value: &str) -> Result<Vec<String>, String> {
+    value
+        .split(',')
+        .map(|item| {
+            let item = item.trim();
+            if item.is_empty() {
+                Err(format!("{name} has an empty entry: {value:?}"))
+            } else {
+                Ok(item.to_owned())
+            }
+        })
+        .collect()
+}
+
+fn check_scheme(name: &str, url: &str) -> Result<(), String> {
+    if ["redis://", "rediss://", "unix://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name}: {:?} is not a redis://, rediss:// or unix:// URL",
+            redact(url)
+        ))
+    }
+}
+
+/// `CHARON_REDIS_DURABLE_DELETES`: `off`/`0`, `N`, `fsync` or `N+fsync`.
+fn parse_durable(value: &str) -> Result<DurableDeletes, String> {
+    let bad = || {
+        format!(
+            "CHARON_REDIS_DURABLE_DELETES={value:?}: use off, a replica count N, fsync or N+fsync"
+        )
+    };
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("off") {
+        return Ok(DurableDeletes::off());
+    }
+    let (replicas, fsync) = match value.split_once('+') {
+        Some((n, "fsync")) => (n, true),
+        Some(_) => return Err(bad()),
+        None if value == "fsync" => ("0", true),
+        None => (value, false),
+    };
+    let replicas: u32 = replicas.parse().map_err(|_| bad())?;
+    let durable = DurableDeletes::replicas(replicas);
+    Ok(if fsync {
+        durable.local_fsync()
+    } else {
+        durable
+    })
+}
+
+/// The target named by the environment, validated; `None` when no Redis variable is set.
+fn redis_target_from_env() -> Result<Option<RedisTarget>, String> {
+    let url = env_value("REDIS_URL");
+    let sentinels = env_value("CHARON_REDIS_SENTINELS");
+    let master = env_value("CHARON_REDIS_SENTINEL_MASTER");
+    let cluster = env_value("CHARON_REDIS_CLUSTER");
+    let modes = [url.is_some(), sentinels.is_some(), cluster.is_some()];
+    if modes.iter().filter(|set| **set).count() > 1 {
+        return Err(
+            "set only one of REDIS_URL, CHARON_REDIS_SENTINELS and CHARON_REDIS_CLUSTER".into(),
+        );
+    }
+    let target = match (url, sentinels, master, cluster) {
+        (_, Some(_), None, _) => {
+            return Err("CHARON_REDIS_SENTINELS needs CHARON_REDIS_SENTINEL_MASTER, the master name the sentinels monitor".into());
+        }
+        (_, None, Some(_), _) => {
+            return Err("CHARON_REDIS_SENTINEL_MASTER is set without CHARON_REDIS_SENTINELS (the sentinel addresses)".into());
+        }
+        (Some(url), None, None, None) => {
+            check_scheme("REDIS_URL", &url)?;
+            Some(RedisTarget::Standalone(url))
+        }
+        (None, Some(list), Some(master), None) => Some(RedisTarget::Sentinel {
+            sentinels: env_list("CHARON_REDIS_SENTINELS", &list)?,
+            master,
+        }),
+        (None, None, None, Some(list)) => {
+            let urls = env_list("CHARON_REDIS_CLUSTER", &list)?;
+            for u in &urls {
+                check_scheme("CHARON_REDIS_CLUSTER", u)?;
+            }
+            Some(RedisTarget::Cluster(urls))
+        }
+        _ => None,
+    };
+    let tls = match &target {
+        None => false,
+        Some(RedisTarget::Standalone(url)) => url.starts_with("rediss://"),
+        Some(RedisTarget::Sentinel { sentinels, .. }) => {
+            sentinels.iter().all(|s| s.starts_with("rediss://"))
+        }
+        Some(RedisTarget::Cluster(urls)) => urls.iter().all(|u| u.starts_with("rediss://")),
+    };
+    for name in ["CHARON_REDIS_CA_FILE", "CHARON_REDIS_DURABLE_DELETES"] {
+        if target.is_none() && env_value(name).is_some() {
+            return Err(format!(
+                "{name} is set but no Redis is: set REDIS_URL, CHARON_REDIS_SENTINELS or CHARON_REDIS_CLUSTER"
+            ));
+        }
+    }
+    if env_value("CHARON_REDIS_CA_FILE").is_some() && !tls {
+        return Err("CHARON_REDIS_CA_FILE needs TLS: use rediss:// addresses (for sentinels: rediss://host:port)".into());
+    }
+    Ok(target)
+}
+
+/// `url` without its credentials.
+fn redact(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(_)) => {
+            let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            format!("{scheme}://***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The Redis store the environment asks for, connected; `None` for the in-memory store.
+async fn redis_store_from_env(secret: &str) -> Result<Option<RedisStore>, StartError> {
+    let Some(target) = redis_target_from_env().map_err(StartError)? else {
+        return Ok(None);
+    };
+    let mut builder = RedisStore::builder(secret.as_bytes());
+    if let Some(ca) = env_value("CHARON_REDIS_CA_FILE") {
+        builder = builder.tls_ca_file(ca);
+    }
+    let durable = match env_value("CHARON_REDIS_DURABLE_DELETES") {
+        Some(value) => parse_durable(&value).map_err(StartError)?,
+        None => DurableDeletes::off(),
+    };
+    builder = builder.durable_deletes(durable);
+    let failed = |what: &str, e: charon_auth::ConfigError| {
+        StartError(format!("session store ({what}): {}", chain(&e)))
+    };
+    let (store, description) = match target {
+        RedisTarget::Standalone(url) => {
+            let description = format!("Redis at {}", redact(&url));
+            let store = builder
+                .connect(&url)
+                .await
+                .map_err(|e| failed(&description, e))?;
+            (store, description)
+        }
+        RedisTarget::Sentinel { sentinels, master } => {
+            let store = builder
+                .connect_sentinel(&sentinels, &master)
+                .await
+                .map_err(|e| failed("Sentinel", e))?;
+            let at = store.sentinel_master().unwrap_or_default();
+            let list: Vec<String> = sentinels.iter().map(|s| redact(s)).collect();
+            (
+                store,
+                format!(
+                    "Redis via Sentinel {} (master {master:?} at {at})",
+                    list.join(",")
+                ),
+            )
+        }
+        RedisTarget::Cluster(urls) => {
+            let store = builder
+                .connect_cluster(&urls)
+                .await
+                .map_err(|e| failed("Cluster", e))?;
+            let list: Vec<String> = urls.iter().map(|u| redact(u)).collect();
+            (store, format!("Redis Cluster {}", list.join(",")))
+        }
+    };
+    println!(
+        "session store: {description}; durable deletes: {}",
+        describe_durable(durable)
+    );
+    Ok(Some(store))
+}
+
+fn describe_durable(durable: DurableDeletes) -> String {
+    match (durable.replica_count(), durable.waits_for_local_fsync()) {
+        (0, false) => "off".to_owned(),
+        (n, false) => format!("{n} replica(s)"),
+        (0, true) => "local fsync".to_owned(),
+        (n, true) => format!("{n} replica(s) and local fsync"),
+    }
 }

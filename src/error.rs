@@ -474,6 +474,30 @@ pub enum SessionErrorKind {
     Signing,
 }
 
+impl SessionErrorKind {
+    /// A stable snake_case name for this kind, the variant name in snake case:
+    /// `conflict`, `not_found`, `insecure_transport`, `invalid_input`, `store`, `signing`.
+    ///
+    /// The `kind` field of the JSON body a [`SessionError`] is answered with (feature
+    /// `axum`); stable across releases.
+    ///
+    /// ```
+    /// use charon_auth::SessionErrorKind;
+    /// assert_eq!(SessionErrorKind::Store.as_str(), "store");
+    /// assert_eq!(SessionErrorKind::InvalidInput.as_str(), "invalid_input");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SessionErrorKind::Conflict => "conflict",
+            SessionErrorKind::NotFound => "not_found",
+            SessionErrorKind::InsecureTransport => "insecure_transport",
+            SessionErrorKind::InvalidInput => "invalid_input",
+            SessionErrorKind::Store => "store",
+            SessionErrorKind::Signing => "signing",
+        }
+    }
+}
+
 /// A session API call failed.
 #[derive(Debug)]
 pub struct SessionError {
@@ -529,6 +553,24 @@ impl StdError for SessionError {
             .as_deref()
             .map(|e| e as &(dyn StdError + 'static))
     }
+}
+
+/// The `Retry-After` of a 503 caused by `error`, in whole seconds: the
+/// [`retry_after`](StoreError::retry_after) hint of the first [`StoreError`] in its source
+/// chain (the error itself included) rounded up, at least 1; 1 when no error in the chain
+/// carries a hint.
+pub(crate) fn retry_after_secs(error: &(dyn StdError + 'static)) -> u64 {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(store) = e.downcast_ref::<StoreError>() {
+            return store.retry_after().map_or(1, |d| {
+                let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+                secs.max(1)
+            });
+        }
+        current = e.source();
+    }
+    1
 }
 
 impl From<StoreError> for SessionError {
@@ -672,6 +714,57 @@ mod tests {
             assert_eq!(e.kind(), SessionErrorKind::Store);
             assert_eq!(e.status(), 503);
         }
+    }
+
+    #[test]
+    fn session_error_kind_names_are_snake_case_of_variant() {
+        let kinds = [
+            (SessionErrorKind::Conflict, "Conflict"),
+            (SessionErrorKind::NotFound, "NotFound"),
+            (SessionErrorKind::InsecureTransport, "InsecureTransport"),
+            (SessionErrorKind::InvalidInput, "InvalidInput"),
+            (SessionErrorKind::Store, "Store"),
+            (SessionErrorKind::Signing, "Signing"),
+        ];
+        for (kind, variant) in kinds {
+            assert_eq!(format!("{kind:?}"), variant);
+            let mut snake = String::new();
+            for c in variant.chars() {
+                if c.is_ascii_uppercase() && !snake.is_empty() {
+                    snake.push('_');
+                }
+                snake.push(c.to_ascii_lowercase());
+            }
+            assert_eq!(kind.as_str(), snake);
+        }
+    }
+
+    #[test]
+    fn retry_after_is_whole_seconds_rounded_up_from_the_store_hint() {
+        use std::time::Duration;
+        let hinted = |d: Duration| StoreError::new(StoreErrorKind::Unavailable).with_retry_after(d);
+        let cases = [
+            (Duration::from_millis(500), 1),
+            (Duration::from_secs(1), 1),
+            (Duration::from_millis(1001), 2),
+            (Duration::from_millis(2500), 3),
+            (Duration::ZERO, 1),
+        ];
+        for (hint, secs) in cases {
+            assert_eq!(retry_after_secs(&hinted(hint)), secs, "{hint:?}");
+            // Found through a SessionError's and an AuthError's source.
+            let session: SessionError = hinted(hint).into();
+            assert_eq!(retry_after_secs(&session), secs, "{hint:?}");
+            let auth = AuthError::new(AuthErrorKind::StoreUnavailable).with_source(hinted(hint));
+            assert_eq!(retry_after_secs(&auth), secs, "{hint:?}");
+        }
+        // No hint, or no store error at all: 1 s.
+        let timeout: SessionError = StoreError::new(StoreErrorKind::Timeout).into();
+        assert_eq!(retry_after_secs(&timeout), 1);
+        assert_eq!(
+            retry_after_secs(&AuthError::new(AuthErrorKind::StoreUnavailable)),
+            1
+        );
     }
 
     #[test]

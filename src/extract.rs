@@ -20,11 +20,11 @@ use axum_core::body::Body;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::request::Parts;
 
 use crate::charon::RefreshAuth;
-use crate::error::{AuthError, SessionError};
+use crate::error::{AuthError, SessionError, SessionErrorKind, StoreError, retry_after_secs};
 use crate::layer::access::TypedClaimsExt;
 use crate::layer::{AuthOutcome, JsonRejection, Rejection};
 use crate::verifier::Authenticated;
@@ -67,14 +67,38 @@ impl IntoResponse for AuthError {
 }
 
 impl IntoResponse for SessionError {
-    /// The error's status with a JSON body `{"error": "<message>"}`.
+    /// The error's status with a JSON body `{"error": "<message>", "kind": "<kind>"}`
+    /// ([`SessionErrorKind::as_str`]).
+    ///
+    /// A store failure (503) also carries `Retry-After` in whole seconds: the
+    /// [`StoreError`]'s [`retry_after`](StoreError::retry_after) hint rounded up, at least
+    /// 1, and 1 when the store gave none. The response extensions hold the
+    /// [`SessionErrorKind`] and, when a store error caused it, its
+    /// [`StoreErrorKind`](crate::error::StoreErrorKind), for middleware and tests
+    /// (`Unavailable`: the store failed fast, without waiting for Redis).
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.to_string() }).to_string();
+        let body = serde_json::json!({
+            "error": self.to_string(),
+            "kind": self.kind().as_str(),
+        })
+        .to_string();
         let mut response = Response::new(Body::from(body));
         *response.status_mut() = self.status();
         response
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if self.kind() == SessionErrorKind::Store {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs(&self)));
+        }
+        response.extensions_mut().insert(self.kind());
+        let store_kind = std::error::Error::source(&self)
+            .and_then(|e| e.downcast_ref::<StoreError>())
+            .map(StoreError::kind);
+        if let Some(kind) = store_kind {
+            response.extensions_mut().insert(kind);
+        }
         response
     }
 }

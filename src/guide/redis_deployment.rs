@@ -36,9 +36,11 @@
 //! A lost create or refresh is harmless: the user logs in again, or the client refreshes
 //! with its previous token (accepted within its generation). **A lost logout is not**: the
 //! whole session comes back, and every refresh token of the logged-out user works again.
-//! A fault run (issue 14) that lost the last second of an `everysec` AOF undid 6 of the
-//! logouts acknowledged in that second. Never restore an old snapshot over a live
-//! deployment for the same reason.
+//! The fault run's `crash-everysec` scenario (`./scripts/chaos.sh`, see
+//! [the fault run](#the-fault-run)) loses the last second of an `everysec` AOF: 24
+//! acknowledged logouts were undone, their refresh tokens answering 200 again, and 11
+//! sessions whose login was acknowledged in that second were gone (a clean 401). Never
+//! restore an old snapshot over a live deployment for the same reason.
 //!
 //! Deletes are made durable by the store itself with
 //! [`DurableDeletes`](crate::store::redis::DurableDeletes): with
@@ -102,13 +104,17 @@
 //!
 //! [`connect_cluster`](crate::store::redis::RedisStoreBuilder::connect_cluster) with seed
 //! nodes. Both keys of a (user, type) share one slot, so every script runs on one shard;
-//! the `WAIT` of a durable delete goes to the same shard in the same pipeline. A fault run
-//! (issue 14) saw a killed shard primary replaced after 4.1 s and the last 503 0.5 s later,
-//! with no restart. Fail-fast is off by default on Cluster: one shard's failover would
+//! the `WAIT` of a durable delete goes to the same shard in the same pipeline. The fault
+//! run's `cluster-failover` (`cluster-node-timeout 2000`) saw a killed shard primary
+//! replaced by its replica after 3.8 s and the last 503 at 4.0 s, with no restart; the
+//! other shards answered throughout. Fail-fast is off by default on Cluster: one shard's failover would
 //! otherwise fail the calls of every shard. The cluster client logs a warning per failed
 //! node request during a failover (hundreds a second under load) under the `log` target
 //! `redis::cluster_handling::async_connection`: quiet it with `RUST_LOG=warn,redis=error`
-//! (see [the store's signals](crate::store::redis#signals)).
+//! (see [the store's signals](crate::store::redis#signals)). The fault run's failover logged
+//! 807 such warnings in 4 s and no `charon::store` warning: the store's warnings mark the
+//! fail-fast breaker's transitions, and the breaker is off on Cluster, so alert on
+//! `charon_store_errors_total` there.
 //!
 //! ## Outages: timeouts and fail-fast
 //!
@@ -166,6 +172,59 @@
 //! Add `+wait` for durable deletes (`+waitaof +command|info` with local fsync), and
 //! `+cluster|slots` on Cluster. Sentinels need their own credentials if they require
 //! authentication (not yet configurable in the store; see `SECURITY.md`).
+//!
+//! ## The fault run
+//!
+//! `./scripts/chaos.sh` starts the demo server (release build) on Redis processes of its
+//! own, on loopback, drives 24 looping users (login, `/me`, three refreshes, `/sessions`,
+//! logout, a new user id per cycle) and 4 access-only users (`/me`), injects one fault 3 s
+//! into each scenario and watches 10 s more. After each run it refreshes every logged-out
+//! session's last token (a 200 is a **resurrection**) and every live one (gone: a **lost
+//! acknowledged write**, like the refreshes that answered `session_not_found` during the
+//! run). Its table, from one run, is in the README's "Reliability" section. The scenarios,
+//! and what each shows:
+//!
+//! - `restart-always`: SIGKILL, restart 2 s later, `appendfsync always`. A process crash:
+//!   nothing acknowledged is lost, no resurrection; while Redis is down the store fails fast
+//!   (503 answered in about a millisecond) and the breaker closes within one probe interval
+//!   of the restart.
+//! - `crash-everysec`: `appendfsync everysec` and an OS crash that loses the last second,
+//!   simulated by restarting from a copy of the AOF taken 1 s before the kill. Logins of
+//!   that second are lost (harmless) and logouts of that second are undone for sessions
+//!   created before it (one per looping user, whose cycle straddles the copy):
+//!   resurrections with durable deletes off.
+//! - `crash-everysec-fsync`: the same with `DurableDeletes::replicas(0).local_fsync()`
+//!   (`CHARON_REDIS_DURABLE_DELETES=fsync`): a logout is acknowledged only once `WAITAOF`
+//!   confirms the fsync, so the lost second holds no acknowledged logout. Runs only on
+//!   Redis ≥ 7.2 (the run records "not run" on 7.0).
+//! - `client-pause`: `CLIENT PAUSE 3000 ALL`, a server alive but not answering (a long
+//!   fork, a stuck disk): the first calls wait for the response timeout (250 ms), three
+//!   timeouts open the breaker, the rest fail fast until the pause ends.
+//! - `cluster-failover`: 3 masters with a replica each, one master SIGKILLed; its replica
+//!   takes over. Fail-fast is off: calls to that shard wait their timeouts (the p99 during
+//!   the fault is the 250 ms response timeout), the other shards answer.
+//! - `sentinel-failover`: a master, a replica and three sentinels; the replication link
+//!   stalls 1 s before the master is SIGKILLed (its last second never reaches the
+//!   replica, what asynchronous replication allows), the sentinels promote the replica, the
+//!   store follows, and the old master comes back as a replica of the new one. With durable
+//!   deletes off the logouts the master acknowledged in its last second are undone by the
+//!   failover: resurrections.
+//! - `sentinel-failover-durable`: the same with `DurableDeletes::replicas(1)`
+//!   (`CHARON_REDIS_DURABLE_DELETES=1`): no resurrection, because no logout of the stalled
+//!   second was acknowledged (503, retried by the client after the failover). The price,
+//!   measured: every delete and every capped login waits on the one durable connection
+//!   for `WAIT`'s 100 ms timeout; the queue overruns the operation deadline, those
+//!   timeouts open the fail-fast breaker although the master is alive, and after the
+//!   promotion every durable call fails until a replica is back (the old master, 5.6 s
+//!   after the promotion: Redis' default `repl-diskless-sync-delay 5` is most of it).
+//!   Store routes answered 503 for 9 s in all. Run two replicas, so that one is left after
+//!   a failover, or lower `repl-diskless-sync-delay`.
+//! - `flushall`: `FLUSHALL`, data wiped (a wrong `FLUSHALL`, a failover to an empty
+//!   replica). Every live session is gone (clean 401 on refresh; the users log in again);
+//!   nothing can come back, and access tokens keep working until they expire.
+//!
+//! In every scenario the answers were 200, 204, 401 or 503: no other 5xx, no dropped
+//! connection, and the access-only users never saw anything but 200.
 //!
 //! ## Defence in depth
 //!

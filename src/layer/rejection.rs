@@ -1,9 +1,9 @@
 //! How a rejected request is answered.
 
-use http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 
-use crate::error::AuthError;
+use crate::error::{AuthError, retry_after_secs};
 
 /// Turns an [`AuthError`] into a response. Implement it, or pass a closure
 /// `Fn(&AuthError) -> Response<B>`, to customise rejections; the layer attaches the error
@@ -54,6 +54,11 @@ pub(crate) fn reject<B, R: Rejection<B>>(rejection: &R, error: AuthError) -> Res
 /// The default rejection: the error's status, an RFC 6750 `WWW-Authenticate` header on 401
 /// (and 400), and a JSON body `{"error": "<Charon's message>", "kind": "<kind>"}`.
 ///
+/// A 503 (the store failed, [`AuthErrorKind::StoreUnavailable`](crate::AuthErrorKind))
+/// also carries `Retry-After` in whole seconds: the store error's
+/// [`retry_after`](crate::error::StoreError::retry_after) hint rounded up, at least 1, and
+/// 1 when the store gave none.
+///
 /// Works for any response body that can be built from a `String` (axum's `Body`,
 /// `http_body_util::Full<Bytes>`, `String`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -73,6 +78,11 @@ impl<B: From<String>> Rejection<B> for JsonRejection {
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(value) = www_authenticate(error) {
             response.headers_mut().insert(WWW_AUTHENTICATE, value);
+        }
+        if error.status() == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs(error)));
         }
         response
     }
@@ -250,6 +260,27 @@ mod tests {
             (r.status(), r.body().as_str()),
             (StatusCode::IM_A_TEAPOT, "expired")
         );
+    }
+
+    #[test]
+    fn store_failure_json_has_kind_and_retry_after() {
+        use crate::error::{StoreError, StoreErrorKind};
+        let unavailable = StoreError::new(StoreErrorKind::Unavailable)
+            .with_retry_after(std::time::Duration::from_millis(1500));
+        let error = AuthError::new(AuthErrorKind::StoreUnavailable).with_source(unavailable);
+        let r: Response<String> = JsonRejection.reject(&error);
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()[RETRY_AFTER], "2");
+        let body: serde_json::Value = serde_json::from_str(r.body()).unwrap();
+        assert_eq!(body["kind"], "store_unavailable");
+        // A store error without a hint (a timeout): 1 s.
+        let timeout = AuthError::new(AuthErrorKind::StoreUnavailable)
+            .with_source(StoreError::new(StoreErrorKind::Timeout));
+        let r: Response<String> = JsonRejection.reject(&timeout);
+        assert_eq!(r.headers()[RETRY_AFTER], "1");
+        // Not on other statuses.
+        let r: Response<String> = JsonRejection.reject(&AuthError::new(AuthErrorKind::Expired));
+        assert!(r.headers().get(RETRY_AFTER).is_none());
     }
 
     #[test]
