@@ -84,7 +84,9 @@ fn verify_token(
     charon.csrf().check(found.transport, method, headers)?;
     let claims = charon
         .token_cache()
-        .get_or_verify(&found.token, || charon.codec().verify_claims(&found.token))?;
+        .get_or_verify_at(&found.token, now, || {
+            charon.codec().verify_claims(&found.token)
+        })?;
     trace.claims = Some(Arc::clone(&claims));
     charon.codec().validate(&claims, now, kind)?;
     for check in checks {
