@@ -3,21 +3,43 @@
 # refresh layers, and behind the peers tower-sessions (Redis store) and jwt-authorizer,
 # measured with wrk on loopback, one server at a time, alternating across rounds.
 #
-#   ./scripts/load.sh                 # 3 rounds x 10 s per mode
-#   ROUNDS=5 DURATION=20 ./scripts/load.sh
+# Realistic traffic by default: every request carries the next of many distinct
+# credentials (benches/load/cycle.lua), 20 000 access tokens (HS256, and EdDSA as its own
+# row) and 2 000 sessions in Redis for each session row, next to the single-credential
+# row for comparison. Every row runs the same Lua script, so the client does the same
+# work whatever the server.
 #
-# Environment: ROUNDS (3), DURATION seconds per run (10), CONNECTIONS (32), THREADS (1),
-# MODES (all), PIN=1 to pin the server to CPU 0 and wrk and Redis to CPU 1 (default: no
-# pinning). Installs wrk and redis-server with apt-get when missing; starts its own Redis.
-# Prints a markdown table (median requests/s and p99 latency per mode) and the ratios.
+#   ./scripts/load.sh                          # 3 rounds x 10 s per mode
+#   ROUNDS=5 DURATION=20 ./scripts/load.sh
+#   ROUNDS=1 DURATION=3 ./scripts/load.sh      # a quick check that everything runs
+#
+# Environment:
+#   ROUNDS       rounds; each runs every mode once, in a rotated order (3)
+#   DURATION     seconds measured per run (10), after WARMUP seconds of warm-up (2)
+#   CONNECTIONS  wrk connections (32); THREADS wrk threads (1)
+#   TOKENS       distinct access tokens (20000); SESSIONS distinct sessions per store (2000)
+#   MODES        rows to run, of: bare access-1 access access-eddsa refresh tower-sessions
+#                jwt-authorizer bare07 (all)
+#   PIN=1        pin the server to CPU 0 and wrk and Redis to CPU 1 (default 0: no pinning)
+# Installs wrk and redis-server with apt-get when missing; starts its own Redis.
+#
+# Prints a markdown table: per mode the median requests/s and p99 latency over the rounds,
+# the median of the per-round ratios to bare axum (same round), the server's peak resident
+# memory (VmHWM) and, for the access modes, the verified-token cache's size and its hit
+# ratio during the measured run (after the warm-up);
+# then the ratios between rows and the memory per cached token
+# ((peak RSS of `access` - peak RSS of `access-1`) / (tokens cached - 1)).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}
-MODES=${MODES:-"bare access refresh tower-sessions jwt-authorizer bare07"}
+TOKENS=${TOKENS:-20000}
+SESSIONS=${SESSIONS:-2000}
+MODES=${MODES:-"bare access-1 access access-eddsa refresh tower-sessions jwt-authorizer bare07"}
 PIN=${PIN:-0}
 
 need_apt=()
@@ -35,6 +57,7 @@ fi
 echo "building the load server (release)..." >&2
 cargo build --quiet --release --manifest-path benches/load/Cargo.toml --target-dir target/load
 BIN=target/load/release/charon-load
+LUA=benches/load/cycle.lua
 
 SERVER_CPU=() CLIENT_CPU=()
 if [ "$PIN" = 1 ]; then
@@ -67,33 +90,84 @@ REDIS_PID=$!
 wait_port "$REDIS_PORT"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 
-TOKEN=$($BIN token)
+# Which server mode serves a row, and which credentials its requests carry.
+server_mode() {
+    case $1 in
+    access-1) echo access ;;
+    *) echo "$1" ;;
+    esac
+}
+credentials() {
+    case $1 in
+    access-1) echo "$WORK/hs256-1.txt" ;;
+    access-eddsa) echo "$WORK/eddsa.txt" ;;
+    refresh) echo "$WORK/refresh.txt" ;;
+    tower-sessions) echo "$WORK/tower-sessions.txt" ;;
+    # bare and bare07 get the HS256 tokens too (and ignore them): same client work.
+    *) echo "$WORK/hs256.txt" ;;
+    esac
+}
 
-# One wrk run of one mode: "<requests/s> <p99 ms>".
-run_mode() {
-    local mode=$1 port header out
+start_server() {
     port=$($BIN free-port)
-    "${SERVER_CPU[@]}" "$BIN" serve "$mode" "$port" &
+    "${SERVER_CPU[@]}" "$BIN" serve "$1" "$port" &
     SERVER_PID=$!
     wait_port "$port"
-    case $mode in
-    refresh | tower-sessions) header=$($BIN credential "$port") ;;
-    *) header="Authorization: Bearer $TOKEN" ;;
-    esac
-    # Warm up (connections, caches), then measure.
-    "${CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d2s -H "$header" \
-        "http://127.0.0.1:$port/" >/dev/null
-    out=$("${CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
-        -H "$header" "http://127.0.0.1:$port/")
+}
+stop_server() {
     kill "$SERVER_PID"
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
+}
+
+read -r -a modes <<<"$MODES"
+has_mode() { [[ " ${modes[*]} " == *" $1 "* ]]; }
+
+echo "minting $TOKENS HS256 and EdDSA tokens, $SESSIONS sessions per store..." >&2
+$BIN tokens hs256 "$TOKENS" >"$WORK/hs256.txt"
+head -n 1 "$WORK/hs256.txt" >"$WORK/hs256-1.txt"
+if has_mode access-eddsa; then $BIN tokens eddsa "$TOKENS" >"$WORK/eddsa.txt"; fi
+for mode in refresh tower-sessions; do
+    if has_mode "$mode"; then
+        start_server "$mode"
+        $BIN credentials "$port" "$SESSIONS" >"$WORK/$mode.txt"
+        stop_server
+    fi
+done
+
+# "<cached> <hits> <misses>" of the verified-token cache of an access-mode server.
+cache_stats() {
+    if [[ $1 == access* ]]; then
+        $BIN get "$port" /cache-stats | sed -E 's/len=([0-9]+) hits=([0-9]+) misses=([0-9]+)/\1 \2 \3/'
+    else
+        echo "- - -"
+    fi
+}
+
+# One wrk run of one row: "<requests/s> <p99 ms> <peak RSS KiB> <cached> <hits> <misses>".
+run_mode() {
+    local row=$1 mode out creds stats hwm before
+    mode=$(server_mode "$row")
+    creds=$(credentials "$row")
+    start_server "$mode"
+    # Warm up (connections, caches), then measure.
+    CREDENTIALS=$creds "${CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" \
+        -s "$LUA" "http://127.0.0.1:$port/" >/dev/null
+    before=$(cache_stats "$mode")
+    out=$(CREDENTIALS=$creds "${CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" \
+        -d"${DURATION}s" --latency -s "$LUA" "http://127.0.0.1:$port/")
+    hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status")
+    # The cache's size after the run, its hits and misses during the measured run.
+    stats=$(awk -v b="$before" -v a="$(cache_stats "$mode")" 'BEGIN {
+        split(b, x, " "); split(a, y, " ");
+        if (y[1] == "-") print "- - -"; else print y[1], y[2] - x[2], y[3] - x[3] }')
+    stop_server
     if grep -q "Non-2xx" <<<"$out"; then
-        echo "mode $mode answered non-2xx:" >&2
+        echo "mode $row answered non-2xx:" >&2
         echo "$out" >&2
         exit 1
     fi
-    awk '
+    awk -v hwm="$hwm" -v stats="$stats" '
         function ms(v) {
             if (v ~ /us$/) return v / 1000;
             if (v ~ /ms$/) return v + 0;
@@ -102,48 +176,81 @@ run_mode() {
         }
         /Requests\/sec:/ { rps = $2 }
         /^ +99%/ { p99 = ms($2) }
-        END { printf "%s %s\n", rps, p99 }' <<<"$out"
+        END { printf "%s %s %s %s\n", rps, p99, hwm, stats }' <<<"$out"
 }
 
-read -r -a modes <<<"$MODES"
 n=${#modes[@]}
 for ((r = 0; r < ROUNDS; r++)); do
     for ((i = 0; i < n; i++)); do
         # Rotate the order each round so that no mode always runs first or last.
         mode=${modes[$(((i + r) % n))]}
         result=$(run_mode "$mode")
-        echo "round $((r + 1)) $mode: $result (req/s, p99 ms)" >&2
-        echo "$mode $result" >>"$WORK/results"
+        echo "round $((r + 1)) $mode: $result (req/s, p99 ms, peak RSS KiB, cached, hits, misses)" >&2
+        echo "$r $mode $result" >>"$WORK/results"
     done
 done
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-declare -A RPS P99
-for mode in "${modes[@]}"; do
-    RPS[$mode]=$(awk -v m="$mode" '$1 == m { print $2 }' "$WORK/results" | median)
-    P99[$mode]=$(awk -v m="$mode" '$1 == m { print $3 }' "$WORK/results" | median)
-done
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# column <mode> <field>: that field of every round of a mode.
+column() { awk -v m="$1" -v f="$2" '$2 == m { print $f }' "$WORK/results"; }
+# Per-round ratio of two modes' requests/s, median over the rounds.
+ratio_of() {
+    awk -v a="$1" -v b="$2" '
+        $2 == a { x[$1] = $3 } $2 == b { y[$1] = $3 }
+        END { for (r in x) if (r in y && y[r] > 0) print x[r] / y[r] }' "$WORK/results" | median
+}
 
 echo
-echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds, medians, $(nproc) CPUs (PIN=$PIN)"
+echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (after ${WARMUP}s warm-up), $ROUNDS rounds, medians, $(nproc) CPUs (PIN=$PIN)"
+echo "credentials cycled per request: $TOKENS access tokens, $SESSIONS sessions per store"
 echo
-echo "| # | mode | requests/s | p99 latency |"
-echo "|---|---|---:|---:|"
+echo "| # | mode | credentials | requests/s | p99 latency | vs bare (same round) | server peak RSS | token cache |"
+echo "|---|---|---|---:|---:|---:|---:|---|"
 i=0
 for mode in "${modes[@]}"; do
     i=$((i + 1))
-    printf "| %d | %s | %.0f | %.2f ms |\n" "$i" "$mode" "${RPS[$mode]}" "${P99[$mode]}"
-done
-ratio() {
-    if [ -n "${RPS[$1]:-}" ] && [ -n "${RPS[$2]:-}" ]; then
-        awk -v a="${RPS[$1]}" -v b="${RPS[$2]}" -v l="$3" 'BEGIN { printf "| %s | %.2f |\n", l, a / b }'
+    case $mode in
+    bare | bare07) creds="(ignored)" ;;
+    access-1) creds="1 HS256 token" ;;
+    access | jwt-authorizer) creds="$TOKENS HS256 tokens" ;;
+    access-eddsa) creds="$TOKENS EdDSA tokens" ;;
+    *) creds="$SESSIONS sessions" ;;
+    esac
+    rps=$(column "$mode" 3 | median)
+    p99=$(column "$mode" 4 | median)
+    hwm=$(column "$mode" 5 | median)
+    vs=$(ratio_of "$mode" bare)
+    cache="–"
+    if [[ $mode == access* ]]; then
+        cache=$(awk -v m="$mode" '$2 == m && $7 + $8 > 0 { print $7 / ($7 + $8) }' "$WORK/results" | median |
+            awk -v len="$(column "$mode" 6 | median)" '{ printf "%d cached, %.1f%% hits", len, $1 * 100 }')
     fi
+    printf "| %d | %s | %s | %.0f | %.2f ms | %s | %.1f MiB | %s |\n" "$i" "$mode" "$creds" \
+        "$rps" "$p99" "${vs:+$(printf %.2f "$vs")}" "$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')" "$cache"
+done
+
+ratio() {
+    local v
+    v=$(ratio_of "$1" "$2")
+    [ -n "$v" ] && printf "| %s | %.2f |\n" "$3" "$v"
+    return 0
 }
 echo
-echo "| ratio (requests/s) | value |"
+echo "| ratio (requests/s, same round, median) | value |"
 echo "|---|---:|"
-ratio access bare "access / bare"
+ratio access bare "access, $TOKENS HS256 tokens / bare"
+ratio access-1 bare "access, 1 HS256 token / bare"
+ratio access-eddsa bare "access, $TOKENS EdDSA tokens / bare"
 ratio refresh bare "refresh / bare"
-ratio access jwt-authorizer "access / jwt-authorizer"
-ratio refresh tower-sessions "refresh / tower-sessions"
+ratio refresh tower-sessions "refresh / tower-sessions ($SESSIONS sessions each)"
 ratio jwt-authorizer bare07 "jwt-authorizer / bare (axum 0.7)"
+ratio access jwt-authorizer "access / jwt-authorizer ($TOKENS HS256 tokens each)"
+
+if has_mode access && has_mode access-1; then
+    per_token=$(awk '
+        $2 == "access" { h[$1] = $5; l[$1] = $6 } $2 == "access-1" { h1[$1] = $5; l1[$1] = $6 }
+        END { for (r in h) if (r in h1 && l[r] > l1[r]) print (h[r] - h1[r]) * 1024 / (l[r] - l1[r]) }' \
+        "$WORK/results" | median)
+    echo
+    echo "memory per cached token (peak RSS of access minus access-1, per extra cached token): ${per_token:+$(printf %.0f "$per_token") bytes}"
+fi

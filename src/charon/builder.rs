@@ -110,7 +110,8 @@ impl CharonBuilder {
 
     /// How many verified tokens to remember, so a token seen again skips its signature
     /// check and claims parsing (time, issuer, type and claim checks still run on every
-    /// request; see [`VerifiedTokenCache`](crate::token::VerifiedTokenCache)). Defaults to 4096; 0 turns the cache off.
+    /// request; see [`VerifiedTokenCache`](crate::token::VerifiedTokenCache)). Defaults to
+    /// [`DEFAULT_TOKEN_CACHE_CAPACITY`] (32 768); 0 turns the cache off.
     pub fn verified_token_cache(mut self, capacity: usize) -> Self {
         self.token_cache_capacity = capacity;
         self

@@ -38,6 +38,19 @@
 //! | `charon.token.invalid` | as `valid`, plus error | `charon::token`, DEBUG | `charon_token_invalid_total` |
 //! | `charon.jwks.refresh` | source, trigger, outcome, key_count, and when failed: error_kind, error | `charon::jwks`, DEBUG (WARN when failed or expired) | `charon_jwks_refresh_total` |
 //!
+//! Besides the events, the verified-token cache counts its lookups itself (feature
+//! `metrics`, no labels; the same numbers as
+//! [`VerifiedTokenCache::stats`](crate::token::VerifiedTokenCache::stats)):
+//!
+//! | counter | counts |
+//! |---|---|
+//! | `charon_token_cache_hits_total` | tokens whose claims came from the cache (no signature check) |
+//! | `charon_token_cache_misses_total` | tokens verified (not cached, expired in the cache, or the cache is off), valid or not |
+//!
+//! Their hit ratio, `rate(charon_token_cache_hits_total[5m]) / (rate(charon_token_cache_hits_total[5m]) + rate(charon_token_cache_misses_total[5m]))`,
+//! says whether the cache holds the working set
+//! ([`CharonBuilder::verified_token_cache`](crate::CharonBuilder::verified_token_cache)).
+//!
 //! Each event in detail follows. In the `tracing` lines, fields that are absent (`None`)
 //! are not recorded; in the `metrics` lines, a label whose value is unknown is `none`.
 //!

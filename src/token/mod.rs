@@ -30,7 +30,9 @@ mod provider;
 mod sign_error;
 mod verified;
 
-pub use cache::{DEFAULT_TOKEN_CACHE_CAPACITY, VerifiedTokenCache};
+pub use cache::{
+    DEFAULT_TOKEN_CACHE_CAPACITY, TOKEN_WEIGHT_UNIT, TokenCacheStats, VerifiedTokenCache,
+};
 pub use claims::{
     Claims, ClaimsProfile, MAX_AUDIENCES, MAX_JTI_LEN, MAX_NUMERIC_DATE, RESERVED_CLAIMS,
     ReservedClaimError, SessionClaims, TokenType,

@@ -82,17 +82,17 @@ impl Verifier {
         now: UnixTime,
         kind: TokenType,
     ) -> Result<Arc<Claims>, AuthError> {
-        let claims = self.decode(token)?;
+        let claims = self.decode(token, now)?;
         self.validate(&claims, now, kind)?;
         Ok(claims)
     }
 
     /// The signature check and claims parsing of [`verify`](Self::verify): from the cache,
     /// or done now (and cached when they succeed).
-    pub(crate) fn decode(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
+    pub(crate) fn decode(&self, token: &str, now: UnixTime) -> Result<Arc<Claims>, AuthError> {
         self.inner
             .cache
-            .get_or_verify(token, || self.verify_uncached(token))
+            .get_or_verify_at(token, now, || self.verify_uncached(token))
     }
 
     /// The per-request checks of [`verify`](Self::verify) on decoded claims: time, issuer,

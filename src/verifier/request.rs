@@ -82,7 +82,7 @@ impl Verifier {
         let found = extract_token(headers, cookie_name, self.gate_limits())?;
         attempt.transport = Some(found.transport);
         self.csrf().check(found.transport, method, headers)?;
-        let claims = self.decode(&found.token)?;
+        let claims = self.decode(&found.token, now)?;
         // From here on the signature is verified: a token failing a later check (expired,
         // wrong type) still names its user and session in the event.
         attempt.claims = Some(Arc::clone(&claims));

@@ -1,28 +1,36 @@
 //! The load comparison server: one hello-world route, served bare or behind an auth layer.
 //!
 //! ```text
-//! charon-load serve <mode> <port>     # mode: bare | access | refresh | tower-sessions |
-//!                                     #       jwt-authorizer | bare07
-//! charon-load token                   # print an HS256 access token every mode accepts
-//! charon-load credential <port>       # print the answer of GET /credential
-//! charon-load free-port               # print a free loopback port
+//! charon-load serve <mode> <port>       # mode: bare | access | access-eddsa | refresh |
+//!                                       #       tower-sessions | jwt-authorizer | bare07
+//! charon-load tokens <hs256|eddsa> <n>  # print n distinct access tokens, one request
+//!                                       # header line each ("Authorization: Bearer …")
+//! charon-load credentials <port> <n>    # GET /credential n times, print the answers
+//! charon-load get <port> <path>         # print the body of a GET (e.g. /cache-stats)
+//! charon-load free-port                 # print a free loopback port
 //! ```
 //!
 //! Every mode answers `GET /` with `Hello, World!`:
 //! - `bare`: axum 0.8, nothing else;
-//! - `access`: behind `AuthLayer::access` (HS256 bearer access token);
-//! - `refresh`: behind `AuthLayer::refresh` with the sessions in Redis (`REDIS_URL`): verify
+//! - `access`: behind `AccessLayer` (HS256 bearer access tokens);
+//! - `access-eddsa`: the same with EdDSA (Ed25519) tokens;
+//! - `refresh`: behind `RefreshLayer` with the sessions in Redis (`REDIS_URL`): verify
 //!   the refresh token, load its session, check freshness; nothing is rotated;
 //! - `tower-sessions`: tower-sessions 0.14 with tower-sessions-redis-store 0.16; the handler
 //!   reads one value from the session, so every request loads it from Redis;
-//! - `jwt-authorizer`: jwt-authorizer 0.15 verifying the same HS256 token as `access`
+//! - `jwt-authorizer`: jwt-authorizer 0.15 verifying the same HS256 tokens as `access`
 //!   (it is built on axum 0.7, so this mode serves with axum 0.7);
 //! - `bare07`: axum 0.7, nothing else (the baseline of the `jwt-authorizer` stack).
 //!
-//! `GET /credential` answers the request header a client must send: in `refresh` mode it
-//! creates a session and gives its refresh token, in `tower-sessions` mode it creates a
-//! session and gives its cookie; the other modes use `charon-load token`.
+//! Tokens are valid for six hours and accepted by every server started with the same
+//! (fixed, benchmark-only) keys, so the script mints them once per run. `GET /credential`
+//! answers the request header a client must send for a new session of a new user: in
+//! `refresh` mode a refresh token, in `tower-sessions` mode a session cookie. The access
+//! modes also answer `GET /cache-stats` (outside the layer): `len=… hits=… misses=…` of
+//! the verified-token cache.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -41,31 +49,52 @@ const HELLO: &str = "Hello, World!";
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-fn keyset() -> Result<Keyset, Error> {
-    Ok(Keyset::new("k1", Key::hs256(SECRET.as_bytes())?)?)
+/// The Ed25519 key's seed (benchmark only).
+const ED25519_SEED: [u8; 32] = [7; 32];
+
+#[derive(Clone, Copy)]
+enum Alg {
+    Hs256,
+    EdDsa,
 }
 
-fn charon_builder() -> Result<charon_auth::CharonBuilder, Error> {
+fn keyset(alg: Alg) -> Result<Keyset, Error> {
+    let key = match alg {
+        Alg::Hs256 => Key::hs256(SECRET.as_bytes())?,
+        Alg::EdDsa => Key::ed25519_from_seed(&ED25519_SEED)?,
+    };
+    Ok(Keyset::new("k1", key)?)
+}
+
+fn charon_builder(alg: Alg) -> Result<charon_auth::CharonBuilder, Error> {
     Ok(Charon::builder()
         .issuer(ISSUER)
-        .keyset(keyset()?)
+        .keyset(keyset(alg)?)
         .access_ttl(Duration::from_secs(6 * 3600)))
 }
 
-/// An access token valid for six hours.
-fn token() -> Result<String, Error> {
-    let charon = charon_builder()?.build()?;
+/// `n` distinct access tokens (distinct user, session and token ids) valid for six hours,
+/// each as the request header that carries it.
+fn tokens(alg: Alg, n: usize) -> Result<Vec<String>, Error> {
+    let charon = charon_builder(alg)?.build()?;
     let now = SystemClock.now();
-    let claims = Claims::new(
-        TokenType::Access,
-        ISSUER,
-        "load-user",
-        "load-session",
-        "full",
-        "load-jti",
-    )
-    .with_validity(now, now + 6 * 3600);
-    Ok(charon.codec().sign(&claims)?)
+    (0..n)
+        .map(|i| {
+            let claims = Claims::new(
+                TokenType::Access,
+                ISSUER,
+                &format!("load-user-{i}"),
+                &format!("load-session-{i}"),
+                "full",
+                &format!("load-jti-{i}"),
+            )
+            .with_validity(now, now + 6 * 3600);
+            Ok(format!(
+                "Authorization: Bearer {}",
+                charon.codec().sign(&claims)?
+            ))
+        })
+        .collect()
 }
 
 async fn hello() -> &'static str {
@@ -86,11 +115,26 @@ async fn bare(port: u16) -> Result<(), Error> {
     serve(Router::new().route("/", get(hello)), port).await
 }
 
-async fn access(port: u16) -> Result<(), Error> {
-    let charon = charon_builder()?.build()?;
-    let router = Router::new()
+async fn access(port: u16, alg: Alg) -> Result<(), Error> {
+    let charon = charon_builder(alg)?.build()?;
+    let protected = Router::new()
         .route("/", get(hello))
         .route_layer(AccessLayer::new(&charon));
+    let router = Router::new()
+        .route(
+            "/cache-stats",
+            get(move || async move {
+                let cache = charon.token_cache();
+                let stats = cache.stats();
+                format!(
+                    "len={} hits={} misses={}",
+                    cache.len(),
+                    stats.hits,
+                    stats.misses
+                )
+            }),
+        )
+        .merge(protected);
     serve(router, port).await
 }
 
@@ -98,7 +142,8 @@ async fn refresh(port: u16) -> Result<(), Error> {
     let store = RedisStore::builder(SECRET.as_bytes())
         .connect(&redis_url())
         .await?;
-    let charon = charon_builder()?.store(store).build()?;
+    let charon = charon_builder(Alg::Hs256)?.store(store).build()?;
+    let users = Arc::new(AtomicU64::new(0));
     let protected = Router::new()
         .route(
             "/",
@@ -112,9 +157,11 @@ async fn refresh(port: u16) -> Result<(), Error> {
         .route(
             "/credential",
             get(move || async move {
+                // Each session its own user, as in real traffic.
+                let user = format!("load-user-{}", users.fetch_add(1, Ordering::Relaxed));
                 let issued = charon
                     .create_session(
-                        CreateSession::new("load-user", Transport::Bearer),
+                        CreateSession::new(&user, Transport::Bearer),
                         &HeaderMap::new(),
                     )
                     .await
@@ -136,6 +183,7 @@ async fn tower_sessions(port: u16) -> Result<(), Error> {
     let _connection = pool.connect();
     pool.wait_for_connect().await?;
     let layer = SessionManagerLayer::new(TsRedisStore::new(pool)).with_secure(false);
+    let ts_users = Arc::new(AtomicU64::new(0));
     let router = Router::new()
         .route(
             "/",
@@ -148,9 +196,10 @@ async fn tower_sessions(port: u16) -> Result<(), Error> {
         )
         .route(
             "/credential",
-            get(|session: Session| async move {
+            get(move |session: Session| async move {
+                let user = format!("load-user-{}", ts_users.fetch_add(1, Ordering::Relaxed));
                 session
-                    .insert("user", "load-user")
+                    .insert("user", user)
                     .await
                     .map_err(|e| e.to_string())?;
                 session.save().await.map_err(|e| e.to_string())?;
@@ -214,26 +263,43 @@ fn http_get(port: u16, path: &str) -> Result<String, Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    use std::io::Write as _;
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut out = std::io::stdout().lock();
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["token"] => {
-            println!("{}", token()?);
+        ["tokens", alg, n] => {
+            let alg = match alg {
+                "hs256" => Alg::Hs256,
+                "eddsa" => Alg::EdDsa,
+                other => return Err(format!("unknown algorithm {other:?}").into()),
+            };
+            for line in tokens(alg, n.parse()?)? {
+                writeln!(out, "{line}")?;
+            }
             Ok(())
         }
         ["free-port"] => {
             let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-            println!("{}", listener.local_addr()?.port());
+            writeln!(out, "{}", listener.local_addr()?.port())?;
             Ok(())
         }
-        ["credential", port] => {
-            println!("{}", http_get(port.parse()?, "/credential")?);
+        ["credentials", port, n] => {
+            let port = port.parse()?;
+            for _ in 0..n.parse::<usize>()? {
+                writeln!(out, "{}", http_get(port, "/credential")?)?;
+            }
+            Ok(())
+        }
+        ["get", port, path] => {
+            writeln!(out, "{}", http_get(port.parse()?, path)?)?;
             Ok(())
         }
         ["serve", mode, port] => {
             let port: u16 = port.parse()?;
             match mode {
                 "bare" => bare(port).await,
-                "access" => access(port).await,
+                "access" => access(port, Alg::Hs256).await,
+                "access-eddsa" => access(port, Alg::EdDsa).await,
                 "refresh" => refresh(port).await,
                 "tower-sessions" => tower_sessions(port).await,
                 "jwt-authorizer" => jwt_authorizer(port).await,
@@ -241,6 +307,6 @@ async fn main() -> Result<(), Error> {
                 other => Err(format!("unknown mode {other:?}").into()),
             }
         }
-        _ => Err("usage: charon-load serve <mode> <port> | charon-load token".into()),
+        _ => Err("usage: see the top of benches/load/src/main.rs".into()),
     }
 }

@@ -7,5 +7,6 @@ mod service;
 
 pub use future::ResponseFuture;
 pub use layer::AccessLayer;
+#[cfg(feature = "axum")]
 pub(crate) use layer::TypedClaimsExt;
 pub use service::Access;
