@@ -3,7 +3,12 @@
 //! old tokens verify while their key is published and stop once it is withdrawn, the
 //! endpoint going down keeps the cached keys, and a verifier that never had keys answers
 //! 503 `keys_unavailable` (not 401) until it has some. No timing assertions.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 #[path = "support/jwks_server.rs"]
 mod jwks_server;
