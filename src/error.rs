@@ -140,6 +140,12 @@ pub enum AuthErrorKind {
     /// never fetched (the endpoint is down since start-up) or was dropped after its maximum
     /// staleness (503; the request may succeed later).
     KeysUnavailable,
+    /// The token is valid but a claim or scope check of the route failed: the caller is
+    /// authenticated and not allowed (authorization, not authentication). 403 with
+    /// `WWW-Authenticate: Bearer error="insufficient_scope"` (RFC 6750 section 3.1), naming
+    /// the required scope when the check was on `scope`. The message keeps Charon's text
+    /// (`bearer token claim <c> invalid` / `not found`).
+    InsufficientScope,
     /// A custom check rejected the request. 401.
     Custom,
 }
@@ -174,6 +180,7 @@ impl AuthErrorKind {
             AuthErrorKind::CsrfFailed => "csrf_failed",
             AuthErrorKind::StoreUnavailable => "store_unavailable",
             AuthErrorKind::KeysUnavailable => "keys_unavailable",
+            AuthErrorKind::InsufficientScope => "insufficient_scope",
             AuthErrorKind::Custom => "custom",
         }
     }
@@ -187,6 +194,10 @@ impl AuthErrorKind {
 pub struct AuthError {
     kind: AuthErrorKind,
     detail: Option<Cow<'static, str>>,
+    /// For [`AuthErrorKind::InsufficientScope`]: the claim was absent (not just wrong).
+    claim_absent: bool,
+    /// For [`AuthErrorKind::InsufficientScope`]: the scope the route requires.
+    required_scope: Option<Cow<'static, str>>,
     source: Option<std::sync::Arc<dyn StdError + Send + Sync + 'static>>,
 }
 
@@ -196,6 +207,8 @@ impl AuthError {
         Self {
             kind,
             detail: None,
+            claim_absent: false,
+            required_scope: None,
             source: None,
         }
     }
@@ -206,6 +219,8 @@ impl AuthError {
         Self {
             kind,
             detail: Some(detail.into()),
+            claim_absent: false,
+            required_scope: None,
             source: None,
         }
     }
@@ -218,6 +233,35 @@ impl AuthError {
     /// `"bearer token claim <claim> not found"`.
     pub fn claim_not_found(claim: impl Into<Cow<'static, str>>) -> Self {
         Self::with_detail(AuthErrorKind::ClaimNotFound, claim)
+    }
+
+    /// 403 `insufficient_scope`: the route's check of `claim` failed on a valid token
+    /// (`"bearer token claim <claim> invalid"`). For custom checks that decide
+    /// authorization.
+    pub fn insufficient_scope(claim: impl Into<Cow<'static, str>>) -> Self {
+        Self::with_detail(AuthErrorKind::InsufficientScope, claim)
+    }
+
+    /// 403 `insufficient_scope` for a route check whose `claim` the token lacks
+    /// (`"bearer token claim <claim> not found"`).
+    pub(crate) fn insufficient_scope_absent(claim: impl Into<Cow<'static, str>>) -> Self {
+        let mut error = Self::insufficient_scope(claim);
+        error.claim_absent = true;
+        error
+    }
+
+    /// Name the scope the route requires (space-separated scope tokens), for the `scope`
+    /// attribute of the `insufficient_scope` challenge.
+    #[must_use]
+    pub fn with_required_scope(mut self, scope: impl Into<Cow<'static, str>>) -> Self {
+        self.required_scope = Some(scope.into());
+        self
+    }
+
+    /// The scope a failed [`InsufficientScope`](AuthErrorKind::InsufficientScope) check
+    /// required, when it named one.
+    pub fn required_scope(&self) -> Option<&str> {
+        self.required_scope.as_deref()
     }
 
     /// A custom rejection whose `Display` is `message`.
@@ -247,7 +291,7 @@ impl AuthError {
         use http::StatusCode as S;
         match self.kind {
             AuthErrorKind::MalformedRequest => S::BAD_REQUEST,
-            AuthErrorKind::CsrfFailed => S::FORBIDDEN,
+            AuthErrorKind::CsrfFailed | AuthErrorKind::InsufficientScope => S::FORBIDDEN,
             AuthErrorKind::StoreUnavailable | AuthErrorKind::KeysUnavailable => {
                 S::SERVICE_UNAVAILABLE
             }
@@ -259,6 +303,7 @@ impl AuthError {
     pub fn rfc6750_code(&self) -> Option<&'static str> {
         match self.kind {
             AuthErrorKind::MalformedRequest => Some("invalid_request"),
+            AuthErrorKind::InsufficientScope => Some("insufficient_scope"),
             AuthErrorKind::TokenNotFound
             | AuthErrorKind::CsrfFailed
             | AuthErrorKind::StoreUnavailable
@@ -289,6 +334,10 @@ impl fmt::Display for AuthError {
             AuthErrorKind::NotYetValid => f.write_str("bearer token not yet valid"),
             AuthErrorKind::ClaimInvalid => write!(f, "bearer token claim {detail} invalid"),
             AuthErrorKind::ClaimNotFound => write!(f, "bearer token claim {detail} not found"),
+            AuthErrorKind::InsufficientScope if self.claim_absent => {
+                write!(f, "bearer token claim {detail} not found")
+            }
+            AuthErrorKind::InsufficientScope => write!(f, "bearer token claim {detail} invalid"),
             AuthErrorKind::SessionNotFound => f.write_str("session not found"),
             AuthErrorKind::TokenStale => f.write_str("token stale"),
             AuthErrorKind::CsrfFailed => f.write_str("csrf check failed"),
