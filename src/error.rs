@@ -51,10 +51,12 @@ pub enum ConfigErrorKind {
 }
 
 /// A configuration value is invalid. Raised at build time, never at request time.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("invalid charon configuration: {message}")]
 pub struct ConfigError {
     kind: ConfigErrorKind,
     message: Cow<'static, str>,
+    #[source]
     source: Option<BoxError>,
 }
 
@@ -78,20 +80,6 @@ impl ConfigError {
     /// What kind of configuration problem this is.
     pub fn kind(&self) -> ConfigErrorKind {
         self.kind
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid charon configuration: {}", self.message)
-    }
-}
-
-impl StdError for ConfigError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 
@@ -190,7 +178,8 @@ impl AuthErrorKind {
 ///
 /// `Display` gives Charon's message (`"bearer token expired"`, `"token stale"`, …); use
 /// [`kind`](Self::kind) to branch and [`status`](Self::status) for the HTTP status.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", Message(self))]
 pub struct AuthError {
     kind: AuthErrorKind,
     detail: Option<Cow<'static, str>>,
@@ -198,8 +187,15 @@ pub struct AuthError {
     claim_absent: bool,
     /// For [`AuthErrorKind::InsufficientScope`]: the scope the route requires.
     required_scope: Option<Cow<'static, str>>,
-    source: Option<std::sync::Arc<dyn StdError + Send + Sync + 'static>>,
+    #[source]
+    // `Arc<BoxError>`, not `Arc<dyn Error>`: `Arc<dyn Error>` is itself an `Error`, so it
+    // would be the `source()` and hide the cause from `downcast_ref`; `Box<dyn Error>` is
+    // not, so the source is the cause itself.
+    source: Option<std::sync::Arc<BoxError>>,
 }
+
+/// Charon's message for an [`AuthError`].
+struct Message<'a>(&'a AuthError);
 
 impl AuthError {
     /// An error of this kind with no detail.
@@ -272,7 +268,7 @@ impl AuthError {
     /// Attach the underlying cause (a store error, for instance).
     #[must_use]
     pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
-        self.source = Some(std::sync::Arc::new(source));
+        self.source = Some(std::sync::Arc::new(Box::new(source)));
         self
     }
 
@@ -319,10 +315,11 @@ impl PartialEq for AuthError {
     }
 }
 
-impl fmt::Display for AuthError {
+impl fmt::Display for Message<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let detail = self.detail.as_deref().unwrap_or("");
-        match self.kind {
+        let error = self.0;
+        let detail = error.detail.as_deref().unwrap_or("");
+        match error.kind {
             AuthErrorKind::MalformedRequest => write!(f, "malformed request: {detail}"),
             AuthErrorKind::TokenNotFound => f.write_str("bearer token not found"),
             AuthErrorKind::TokenMalformed
@@ -334,7 +331,7 @@ impl fmt::Display for AuthError {
             AuthErrorKind::NotYetValid => f.write_str("bearer token not yet valid"),
             AuthErrorKind::ClaimInvalid => write!(f, "bearer token claim {detail} invalid"),
             AuthErrorKind::ClaimNotFound => write!(f, "bearer token claim {detail} not found"),
-            AuthErrorKind::InsufficientScope if self.claim_absent => {
+            AuthErrorKind::InsufficientScope if error.claim_absent => {
                 write!(f, "bearer token claim {detail} not found")
             }
             AuthErrorKind::InsufficientScope => write!(f, "bearer token claim {detail} invalid"),
@@ -345,14 +342,6 @@ impl fmt::Display for AuthError {
             AuthErrorKind::KeysUnavailable => f.write_str("verification keys unavailable"),
             AuthErrorKind::Custom => f.write_str(detail),
         }
-    }
-}
-
-impl StdError for AuthError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 
@@ -417,9 +406,14 @@ impl StoreErrorKind {
 }
 
 /// A session store operation failed. Backend errors keep the driver error as `source()`.
-#[derive(Debug)]
+///
+/// Its `Display` says what the store saw, in words of its own (`store: timed out`), so a
+/// [`SessionError`] wrapping it never prints the same text twice in a source chain.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", store_message(*.kind))]
 pub struct StoreError {
     kind: StoreErrorKind,
+    #[source]
     source: Option<BoxError>,
     retry_after: Option<std::time::Duration>,
 }
@@ -487,26 +481,16 @@ impl StoreError {
     }
 }
 
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.kind {
-            StoreErrorKind::Conflict => "session update conflict",
-            StoreErrorKind::NotFound => "session not found",
-            StoreErrorKind::Timeout => "session store timed out",
-            StoreErrorKind::Backend => "session store unavailable",
-            StoreErrorKind::OutOfMemory => "session store out of memory",
-            StoreErrorKind::Encoding => "session could not be encoded",
-            StoreErrorKind::Unavailable => "session store unavailable (failing fast)",
-            StoreErrorKind::NotDurable => "session store write not confirmed durable",
-        })
-    }
-}
-
-impl StdError for StoreError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
+fn store_message(kind: StoreErrorKind) -> &'static str {
+    match kind {
+        StoreErrorKind::Conflict => "store: lock version conflict",
+        StoreErrorKind::NotFound => "store: no such session",
+        StoreErrorKind::Timeout => "store: timed out",
+        StoreErrorKind::Backend => "store: backend error",
+        StoreErrorKind::OutOfMemory => "store: out of memory",
+        StoreErrorKind::Encoding => "store: could not encode the session",
+        StoreErrorKind::Unavailable => "store: known to be down, failing fast",
+        StoreErrorKind::NotDurable => "store: write not confirmed durable",
     }
 }
 
@@ -557,10 +541,12 @@ impl SessionErrorKind {
 }
 
 /// A session API call failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
 pub struct SessionError {
     kind: SessionErrorKind,
     message: Cow<'static, str>,
+    #[source]
     source: Option<BoxError>,
 }
 
@@ -599,20 +585,6 @@ impl SessionError {
     }
 }
 
-impl fmt::Display for SessionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl StdError for SessionError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
-    }
-}
-
 /// The `Retry-After` of a 503 caused by `error`, in whole seconds: the
 /// [`retry_after`](StoreError::retry_after) hint of the first [`StoreError`] in its source
 /// chain (the error itself included) rounded up, at least 1; 1 when no error in the chain
@@ -645,6 +617,51 @@ impl From<StoreError> for SessionError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every message of `error`'s source chain, outermost first.
+    fn chain(error: &(dyn StdError + 'static)) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut current = Some(error);
+        while let Some(e) = current {
+            out.push(e.to_string());
+            current = e.source();
+        }
+        out
+    }
+
+    #[test]
+    fn a_printed_source_chain_never_repeats_a_message() {
+        let kinds = [
+            StoreErrorKind::Conflict,
+            StoreErrorKind::NotFound,
+            StoreErrorKind::Timeout,
+            StoreErrorKind::Backend,
+            StoreErrorKind::OutOfMemory,
+            StoreErrorKind::Encoding,
+            StoreErrorKind::Unavailable,
+            StoreErrorKind::NotDurable,
+        ];
+        for kind in kinds {
+            let session = SessionError::from(StoreError::new(kind));
+            let auth =
+                AuthError::new(AuthErrorKind::StoreUnavailable).with_source(StoreError::new(kind));
+            for messages in [chain(&session), chain(&auth)] {
+                assert!(messages.len() >= 2, "{messages:?}");
+                for pair in messages.windows(2) {
+                    assert_ne!(pair.first(), pair.get(1), "{kind:?}: {messages:?}");
+                }
+            }
+        }
+        let config = ConfigError::new(ConfigErrorKind::InvalidKey, "bad key")
+            .with_source(StoreError::new(StoreErrorKind::Backend));
+        assert_eq!(
+            chain(&config),
+            [
+                "invalid charon configuration: bad key",
+                "store: backend error"
+            ]
+        );
+    }
 
     #[test]
     fn auth_error_display_keeps_charon_text() {
