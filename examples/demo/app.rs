@@ -84,8 +84,9 @@ async fn login(
             "expected JSON {\"user_id\", \"transport\", \"session_type\"?, \"scope\"?}",
         );
     };
-    let Some(transport) = Transport::parse(&login.transport) else {
-        return bad_request("transport must be bearer, cookie or cookie_only");
+    let transport: Transport = match login.transport.parse() {
+        Ok(transport) => transport,
+        Err(e) => return bad_request(&e.to_string()),
     };
     let mut request = CreateSession::new(login.user_id, transport);
     if let Some(t) = login.session_type {
