@@ -134,6 +134,17 @@ pub mod token;
 pub mod transport;
 pub mod verifier;
 
+/// Internals that the fuzz targets, benches and integration tests reach into: not part of
+/// the API, no stability promise, hidden from the docs (as rustls does).
+#[doc(hidden)]
+pub mod internals {
+    /// The signed session blob of the Redis store (`store/redis/codec.rs`).
+    #[cfg(feature = "redis")]
+    pub mod redis_blob {
+        pub use crate::store::redis::codec::{BLOB_TAG, decode_blob, encode_blob};
+    }
+}
+
 pub use charon::{
     Charon, CharonBuilder, CreateSession, IssuedTokens, LoggedOut, RefreshAuth, RefreshSession,
 };

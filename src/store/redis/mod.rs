@@ -60,8 +60,11 @@
 //!
 //! # Blobs
 //!
-//! Values are versioned, serialized and HMAC-signed (see [`codec`]); a value that does not
-//! verify, or that belongs to another session, user or type, reads as not found.
+//! Values are versioned, serialized and HMAC-signed: `c1.` ‖ HMAC-SHA256(signing key,
+//! payload) (32 raw bytes) ‖ payload, the payload being the session as JSON with its schema
+//! version `"v"`; the signing key is derived from the base secret with the salt
+//! [`SIGNING_KEY_SALT`] (as Charon does). A value that does not verify, has an unknown
+//! layout or version, or belongs to another session, user or type, reads as not found.
 //!
 //! # Failures
 //!
@@ -143,7 +146,7 @@ use crate::clock::UnixTime;
 use crate::error::{ConfigError, ConfigErrorKind, StoreError, StoreErrorKind};
 use crate::session::{Session, SessionKey, SessionType};
 
-pub mod codec;
+pub(crate) mod codec;
 mod connection;
 mod durable;
 mod health;
@@ -152,7 +155,7 @@ mod scripts;
 mod sentinel;
 mod tls;
 
-pub use codec::SigningKey;
+pub use codec::{SIGNING_KEY_SALT, SigningKey};
 pub use durable::{DEFAULT_DURABLE_TIMEOUT, DurableDeletes};
 pub use health::{DEFAULT_FAILURES, DEFAULT_PROBE_INTERVAL, FailFast, WARNING_INTERVAL};
 pub use keys::UserKeys;
