@@ -931,3 +931,47 @@ fn start_outside_a_runtime_is_a_config_error() {
     let result = RemoteJwks::builder("https://auth.example/jwks").start();
     assert_eq!(config_kind(result), ConfigErrorKind::Invalid);
 }
+
+/// The health check of remote keys (issue 16): ok while fresh, degraded (with the refresh
+/// error's kind) while stale, failed with `no_keys` once they are dropped, ok again after.
+#[tokio::test]
+async fn the_remote_keys_check_follows_the_key_state() {
+    use charon_auth::health::{Check, CheckErrorKind, HealthStatus};
+
+    let server = TestServer::start().await;
+    let a = generate();
+    server.set("/jwks.json", Reply::Status(503));
+    let jwks = RemoteJwks::builder(server.url("/jwks.json"))
+        .refresh_interval(Duration::from_millis(50))
+        .retry_interval(Duration::from_millis(50))
+        .max_staleness(Duration::from_millis(600))
+        .start()
+        .unwrap();
+    // Never fetched: no keys, failed.
+    eventually("a failed first fetch", || server.hits("/jwks.json") >= 1).await;
+    let check = Check::remote_keys("keys", &jwks);
+    assert_eq!(check.status(), HealthStatus::Failed);
+    assert_eq!(check.error_kind(), Some(CheckErrorKind::NoKeys));
+
+    server.set("/jwks.json", jwks_of(&[&a]));
+    assert!(jwks.wait_ready(Duration::from_secs(15)).await);
+    eventually("fresh keys", || jwks.status().state == JwksState::Fresh).await;
+    let check = Check::remote_keys("keys", &jwks);
+    assert_eq!(check.status(), HealthStatus::Ok, "{check:?}");
+    assert_eq!(check.error_kind(), None);
+
+    server.set("/jwks.json", Reply::Status(500));
+    eventually("stale keys", || jwks.status().state == JwksState::Stale).await;
+    let check = Check::remote_keys("keys", &jwks);
+    assert_eq!(check.status(), HealthStatus::Degraded, "{check:?}");
+    assert_eq!(
+        check.error_kind(),
+        Some(CheckErrorKind::Jwks(JwksErrorKind::HttpStatus))
+    );
+    assert!(check.error().is_some());
+
+    eventually("keys dropped", || jwks.current().is_none()).await;
+    let check = Check::remote_keys("keys", &jwks);
+    assert_eq!(check.status(), HealthStatus::Failed, "{check:?}");
+    assert_eq!(check.error_kind(), Some(CheckErrorKind::NoKeys));
+}

@@ -11,7 +11,9 @@
 //! | `POST /logout-all` | access | 204, every session of the user and type gone |
 //! | `GET /sessions` | access | 200 array of active sessions |
 //! | `GET /metrics` | – | Prometheus text |
-//! | `GET /healthz` | – | 200 |
+//! | `GET /healthz` | – | 200 `ok` (kept for existing probes; asks nothing) |
+//! | `GET /health` | – | liveness: 200 `{"status":"alive"}` while the process runs |
+//! | `GET /health/ready` | – | readiness ([`Charon::health`]): 200 `{"status":"ready","checks":{…}}`, or 503 `{"status":"degraded","checks":{"redis":{…},…}}` when a check failed (Redis down) |
 //! | `GET /` | – | the demo page (`static/index.html`, plain HTML, no build step) |
 //! | `GET /app.js` | – | its script (`static/app.js`) |
 //!
@@ -160,6 +162,37 @@ async fn sessions(State(state): State<AppState>, auth: Authenticated) -> Respons
     }
 }
 
+/// Liveness: the process runs and serves requests. Asks nothing else, so a Redis outage
+/// never gets the process restarted.
+async fn liveness() -> Response {
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(serde_json::json!({ "status": "alive" })),
+    )
+        .into_response()
+}
+
+/// Readiness: [`Charon::health`] (the store answered a ping within the deadline, the keys
+/// are there). 200 `ready`, or 503 `degraded` with the checks that failed.
+async fn readiness(State(state): State<AppState>) -> Response {
+    let report = state.charon.health().await;
+    let (status, word) = if report.is_ready() {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "degraded")
+    };
+    let checks = serde_json::to_value(&report)
+        .ok()
+        .and_then(|mut v| v.get_mut("checks").map(serde_json::Value::take))
+        .unwrap_or_default();
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(serde_json::json!({ "status": word, "checks": checks })),
+    )
+        .into_response()
+}
+
 async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -220,6 +253,8 @@ pub(crate) fn router(charon: &Charon, metrics_render: MetricsRender) -> Router {
         .route("/login", post(login))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/health", get(liveness))
+        .route("/health/ready", get(readiness))
         .merge(access)
         .merge(refresh)
         .with_state(state)
