@@ -24,7 +24,8 @@
 //! cause for logs.
 //!
 //! ```
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use charon_auth::Charon;
 //! use charon_auth::health::HealthStatus;
 //!
