@@ -16,6 +16,7 @@
 //! | `GET /health/ready` | – | readiness ([`Charon::health`]): 200 `{"status":"ready","checks":{…}}`, or 503 `{"status":"degraded","checks":{"redis":{…},…}}` when a check failed (Redis down) |
 //! | `GET /` | – | the demo page (`static/index.html`, plain HTML, no build step) |
 //! | `GET /app.js` | – | its script (`static/app.js`) |
+//! | `GET /charts.js` | – | its live charts of `/metrics` (`static/charts.js`, inline SVG) |
 //!
 //! The demo declares its session types ([`SESSION_TYPES`]: `full`, the default, and
 //! `oauth2`); `/login` refuses any other with 400, and `examples/axum_server.rs` gives the
@@ -220,6 +221,18 @@ async fn index_page() -> Response {
         .into_response()
 }
 
+async fn charts_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("static/charts.js"),
+    )
+        .into_response()
+}
+
 async fn index_script() -> Response {
     (
         [
@@ -250,6 +263,7 @@ pub(crate) fn router(charon: &Charon, metrics_render: MetricsRender) -> Router {
     Router::new()
         .route("/", get(index_page))
         .route("/app.js", get(index_script))
+        .route("/charts.js", get(charts_script))
         .route("/login", post(login))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
