@@ -631,6 +631,63 @@ async function liveCharts(base, screenshot) {
   await context.close();
 }
 
+// The charts' Prometheus parsing and quantiles, on known input: the page's /metrics polls
+// are answered with exposition text whose p50/p99 are known (the page's own code runs on
+// it; only the server's answer is replaced). The verification histogram goes from empty to
+// 40 observations <= 0.1 ms, 50 more <= 1 ms and 10 more <= 10 ms: by histogram_quantile's
+// linear interpolation within a bucket, p50 = 0.1 + 0.9 * 10/50 = 0.28 ms and
+// p99 = 1 + 9 * 9/10 = 9.1 ms. The store latency comes as a summary.
+async function chartMath(base) {
+  const t = '[charts, known input]';
+  const context = await browser.newContext({ viewport: { width: 1180, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  const hist = 'charon_token_verification_duration_seconds';
+  const sample = (n) => [
+    '# TYPE charon_token_valid_total counter',
+    `charon_token_valid_total{token_transport="bearer",token_type="access",session_type="full"} ${n * 10}`,
+    `# TYPE ${hist} histogram`,
+    `${hist}_bucket{outcome="valid",token_type="access",le="0.0001"} ${n * 40}`,
+    `${hist}_bucket{outcome="valid",token_type="access",le="0.001"} ${n * 90}`,
+    `${hist}_bucket{outcome="valid",token_type="access",le="0.01"} ${n * 100}`,
+    `${hist}_bucket{outcome="valid",token_type="access",le="+Inf"} ${n * 100}`,
+    `${hist}_sum{outcome="valid",token_type="access"} ${n * 0.03}`,
+    `${hist}_count{outcome="valid",token_type="access"} ${n * 100}`,
+    '# TYPE charon_store_operation_duration_seconds summary',
+    'charon_store_operation_duration_seconds{operation="get",outcome="ok",quantile="0.5"} 0.0002',
+    'charon_store_operation_duration_seconds{operation="get",outcome="ok",quantile="0.99"} 0.0009',
+    'charon_store_operation_duration_seconds_sum{operation="get",outcome="ok"} 0.05',
+    'charon_store_operation_duration_seconds_count{operation="get",outcome="ok"} 100',
+    '',
+  ].join('\n');
+  let polls = 0;
+  await page.route('**/metrics', (route) => {
+    polls += 1;
+    return route.fulfill({
+      status: 200, contentType: 'text/plain; version=0.0.4', body: sample(polls === 1 ? 0 : 1),
+    });
+  });
+  await page.goto(`${base}/`);
+  const last = async (id) => JSON.parse((await page.locator(`#${id}`).getAttribute('data-last')) || '{}');
+  const near = (a, b) => typeof a === 'number' && Math.abs(a - b) <= b * 1e-6;
+  await until('the verification chart', async () => 'p99' in (await last('chart-verify')));
+  const verify = await last('chart-verify');
+  check(near(verify.p50, 0.00028) && near(verify.p99, 0.0091),
+    `${t} p50 = 0.28 ms and p99 = 9.1 ms from the histogram buckets`, JSON.stringify(verify));
+  const store = await last('chart-store');
+  check(near(store.p50, 0.0002) && near(store.p99, 0.0009),
+    `${t} p50 and p99 from the summary quantiles`, JSON.stringify(store));
+  const legend = await page.locator('#chart-verify .legend').innerText();
+  check(/p50 280 µs/.test(legend) && /p99 9\.1 ms/.test(legend),
+    `${t} the legend shows the latencies in µs and ms`, legend);
+  const requests = await last('chart-requests');
+  check('valid' in requests && 'invalid' in requests,
+    `${t} the counter rates are drawn from the same text`, JSON.stringify(requests));
+  check(problems.length === 0, `${t} no script errors`, problems.join('; '));
+  await context.close();
+}
+
 // ---- main -------------------------------------------------------------------------------
 
 async function main() {
@@ -659,6 +716,7 @@ async function main() {
   await cookieTossing(new URL(base).port, new URL(legacyBase).port);
   const dashboard = join(OUT, 'dashboard.png');
   await liveCharts(base, dashboard);
+  await chartMath(base);
   if (process.env.CHARON_UPDATE_SCREENSHOT === '1') {
     mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
     copyFileSync(shot, join(ROOT, 'docs', 'demo-signed-in.png'));
