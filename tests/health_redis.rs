@@ -2,7 +2,7 @@
 //! `/health/ready` go ready → degraded (503) → ready as the `redis-server` this test starts
 //! is killed and restarted; `/health` (liveness) and `/healthz` answer 200 throughout. A
 //! paused server is cut at the health deadline (no hang), and a Cluster is pinged on every
-//! node.
+//! node (one paused node of three fails the check).
 //!
 //! No timing is asserted: the reports' statuses and error kinds are.
 #![cfg(feature = "redis")]
@@ -150,6 +150,7 @@ async fn a_paused_redis_is_cut_at_the_deadline_without_fail_fast() {
 async fn a_cluster_answers_the_ping_on_every_node() {
     let cluster = support::redis::cluster();
     let store = RedisStore::builder_with_key(SigningKey::from_bytes([16; 32]))
+        .response_timeout(Duration::from_millis(200))
         .connect_cluster(cluster.urls())
         .await
         .unwrap();
@@ -157,12 +158,28 @@ async fn a_cluster_answers_the_ping_on_every_node() {
         .issuer("health-redis")
         .base_secret("health readiness tests secret, at least 32 bytes")
         .tracing_events(false)
+        .health_deadline(Duration::from_millis(300))
         .store(store)
         .build()
         .unwrap();
     let report = charon.health().await;
     assert_eq!(report.status(), HealthStatus::Ok, "{report:?}");
     assert!(report.check("redis").is_some());
+    // One node of three stops answering: the ping goes to every node, so the check fails
+    // (a ping to one node would pass most of the time).
+    let node = &cluster.nodes()[2];
+    node.command(&["CLIENT", "PAUSE", "3000", "ALL"]).unwrap();
+    let report = charon.health().await;
+    assert_eq!(report.status(), HealthStatus::Failed, "{report:?}");
+    let kind = report.check("redis").unwrap().error_kind();
+    assert!(
+        matches!(
+            kind,
+            Some(CheckErrorKind::Store(_) | CheckErrorKind::DeadlineExceeded)
+        ),
+        "{kind:?}"
+    );
+    until_ready(&charon).await;
 }
 
 // ---- over HTTP, through the demo router ------------------------------------------------
