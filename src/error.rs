@@ -136,6 +136,10 @@ pub enum AuthErrorKind {
     CsrfFailed,
     /// The session store could not be reached. 503, never 401 and never pass-through.
     StoreUnavailable,
+    /// No verification keys are available for the token's issuer: its remote key set was
+    /// never fetched (the endpoint is down since start-up) or was dropped after its maximum
+    /// staleness (503; the request may succeed later).
+    KeysUnavailable,
     /// A custom check rejected the request. 401.
     Custom,
 }
@@ -169,6 +173,7 @@ impl AuthErrorKind {
             AuthErrorKind::TokenStale => "token_stale",
             AuthErrorKind::CsrfFailed => "csrf_failed",
             AuthErrorKind::StoreUnavailable => "store_unavailable",
+            AuthErrorKind::KeysUnavailable => "keys_unavailable",
             AuthErrorKind::Custom => "custom",
         }
     }
@@ -243,7 +248,9 @@ impl AuthError {
         match self.kind {
             AuthErrorKind::MalformedRequest => S::BAD_REQUEST,
             AuthErrorKind::CsrfFailed => S::FORBIDDEN,
-            AuthErrorKind::StoreUnavailable => S::SERVICE_UNAVAILABLE,
+            AuthErrorKind::StoreUnavailable | AuthErrorKind::KeysUnavailable => {
+                S::SERVICE_UNAVAILABLE
+            }
             _ => S::UNAUTHORIZED,
         }
     }
@@ -254,7 +261,8 @@ impl AuthError {
             AuthErrorKind::MalformedRequest => Some("invalid_request"),
             AuthErrorKind::TokenNotFound
             | AuthErrorKind::CsrfFailed
-            | AuthErrorKind::StoreUnavailable => None,
+            | AuthErrorKind::StoreUnavailable
+            | AuthErrorKind::KeysUnavailable => None,
             _ => Some("invalid_token"),
         }
     }
@@ -285,6 +293,7 @@ impl fmt::Display for AuthError {
             AuthErrorKind::TokenStale => f.write_str("token stale"),
             AuthErrorKind::CsrfFailed => f.write_str("csrf check failed"),
             AuthErrorKind::StoreUnavailable => f.write_str("session store unavailable"),
+            AuthErrorKind::KeysUnavailable => f.write_str("verification keys unavailable"),
             AuthErrorKind::Custom => f.write_str(detail),
         }
     }
@@ -648,6 +657,7 @@ mod tests {
             (AuthErrorKind::TokenStale, "TokenStale"),
             (AuthErrorKind::CsrfFailed, "CsrfFailed"),
             (AuthErrorKind::StoreUnavailable, "StoreUnavailable"),
+            (AuthErrorKind::KeysUnavailable, "KeysUnavailable"),
             (AuthErrorKind::Custom, "Custom"),
         ];
         for (kind, variant) in kinds {
