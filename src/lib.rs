@@ -122,6 +122,7 @@ pub mod error;
 #[cfg(feature = "axum")]
 pub mod extract;
 pub mod guide;
+pub mod health;
 #[cfg(feature = "jwks")]
 pub mod jwks;
 pub mod layer;

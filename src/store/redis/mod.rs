@@ -300,7 +300,8 @@ impl RedisStore {
         self.inner.health.is_available()
     }
 
-    /// Send `PING`: `Ok` when Redis answers. Fails at once with
+    /// Send `PING` under the operation deadline: `Ok` when Redis answers (see also
+    /// [`SessionStore::ping`], which takes the health check's deadline). Fails at once with
     /// [`StoreErrorKind::Unavailable`] while the store is known down, and feeds fail-fast
     /// like any call. For readiness checks.
     ///
@@ -308,8 +309,15 @@ impl RedisStore {
     ///
     /// A [`StoreError`] as for any store call.
     pub async fn ping(&self) -> Result<(), StoreError> {
+        self.ping_within(self.inner.deadline).await
+    }
+
+    /// `PING` under `deadline` (the health check's, [`SessionStore::ping`]).
+    async fn ping_within(&self, deadline: Duration) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
-        let _: Value = self.run(redis::cmd("PING").query_async(&mut conn)).await?;
+        let _: Value = self
+            .run_within(deadline, redis::cmd("PING").query_async(&mut conn))
+            .await?;
         Ok(())
     }
 
@@ -652,6 +660,19 @@ impl SessionStore for RedisStore {
         session_type: &'a SessionType,
     ) -> StoreFuture<'a, ()> {
         Box::pin(self.delete_all_impl(user_id, session_type))
+    }
+
+    /// `PING` within `deadline` (on a Cluster, every node must answer). While the store
+    /// is known down (see [`FailFast`]) it fails at once with
+    /// [`StoreErrorKind::Unavailable`]; a timeout is [`StoreErrorKind::Timeout`]; like any
+    /// call it feeds fail-fast.
+    fn ping(&self, deadline: Duration) -> StoreFuture<'_, ()> {
+        Box::pin(self.ping_within(deadline))
+    }
+
+    /// `redis`.
+    fn backend_name(&self) -> &'static str {
+        "redis"
     }
 }
 
