@@ -168,7 +168,15 @@ async fn known_down_store_fails_fast_and_recovers_without_a_new_store() {
 }
 
 #[tokio::test]
-async fn fail_fast_off_waits_for_redis_every_time() {
+async fn fail_fast_off_waits_for_redis_every_time_and_still_warns_once_each_way() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_env_filter("warn")
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
     let mut server = RedisServer::spawn();
     let store = builder()
         .fail_fast(FailFast::off())
@@ -185,6 +193,29 @@ async fn fail_fast_off_waits_for_redis_every_time() {
     }
     assert!(store.is_available());
     assert!(!store.fail_fast().is_enabled());
+    assert_eq!(
+        captured.text().matches("session store unavailable").count(),
+        1,
+        "{}",
+        captured.text()
+    );
+
+    // Back up: the first success logs the recovery (the client reconnects on its own).
+    server.restart();
+    let mut recovered = false;
+    for _ in 0..ATTEMPTS {
+        if store.get(key, t).await.is_ok() {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(recovered, "the store never reached the restarted server");
+    let logs = captured.text();
+    let down = logs.matches("session store unavailable").count();
+    let up = logs.matches("session store recovered").count();
+    assert_eq!((down, up), (1, 1), "{logs}");
+    assert!(logs.contains("fail fast off"), "{logs}");
 }
 
 #[tokio::test]

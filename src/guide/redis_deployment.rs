@@ -112,9 +112,13 @@
 //! node request during a failover (hundreds a second under load) under the `log` target
 //! `redis::cluster_handling::async_connection`: quiet it with `RUST_LOG=warn,redis=error`
 //! (see [the store's signals](crate::store::redis#signals)). The fault run's failover logged
-//! 807 such warnings in 4 s and no `charon::store` warning: the store's warnings mark the
-//! fail-fast breaker's transitions, and the breaker is off on Cluster, so alert on
-//! `charon_store_errors_total` there.
+//! 807 such warnings in 4 s and, at the time, no `charon::store` warning (the store's
+//! warnings marked only the breaker's transitions). With fail-fast off, as on a Cluster, the
+//! store now warns too: once when a call finds a node gone (connection lost, or timeouts in
+//! a row) and once at the next success, at most one pair per
+//! [`WARNING_INTERVAL`](crate::store::redis::WARNING_INTERVAL); on a Cluster the next
+//! success may come from another shard, so alert on `charon_store_errors_total` for the
+//! length of an outage.
 //!
 //! ## Outages: timeouts and fail-fast
 //!

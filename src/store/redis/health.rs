@@ -33,7 +33,8 @@ pub const WARNING_INTERVAL: Duration = Duration::from_secs(10);
 /// Set with [`RedisStoreBuilder::fail_fast`](super::RedisStoreBuilder::fail_fast). Defaults
 /// to [`FailFast::new`] for a standalone server and Sentinel, and to [`FailFast::off`] for
 /// a Cluster: there one shard's failover (which the cluster client rides out on its own)
-/// would otherwise fail the calls of every shard.
+/// would otherwise fail the calls of every shard. Off, calls always wait for Redis, and the
+/// store still warns once when it finds Redis gone and once at the next success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailFast {
     enabled: bool,
@@ -122,6 +123,9 @@ pub(crate) struct Health {
     in_a_row: AtomicU32,
     /// Calls failed fast since the breaker opened.
     failed_fast: AtomicU64,
+    /// With fail-fast off (a Cluster by default): whether the store was seen down, for the
+    /// same pair of warnings without a breaker; cleared by the next success.
+    seen_down: AtomicBool,
     signals: Mutex<Signals>,
 }
 
@@ -143,6 +147,7 @@ impl Health {
             open: AtomicBool::new(false),
             in_a_row: AtomicU32::new(0),
             failed_fast: AtomicU64::new(0),
+            seen_down: AtomicBool::new(false),
             signals: Mutex::new(Signals::default()),
         }
     }
@@ -168,6 +173,9 @@ impl Health {
         if self.in_a_row.load(Ordering::Relaxed) != 0 {
             self.in_a_row.store(0, Ordering::Relaxed);
         }
+        if self.seen_down.load(Ordering::Relaxed) && self.seen_down.swap(false, Ordering::AcqRel) {
+            self.closed();
+        }
     }
 
     /// Record a failed call; opens the breaker (and starts the probe on `conn`) when it
@@ -178,9 +186,6 @@ impl Health {
         cause: &dyn std::fmt::Display,
         conn: &Connection,
     ) {
-        if !self.settings.enabled {
-            return;
-        }
         let open = match failure {
             Failure::Answered => false,
             Failure::ConnectionLost => true,
@@ -188,15 +193,23 @@ impl Health {
                 self.in_a_row.fetch_add(1, Ordering::Relaxed) + 1 >= self.settings.failures
             }
         };
+        if !self.settings.enabled {
+            // No breaker: calls keep waiting for Redis, but the operator still gets one
+            // warning now and one at the first success.
+            if open && !self.seen_down.swap(true, Ordering::AcqRel) {
+                self.opened(failure, cause, false);
+            }
+            return;
+        }
         if open && !self.open.swap(true, Ordering::AcqRel) {
             self.failed_fast.store(0, Ordering::Relaxed);
-            self.opened(failure, cause);
+            self.opened(failure, cause, true);
             let weak = Arc::downgrade(self);
             tokio::spawn(probe(weak, conn.clone(), self.settings.probe_interval));
         }
     }
 
-    fn opened(&self, failure: Failure, cause: &dyn std::fmt::Display) {
+    fn opened(&self, failure: Failure, cause: &dyn std::fmt::Display, failing_fast: bool) {
         let now = Instant::now();
         let mut s = self
             .signals
@@ -225,10 +238,16 @@ impl Health {
             },
             cause = %cause,
             suppressed_outages = suppressed,
-            "session store unavailable: failing fast until a probe reaches redis"
+            failing_fast,
+            "session store unavailable{}",
+            if failing_fast {
+                ": failing fast until a probe reaches redis"
+            } else {
+                ": calls wait for redis (fail fast off)"
+            }
         );
         #[cfg(not(feature = "tracing"))]
-        let _ = (failure, cause, suppressed);
+        let _ = (failure, cause, suppressed, failing_fast);
     }
 
     fn closed(&self) {
