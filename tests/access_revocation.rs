@@ -175,3 +175,91 @@ async fn optional_mode_does_not_turn_a_store_outage_into_anonymous() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn session_metadata_is_bounded_kept_across_refreshes_and_listed() {
+    use charon_auth::{CreateSession, RefreshSession, SessionErrorKind};
+    let f = fixture(Arc::new(MemoryStore::new()));
+    let mut too_many = CreateSession::new("ann", Transport::Bearer);
+    for i in 0..=charon_auth::session::MAX_METADATA_ENTRIES {
+        too_many = too_many.metadata(format!("k{i}"), "v");
+    }
+    let err = f
+        .charon
+        .create_session(too_many, &http::HeaderMap::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), SessionErrorKind::InvalidInput);
+    let bad_key = CreateSession::new("ann", Transport::Bearer).metadata("no spaces", "v");
+    let err = f
+        .charon
+        .create_session(bad_key, &http::HeaderMap::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), SessionErrorKind::InvalidInput);
+    assert!(
+        f.charon
+            .list_sessions("ann", &Default::default())
+            .await
+            .unwrap()
+            .is_empty(),
+        "a refused login stores nothing"
+    );
+
+    let login = CreateSession::new("ann", Transport::Bearer).metadata("device", "phone");
+    let session = TestSession::create_with(&f.charon, login).await.unwrap();
+    let req = session
+        .refresh_request(Request::post("/refresh"))
+        .body(())
+        .unwrap();
+    let auth = f
+        .charon
+        .authenticate_refresh(req.method(), req.headers())
+        .await
+        .unwrap();
+    f.charon
+        .refresh_session(&auth, RefreshSession::new())
+        .await
+        .unwrap();
+    let listed = f
+        .charon
+        .list_sessions("ann", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        listed[0].metadata.get("device").map(String::as_str),
+        Some("phone")
+    );
+    assert!(listed[0].lock_version >= 2, "the refresh was written");
+}
+
+#[tokio::test]
+async fn revoke_session_ends_only_the_callers_own_session() {
+    let f = fixture(Arc::new(MemoryStore::new()));
+    let app = me_app(AccessLayer::new(&f.charon).revocation(Revocation::Strict));
+    let ann = TestSession::create(&f.charon, "ann", Transport::Bearer)
+        .await
+        .unwrap();
+    let bob = TestSession::create(&f.charon, "bob", Transport::Bearer)
+        .await
+        .unwrap();
+    let full = charon_auth::SessionType::default();
+    let bob_sid = bob.tokens().session().id.clone();
+    // Ann naming Bob's session id under her own user id ends nothing.
+    assert!(
+        !f.charon
+            .revoke_session("ann", &full, &bob_sid)
+            .await
+            .unwrap()
+    );
+    assert_eq!(call(&app, &bob).await.0, StatusCode::OK);
+    assert!(
+        f.charon
+            .revoke_session("bob", &full, &bob_sid)
+            .await
+            .unwrap()
+    );
+    assert_eq!(call(&app, &bob).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(call(&app, &ann).await.0, StatusCode::OK);
+}

@@ -8,7 +8,8 @@ use crate::verifier::Authenticated;
 
 impl Charon {
     /// Log out: delete the session of a verified request and clear both token cookies.
-    /// The access token stays valid until it expires (keep access TTLs short).
+    /// The access token stays valid until it expires (keep access TTLs short), except on
+    /// access layers with a [session check](crate::layer::AccessLayer::revocation).
     ///
     /// # Errors
     ///

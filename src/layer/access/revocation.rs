@@ -21,7 +21,7 @@ use crate::verifier::Authenticated;
 /// |---|---|---|
 /// | `Off` | nothing | when they expire (the access TTL, 15 min by default) |
 /// | `Strict` | one store round trip | at once: the next request is refused |
-/// | `Cached` | a local cache lookup, a round trip on a miss | once the store's invalidation reached this instance (a coherent cache; see [`SessionStore::get_cached`]) |
+/// | `Cached` | what the store's [`SessionStore::get_cached`] costs | as the store's `get_cached` guarantees; every store today answers it by a round trip, as `Strict` |
 ///
 /// With a check, a request is let through only when the session its token names
 /// (`sub`, `sid`, `styp`) is live in the store: the handler then reads it from
@@ -41,8 +41,9 @@ pub enum Revocation {
     /// Load the session from the store on every request.
     Strict,
     /// Load the session through the store's coherent local cache
-    /// ([`SessionStore::get_cached`]); a store without one (the memory store, which needs
-    /// none) answers as in `Strict`.
+    /// ([`SessionStore::get_cached`]); a store without one answers as in `Strict` (the
+    /// memory store needs none; the Redis store's cache is not built yet, so today this
+    /// mode is `Strict`).
     Cached,
 }
 
