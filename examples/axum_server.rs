@@ -30,6 +30,9 @@
 //!   server with a message naming the variables. Quiet the Redis client's own reconnect
 //!   warnings with `RUST_LOG=warn,redis=error` (the store logs one `charon::store` warning
 //!   per outage and one per recovery).
+//! - `CHARON_ACCESS_REVOCATION`: `off` (access tokens live until they expire), `strict`
+//!   (default: the access routes load the session on every request, so a logged-out
+//!   session's access token answers 401 at once) or `cached` (the store's coherent cache)
 //! - `CHARON_SECRET` (a loud warning when the demo default is used)
 //! - `CHARON_ACCESS_TTL`, `CHARON_REFRESH_TTL`, `CHARON_SESSION_TTL`, `CHARON_FRESH_CYCLE`
 //!   (seconds)
@@ -50,6 +53,7 @@ mod app;
 use std::sync::Arc;
 use std::time::Duration;
 
+use charon_auth::layer::Revocation;
 use charon_auth::store::redis::{DurableDeletes, RedisStore};
 use charon_auth::transport::CookieConfig;
 use charon_auth::{Charon, SessionTtl};
@@ -127,6 +131,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("session store: in-memory (set REDIS_URL to use Redis)");
     }
     let charon = builder.build()?;
+    let revocation: Revocation = match std::env::var("CHARON_ACCESS_REVOCATION") {
+        Err(_) => Revocation::Strict,
+        Ok(value) => value
+            .parse()
+            .map_err(|e| format!("CHARON_ACCESS_REVOCATION={value:?}: {e}"))?,
+    };
+    println!("access routes: session check {revocation}");
 
     let addr = std::env::var("CHARON_DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
@@ -134,7 +145,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "charon-auth demo listening on http://{}",
         listener.local_addr()?
     );
-    axum::serve(listener, app::router(&charon, render)).await?;
+    axum::serve(listener, app::router(&charon, render, revocation)).await?;
     Ok(())
 }
 

@@ -109,9 +109,10 @@
 //! bearer tokens; cookie-only requests need a same-origin signal on unsafe methods; a
 //! replayed stale refresh token revokes its session; a deleted session is never brought
 //! back by a racing refresh; the store is fail-closed (503). The key chosen by `kid` fixes
-//! the algorithm, so `alg` confusion and `none` are impossible. Access tokens cannot be
-//! revoked before they expire: keep their TTL short (default 15 minutes). See
-//! `SECURITY.md` for the threat model.
+//! the algorithm, so `alg` confusion and `none` are impossible. By default access tokens
+//! live until they expire (keep their TTL short, default 15 minutes); with the access
+//! layer's session check ([`layer::Revocation::Strict`]) a logged-out session's access
+//! tokens are refused on the next request. See `SECURITY.md` for the threat model.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

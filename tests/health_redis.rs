@@ -225,7 +225,11 @@ fn assert_ready_body(body: &Value) {
 async fn the_demo_readiness_answers_200_then_503_degraded_then_200() {
     let mut server = RedisServer::spawn();
     let (charon, _store) = charon_on(&server.url(), FailFast::new()).await;
-    let app = app::router(&charon, Arc::new(String::new));
+    let app = app::router(
+        &charon,
+        Arc::new(String::new),
+        charon_auth::layer::Revocation::Off,
+    );
 
     assert_alive(&app).await;
     let (status, body) = get(&app, "/health/ready").await;

@@ -19,6 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
+use charon_auth::layer::Revocation;
 use charon_auth::store::SessionStore;
 use charon_auth::telemetry::{EventKind, RecordingHandler};
 use charon_auth::{AuthErrorKind, Charon, ManualClock, Transport};
@@ -34,7 +35,12 @@ struct Harness {
     charon: Charon,
 }
 
+/// The demo as it is served by default: `CHARON_ACCESS_REVOCATION=strict`.
 fn harness(store: Arc<dyn SessionStore>) -> Harness {
+    harness_with(store, Revocation::Strict)
+}
+
+fn harness_with(store: Arc<dyn SessionStore>, revocation: Revocation) -> Harness {
     let clock = ManualClock::at_system_time();
     let events = RecordingHandler::default();
     let charon = Charon::builder()
@@ -48,7 +54,7 @@ fn harness(store: Arc<dyn SessionStore>) -> Harness {
         .build()
         .unwrap();
     Harness {
-        app: app::router(&charon, Arc::new(String::new)),
+        app: app::router(&charon, Arc::new(String::new), revocation),
         clock,
         events,
         charon,
@@ -212,7 +218,8 @@ async fn full_flow(store: Arc<dyn SessionStore>) {
         assert_eq!(ev[0].kind, EventKind::TokenValid);
         assert_eq!(ev[0].token_transport, Some(transport));
         assert_eq!(ev[0].token_type.as_deref(), Some("access"));
-        assert_eq!(ev[0].session_loaded, Some(false));
+        // The demo checks sessions on access routes (strict).
+        assert_eq!(ev[0].session_loaded, Some(true));
 
         h.clock.advance(30);
         let old_refresh = (c.refresh.clone(), c.cookies.clone());
@@ -491,7 +498,8 @@ async fn session_cap_evicts_the_oldest_login(store: Arc<dyn SessionStore>) {
 }
 
 async fn refresh_after_logout(store: Arc<dyn SessionStore>) {
-    let h = harness(Arc::clone(&store));
+    // Mode off, so that the logged-out session's access token still reaches `/sessions`.
+    let h = harness_with(Arc::clone(&store), Revocation::Off);
     let user = charon_auth::session::random_id();
     let mut c = h.login(&user, Transport::Bearer).await;
     let keep = c.clone();
@@ -695,6 +703,99 @@ async fn admin_requires_the_admin_scope(store: Arc<dyn SessionStore>) {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
+/// A login naming a device, from a client with a `User-Agent`.
+async fn login_from(h: &Harness, user: &str, device: &str, agent: &str) -> Client {
+    let req = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::USER_AGENT, agent)
+        .body(Body::from(
+            json!({"user_id": user, "transport": "bearer", "device": device}).to_string(),
+        ))
+        .unwrap();
+    let answer = send(&h.app, req).await;
+    assert_eq!(answer.status, StatusCode::OK, "login: {:?}", answer.body);
+    let mut client = Client::default();
+    client.absorb(&answer);
+    client
+}
+
+/// `DELETE /sessions/{id}` ("sign out that device"), `GET /sessions` with metadata, and
+/// `GET /me` after a logout in each `CHARON_ACCESS_REVOCATION` mode.
+async fn sign_out_that_device(store: Arc<dyn SessionStore>) {
+    let h = harness(Arc::clone(&store));
+    let user = charon_auth::session::random_id();
+    let mut laptop = login_from(&h, &user, "laptop", "Firefox/140").await;
+    let mut phone = login_from(&h, &user, "phone", "Safari/19").await;
+    let mut stranger = login_from(&h, &format!("{user}-x"), "theirs", "curl/8").await;
+
+    let list = h.call(&mut laptop, "GET", "/sessions").await;
+    assert_eq!(list.status, StatusCode::OK);
+    let items = list.body.as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let phone_item = items
+        .iter()
+        .find(|s| s["metadata"]["device"] == "phone")
+        .unwrap_or_else(|| panic!("{items:?}"));
+    assert_eq!(phone_item["metadata"]["user_agent"], "Safari/19");
+    assert_eq!(phone_item["current"], false);
+    let phone_sid = phone_item["session_id"].as_str().unwrap().to_owned();
+    let stranger_list = h.call(&mut stranger, "GET", "/sessions").await;
+    let stranger_sid = stranger_list.body[0]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Someone else's session, and an unknown id: 404, nothing ended.
+    for sid in [stranger_sid.as_str(), "no-such-session"] {
+        let r = h
+            .call(&mut laptop, "DELETE", &format!("/sessions/{sid}"))
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{sid}: {:?}", r.body);
+    }
+    assert_eq!(
+        h.call(&mut stranger, "GET", "/me").await.status,
+        StatusCode::OK
+    );
+
+    // The laptop signs the phone out: the phone's access token stops at once.
+    assert_eq!(
+        h.call(&mut phone, "GET", "/me").await.status,
+        StatusCode::OK
+    );
+    let r = h
+        .call(&mut laptop, "DELETE", &format!("/sessions/{phone_sid}"))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let me = h.call(&mut phone, "GET", "/me").await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED, "{:?}", me.body);
+    assert_eq!(me.body["error"], "session not found");
+    let list = h.call(&mut laptop, "GET", "/sessions").await;
+    assert_eq!(list.body.as_array().unwrap().len(), 1);
+    // Twice: gone already.
+    let r = h
+        .call(&mut laptop, "DELETE", &format!("/sessions/{phone_sid}"))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // `GET /me` after `/logout`: 401 in strict and cached, 200 (until expiry) in off.
+    for (mode, after_logout) in [
+        (Revocation::Strict, StatusCode::UNAUTHORIZED),
+        (Revocation::Cached, StatusCode::UNAUTHORIZED),
+        (Revocation::Off, StatusCode::OK),
+    ] {
+        let h = harness_with(Arc::clone(&store), mode);
+        let mut c = h.login(&user, Transport::Bearer).await;
+        let mut kept = c.clone();
+        assert_eq!(h.call(&mut c, "GET", "/me").await.status, StatusCode::OK);
+        assert_eq!(
+            h.call(&mut c, "POST", "/logout").await.status,
+            StatusCode::NO_CONTENT
+        );
+        let me = h.call(&mut kept, "GET", "/me").await;
+        assert_eq!(me.status, after_logout, "{mode}: {:?}", me.body);
+    }
+}
+
 macro_rules! flows_for {
     ($module:ident, $store:expr) => {
         mod $module {
@@ -743,6 +844,11 @@ macro_rules! flows_for {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn admin_answers_403_insufficient_scope_without_the_admin_scope() {
                 admin_requires_the_admin_scope($store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sign_out_that_device_and_revocation_modes() {
+                sign_out_that_device($store).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,6 +28,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
 use charon_auth::error::{AuthError, SessionErrorKind, StoreError, StoreErrorKind};
+use charon_auth::layer::Revocation;
 use charon_auth::store::redis::{FailFast, RedisStore, SigningKey};
 use charon_auth::{AuthErrorKind, Charon};
 use http_body_util::BodyExt as _;
@@ -159,7 +160,7 @@ async fn store_down_answers_503_with_kind_and_retry_after_then_fails_fast() {
         .store(store)
         .build()
         .unwrap();
-    let app = app::router(&charon, Arc::new(String::new));
+    let app = app::router(&charon, Arc::new(String::new), Revocation::Off);
 
     let refresher = login(&app, "refresher").await;
     let leaver = login(&app, "leaver").await;
@@ -217,10 +218,15 @@ async fn store_down_answers_503_with_kind_and_retry_after_then_fails_fast() {
         assert_eq!(a.store_kind, Some(StoreErrorKind::Unavailable), "{path}");
     }
 
-    // The access path needs no store.
+    // The access path needs no store (mode off)…
     let a = send(&app, bearer("GET", "/me", &refresher.access)).await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert!(a.retry_after.is_none());
+    // …unless it checks sessions (the demo's default, strict): then 503, never a pass.
+    let strict = app::router(&charon, Arc::new(String::new), Revocation::Strict);
+    let a = send(&strict, bearer("GET", "/me", &refresher.access)).await;
+    assert_store_503(&a, "strict /me", "store_unavailable", "2");
+    assert_eq!(a.auth_kind, Some(AuthErrorKind::StoreUnavailable));
 
     // Back: the probe closes the breaker; the same router serves again.
     server.restart();
@@ -250,7 +256,7 @@ async fn other_session_errors_carry_their_kind_and_no_retry_after() {
         .store(store)
         .build()
         .unwrap();
-    let app = app::router(&charon, Arc::new(String::new));
+    let app = app::router(&charon, Arc::new(String::new), Revocation::Off);
     // An invalid user id: the session API's InvalidInput, 400.
     let a = send(&app, login_request("")).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST, "{:?}", a.body);

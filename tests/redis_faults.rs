@@ -40,6 +40,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use charon_auth::error::{SessionErrorKind, StoreErrorKind};
+use charon_auth::layer::Revocation;
 use charon_auth::session::{SessionKey, random_id};
 use charon_auth::store::redis::{RedisStore, SigningKey};
 use charon_auth::telemetry::{EventKind, RecordedEvent, RecordingHandler};
@@ -126,7 +127,8 @@ async fn harness(url: &str) -> Harness {
         .build()
         .unwrap();
     Harness {
-        app: app::router(&charon, Arc::new(String::new)),
+        // The token-only access path (the session check has its own tests).
+        app: app::router(&charon, Arc::new(String::new), Revocation::Off),
         charon,
         clock,
         events,

@@ -4,12 +4,13 @@
 //!
 //! | route | layer | answer |
 //! |---|---|---|
-//! | `POST /login` `{"user_id", "transport", "session_type"?}` | – | 200 tokens + cookies; 400 for a `session_type` not in [`SESSION_TYPES`] |
+//! | `POST /login` `{"user_id", "transport", "session_type"?, "device"?}` | – | 200 tokens + cookies; 400 for a `session_type` not in [`SESSION_TYPES`] |
 //! | `GET /me` | access | 200 `{user_id, session_id, session_type, transport}` |
 //! | `POST /refresh` | refresh | 200 tokens + cookies |
 //! | `POST /logout` | access | 204, cookies cleared |
 //! | `POST /logout-all` | access | 204, every session of the user and type gone |
-//! | `GET /sessions` | access | 200 array of active sessions |
+//! | `GET /sessions` | access | 200 array of active sessions, each with its `metadata` (`device`, `user_agent` given at login) |
+//! | `DELETE /sessions/{session_id}` | access | 204: that session of the caller (same user and type) ended ("sign out that device"); 404 for an unknown id or someone else's session |
 //! | `GET /metrics` | – | Prometheus text |
 //! | `GET /healthz` | – | 200 `ok` (kept for existing probes; asks nothing) |
 //! | `GET /health` | – | liveness: 200 `{"status":"alive"}` while the process runs |
@@ -22,15 +23,21 @@
 //! `oauth2`); `/login` refuses any other with 400, and `examples/axum_server.rs` gives the
 //! same list to the metrics bridge as its allowlist, so `/metrics` cannot grow a series per
 //! invented session type.
+//!
+//! The access routes check the token's session as the [`Revocation`] mode given to
+//! [`router`] says (`examples/axum_server.rs` reads `CHARON_ACCESS_REVOCATION`: `off`,
+//! `strict` — the demo's default — or `cached`): in `strict` and `cached`, `GET /me` with
+//! an access token of a logged-out session answers 401.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Json, State};
+use axum::extract::{Json, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
+use charon_auth::layer::Revocation;
 use charon_auth::{
     AccessLayer, Authenticated, Charon, CreateSession, RefreshAuth, RefreshLayer, RefreshSession,
     SessionError, SessionType, Transport,
@@ -67,7 +74,12 @@ pub(crate) struct Login {
     session_type: Option<String>,
     /// OAuth2-style scope, space-separated, put in the access token's `scope` claim.
     scope: Option<String>,
+    /// A device name the user gives, shown in the session list.
+    device: Option<String>,
 }
+
+/// The longest `User-Agent` kept in a session's metadata.
+const USER_AGENT_KEPT: usize = 200;
 
 fn bad_request(message: &str) -> Response {
     (
@@ -92,6 +104,21 @@ async fn login(
         Err(e) => return bad_request(&e.to_string()),
     };
     let mut request = CreateSession::new(login.user_id, transport);
+    // What tells a user's sessions apart in `GET /sessions`; not secret (see
+    // `Session::metadata`).
+    if let Some(device) = login.device {
+        request = request.metadata("device", device);
+    }
+    if let Some(agent) = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        let mut cut = agent.len().min(USER_AGENT_KEPT);
+        while !agent.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        request = request.metadata("user_agent", &agent[..cut]);
+    }
     if let Some(t) = login.session_type {
         // Only the declared types: each one is a metrics series and a session partition.
         match SessionType::new(t) {
@@ -168,6 +195,7 @@ async fn sessions(State(state): State<AppState>, auth: Authenticated) -> Respons
                         "expires_at": s.expires_at,
                         "refresh_expires_at": s.refresh_expires_at,
                         "current": Some(s.id.as_str()) == auth.session_id(),
+                        "metadata": s.metadata,
                     })
                 })
                 .collect();
@@ -206,6 +234,30 @@ async fn readiness(State(state): State<AppState>) -> Response {
         Json(serde_json::json!({ "status": word, "checks": checks })),
     )
         .into_response()
+}
+
+/// "Sign out that device": end one of the caller's own sessions (same user and type).
+async fn revoke(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(session_id): Path<String>,
+) -> Response {
+    let Some(session_type) = auth.session_type().and_then(|t| SessionType::new(t).ok()) else {
+        return bad_request("the token names no session");
+    };
+    match state
+        .charon
+        .revoke_session(auth.user_id(), &session_type, &session_id)
+        .await
+    {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "error": "no such session" })),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
@@ -259,8 +311,12 @@ async fn index_script() -> Response {
         .into_response()
 }
 
-/// The demo router.
-pub(crate) fn router(charon: &Charon, metrics_render: MetricsRender) -> Router {
+/// The demo router; its access routes check sessions as `revocation` says.
+pub(crate) fn router(
+    charon: &Charon,
+    metrics_render: MetricsRender,
+    revocation: Revocation,
+) -> Router {
     let state = AppState {
         charon: charon.clone(),
         metrics: metrics_render,
@@ -270,10 +326,13 @@ pub(crate) fn router(charon: &Charon, metrics_render: MetricsRender) -> Router {
         .route("/logout", post(logout))
         .route("/logout-all", post(logout_all))
         .route("/sessions", get(sessions))
-        .route_layer(AccessLayer::new(charon));
-    let admin = Router::new()
-        .route("/admin", get(admin))
-        .route_layer(AccessLayer::new(charon).claim_contains_all("scope", ["admin"]));
+        .route("/sessions/{session_id}", delete(revoke))
+        .route_layer(AccessLayer::new(charon).revocation(revocation));
+    let admin = Router::new().route("/admin", get(admin)).route_layer(
+        AccessLayer::new(charon)
+            .revocation(revocation)
+            .claim_contains_all("scope", ["admin"]),
+    );
     let refresh = Router::new()
         .route("/refresh", post(refresh))
         .route_layer(RefreshLayer::new(charon));

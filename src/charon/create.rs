@@ -1,5 +1,7 @@
 //! Login: [`CreateSession`] and [`Charon::create_session`].
 
+use std::collections::BTreeMap;
+
 use http::HeaderMap;
 use serde_json::{Map, Value};
 
@@ -18,6 +20,7 @@ pub struct CreateSession {
     access_claims: Map<String, Value>,
     refresh_claims: Map<String, Value>,
     extra_payload: Map<String, Value>,
+    metadata: BTreeMap<String, String>,
 }
 
 impl CreateSession {
@@ -30,6 +33,7 @@ impl CreateSession {
             access_claims: Map::new(),
             refresh_claims: Map::new(),
             extra_payload: Map::new(),
+            metadata: BTreeMap::new(),
         }
     }
 
@@ -55,6 +59,20 @@ impl CreateSession {
     /// Server-side payload stored with the session (never in a token). Empty by default.
     pub fn extra_payload(mut self, payload: Map<String, Value>) -> Self {
         self.extra_payload = payload;
+        self
+    }
+}
+
+impl CreateSession {
+    /// Attach application metadata to the session (a device name, a user agent, an IP
+    /// label…), returned by [`Charon::list_sessions`] and kept across refreshes. **Not for
+    /// secrets** (the user sees it; see [`Session::metadata`]). At most
+    /// [`MAX_METADATA_ENTRIES`](crate::session::MAX_METADATA_ENTRIES) entries, keys of
+    /// `[A-Za-z0-9_.-]`; a login over the limits fails with `InvalidInput` (400) and
+    /// stores nothing. A second call with the same key replaces the value. Defaults to
+    /// none.
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
         self
     }
 }
@@ -93,6 +111,7 @@ impl Charon {
                 "user id must be 1 to 1024 bytes without control characters",
             ));
         }
+        crate::session::check_metadata(&request.metadata).map_err(invalid)?;
         let now = self.now();
         let lifetimes = Lifetimes::for_new_session(self.times(), now);
         let mut session = Session::new(
@@ -105,6 +124,7 @@ impl Charon {
             random_id(),
         );
         session.extra_payload = request.extra_payload;
+        session.metadata = request.metadata;
         // Build (and check) the claims before writing, so a bad override stores nothing.
         let claims = self.claims_for(
             &session,

@@ -8,7 +8,8 @@ use crate::verifier::Authenticated;
 
 impl Charon {
     /// Log out: delete the session of a verified request and clear both token cookies.
-    /// The access token stays valid until it expires (keep access TTLs short).
+    /// The access token stays valid until it expires (keep access TTLs short), except on
+    /// access layers with a [session check](crate::layer::AccessLayer::revocation).
     ///
     /// # Errors
     ///
@@ -24,6 +25,28 @@ impl Charon {
             clear_site_data: auth.transport() != Transport::Bearer
                 && self.cookies().clear_site_data(),
         })
+    }
+
+    /// Revoke one session by id, for "sign out that device" (from the user's own session
+    /// list) or an administrator: deletes the session `session_id` of `user_id` and
+    /// `session_type`; returns whether it was there. The key names the user, so a user
+    /// asking with their own id can never end someone else's session (the answer is
+    /// `false`, as for an unknown id). Emits `charon.session.delete`. Access tokens of the
+    /// session stop at once on access layers with a
+    /// [session check](crate::layer::AccessLayer::revocation), otherwise when they expire.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionErrorKind::Store`](crate::SessionErrorKind::Store) when the store fails (the
+    /// session may still exist; retry).
+    pub async fn revoke_session(
+        &self,
+        user_id: &str,
+        session_type: &SessionType,
+        session_id: &str,
+    ) -> Result<bool, SessionError> {
+        let key = SessionKey::new(session_id, user_id, session_type);
+        Ok(self.store().delete(key, self.now()).await?)
     }
 
     /// Log out everywhere: delete every session of a user and type, and clear the cookies

@@ -2,7 +2,8 @@
 //! mistakes do not compile:
 //!
 //! - [`AccessLayer`] (built from a [`Verifier`](crate::Verifier) or `&Charon`): access
-//!   tokens, no store round trip; the request carries an [`Authenticated`](crate::Authenticated).
+//!   tokens, by default no store round trip (with a [`Revocation`] check, the session
+//!   loaded too); the request carries an [`Authenticated`](crate::Authenticated).
 //! - [`RefreshLayer`] (built from `&Charon`): refresh tokens, loads the session and checks
 //!   freshness; the request carries a [`RefreshAuth`](crate::RefreshAuth), the only thing
 //!   [`Charon::refresh_session`](crate::Charon::refresh_session) accepts.
@@ -18,7 +19,7 @@ pub mod refresh;
 mod rejection;
 mod verdict;
 
-pub use access::AccessLayer;
+pub use access::{AccessLayer, Revocation};
 pub(crate) use claim_checks::ClaimChecks;
 pub use refresh::RefreshLayer;
 pub(crate) use rejection::reject;

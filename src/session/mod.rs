@@ -14,5 +14,9 @@ pub use id::{
     MAX_SESSION_ID_LEN, MAX_USER_ID_LEN, is_valid_session_id, is_valid_user_id, random_id,
 };
 pub use lifetimes::Lifetimes;
-pub use model::{SCHEMA_VERSION, Session, SessionKey};
+pub(crate) use model::check_metadata;
+pub use model::{
+    MAX_METADATA_ENTRIES, MAX_METADATA_KEY_LEN, MAX_METADATA_VALUE_LEN, SCHEMA_VERSION, Session,
+    SessionKey,
+};
 pub use session_type::{MAX_SESSION_TYPE_LEN, SessionType};

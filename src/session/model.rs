@@ -1,5 +1,6 @@
 //! The server-side session record and its versioned serialized form.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -9,6 +10,36 @@ use crate::clock::UnixTime;
 
 /// Current schema version of the serialized session (field `v`).
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// The most [`Session::metadata`] entries a session may carry.
+pub const MAX_METADATA_ENTRIES: usize = 8;
+/// The longest [`Session::metadata`] key, in bytes (keys are 1 to this many bytes of
+/// `[A-Za-z0-9_.-]`).
+pub const MAX_METADATA_KEY_LEN: usize = 32;
+/// The longest [`Session::metadata`] value, in bytes (no control characters).
+pub const MAX_METADATA_VALUE_LEN: usize = 256;
+
+/// Check session metadata against the limits ([`MAX_METADATA_ENTRIES`],
+/// [`MAX_METADATA_KEY_LEN`], [`MAX_METADATA_VALUE_LEN`]); the complaint on failure.
+pub(crate) fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), &'static str> {
+    if metadata.len() > MAX_METADATA_ENTRIES {
+        return Err("session metadata holds at most 8 entries");
+    }
+    for (key, value) in metadata {
+        let key_ok = !key.is_empty()
+            && key.len() <= MAX_METADATA_KEY_LEN
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !key_ok {
+            return Err("session metadata keys are 1 to 32 characters of [A-Za-z0-9_.-]");
+        }
+        if value.len() > MAX_METADATA_VALUE_LEN || value.chars().any(char::is_control) {
+            return Err("session metadata values are at most 256 bytes without control characters");
+        }
+    }
+    Ok(())
+}
 
 /// A server-side session (Charon's session model v7, plus a schema version on the wire).
 ///
@@ -44,6 +75,15 @@ pub struct Session {
     /// Optimistic-locking counter, incremented by the store on every successful write.
     #[serde(default)]
     pub lock_version: u64,
+    /// Application metadata given at login
+    /// ([`CreateSession::metadata`](crate::CreateSession::metadata)), e.g. a device name, a
+    /// user agent, an IP label; kept across refreshes and returned by the session list, so
+    /// that a user can tell their sessions apart. **Not for secrets**: it is shown to the
+    /// user and to whoever lists sessions. Bounded: at most [`MAX_METADATA_ENTRIES`]
+    /// entries, keys of at most [`MAX_METADATA_KEY_LEN`] bytes, values of at most
+    /// [`MAX_METADATA_VALUE_LEN`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl fmt::Debug for Session {
@@ -66,6 +106,7 @@ impl fmt::Debug for Session {
                 &format_args!("{} entries", self.extra_payload.len()),
             )
             .field("lock_version", &self.lock_version)
+            .field("metadata", &format_args!("{} entries", self.metadata.len()))
             .finish()
     }
 }
@@ -119,6 +160,7 @@ impl Session {
             prev_tokens_fresh_from: now,
             extra_payload: serde_json::Map::new(),
             lock_version: 0,
+            metadata: BTreeMap::new(),
         }
     }
 
@@ -169,6 +211,7 @@ impl Session {
             prev_tokens_fresh_from: wire.prev_tokens_fresh_from,
             extra_payload: wire.extra_payload,
             lock_version: wire.lock_version,
+            metadata: wire.metadata,
         })
     }
 }
@@ -199,6 +242,8 @@ struct WireV1 {
     extra_payload: serde_json::Map<String, serde_json::Value>,
     #[serde(default)]
     lock_version: u64,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
 }
 
 #[cfg(test)]
@@ -257,6 +302,39 @@ mod tests {
             text.contains("REDACTED") && text.contains("1 entries"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn metadata_round_trips_and_is_absent_from_old_blobs() {
+        let mut s = sample();
+        let old = s.to_versioned_bytes();
+        assert!(!String::from_utf8_lossy(&old).contains("metadata"));
+        assert_eq!(Session::from_versioned_bytes(&old), Some(s.clone()));
+        s.metadata.insert("device".into(), "Ann's phone".into());
+        assert_eq!(
+            Session::from_versioned_bytes(&s.to_versioned_bytes()),
+            Some(s)
+        );
+    }
+
+    #[test]
+    fn metadata_is_bounded() {
+        let ok: BTreeMap<String, String> = [("device".into(), "phone".into())].into();
+        assert!(check_metadata(&ok).is_ok());
+        let many: BTreeMap<String, String> = (0..=MAX_METADATA_ENTRIES)
+            .map(|i| (format!("k{i}"), String::new()))
+            .collect();
+        assert!(check_metadata(&many).is_err());
+        for (key, value) in [
+            ("", "v".to_owned()),
+            ("has space", "v".to_owned()),
+            (&"k".repeat(MAX_METADATA_KEY_LEN + 1), "v".to_owned()),
+            ("k", "v".repeat(MAX_METADATA_VALUE_LEN + 1)),
+            ("k", "line\nbreak".to_owned()),
+        ] {
+            let one: BTreeMap<String, String> = [(key.to_owned(), value)].into();
+            assert!(check_metadata(&one).is_err(), "{key:?}");
+        }
     }
 
     #[test]

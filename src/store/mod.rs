@@ -91,6 +91,20 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// The live session with this key, or `None` (missing, expired, or not this user/type).
     fn get<'a>(&'a self, key: SessionKey<'a>, now: UnixTime) -> StoreFuture<'a, Option<Session>>;
 
+    /// The live session with this key, as [`get`](Self::get), possibly answered from a
+    /// local cache of this instance that the backend keeps coherent (what the access
+    /// layer's [`Revocation::Cached`](crate::layer::Revocation::Cached) calls). A store
+    /// with such a cache must answer as `get` would, except within the time an
+    /// invalidation takes to arrive, and must answer by a round trip (or not at all)
+    /// whenever it may have missed an invalidation. Defaults to [`get`](Self::get).
+    fn get_cached<'a>(
+        &'a self,
+        key: SessionKey<'a>,
+        now: UnixTime,
+    ) -> StoreFuture<'a, Option<Session>> {
+        self.get(key, now)
+    }
+
     /// Create `session` if no live session has its key, and keep at most `max_sessions`
     /// live sessions of its user and type, evicting the others that would end first (see
     /// the [contract](self#the-contract)), all in one atomic step. Returns the new lock

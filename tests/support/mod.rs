@@ -5,9 +5,13 @@
 //! - [`model`]: a randomized concurrent workload checked against a sequential model of the
 //!   store contract (linearizability per user and type).
 //! - [`redis`]: real `redis-server` processes (standalone and a 3-master cluster).
+//! - [`session_check`]: the contract of the access layer's session check over any store
+//!   (features `axum` and `test-util`).
 #![allow(unreachable_pub, dead_code, unused_macros, unused_imports)]
 
 pub mod contract;
 pub mod cookie_jar;
 pub mod model;
 pub mod redis;
+#[cfg(all(feature = "axum", feature = "test-util"))]
+pub mod session_check;

@@ -1,12 +1,16 @@
 //! What the access layer decides for one request: let it through, reject it, or first
-//! fetch the key its token names (a remote JWKS that has not seen a new `kid` yet).
+//! fetch the key its token names (a remote JWKS that has not seen a new `kid` yet), or
+//! first load its session (a [session check](super::Revocation)).
 
 use http::{Request, Response};
 
 use super::AccessLayer;
+use super::revocation::{self, SessionLoad};
+use crate::error::{AuthError, StoreError};
 use crate::layer::{Rejection, Verdict, reject};
+use crate::session::Session;
 use crate::token::TokenType;
-use crate::verifier::{Attempt, KeyFetch};
+use crate::verifier::{Attempt, Authenticated, KeyFetch};
 
 /// The layer's decision for one request.
 pub(crate) enum Admission<B> {
@@ -17,6 +21,16 @@ pub(crate) enum Admission<B> {
     /// The token names a key its issuer's remote JWKS may have by now: fetch it, then
     /// decide again (without a second fetch). Nothing was emitted yet.
     FetchKeys(KeyFetch),
+    /// The token verified and the layer checks its session: load it, then
+    /// [`conclude`](AccessLayer::conclude_session). Nothing was emitted yet.
+    LoadSession(PendingSession),
+}
+
+/// A verified request waiting for its session.
+pub(crate) struct PendingSession {
+    pub(crate) load: SessionLoad,
+    auth: Authenticated,
+    attempt: Attempt,
 }
 
 impl<R> AccessLayer<R> {
@@ -51,7 +65,53 @@ impl<R> AccessLayer<R> {
         {
             return Admission::FetchKeys(fetch);
         }
-        verifier.emit(&attempt, outcome.as_ref().err());
+        if let Some(check) = &self.session_check
+            && let Ok(auth) = outcome
+        {
+            outcome = match check.load(&auth) {
+                Ok(load) => {
+                    return Admission::LoadSession(PendingSession {
+                        load,
+                        auth,
+                        attempt,
+                    });
+                }
+                Err(error) => Err(error),
+            };
+        }
+        self.conclude(req, &attempt, outcome)
+    }
+
+    /// The session load of `pending` finished with `loaded`: emit the one token event and
+    /// put the verdict in `req`.
+    pub(crate) fn conclude_session<ReqBody, ResBody>(
+        &self,
+        req: &mut Request<ReqBody>,
+        pending: PendingSession,
+        loaded: Result<Option<Session>, StoreError>,
+    ) -> Admission<ResBody>
+    where
+        R: Rejection<ResBody>,
+    {
+        let PendingSession {
+            auth, mut attempt, ..
+        } = pending;
+        let outcome = revocation::finish(auth, loaded);
+        attempt.session_loaded = outcome.is_ok();
+        self.conclude(req, &attempt, outcome)
+    }
+
+    /// Emit the token event for `outcome`, run the typed-claims check and record the verdict.
+    fn conclude<ReqBody, ResBody>(
+        &self,
+        req: &mut Request<ReqBody>,
+        attempt: &Attempt,
+        mut outcome: Result<Authenticated, AuthError>,
+    ) -> Admission<ResBody>
+    where
+        R: Rejection<ResBody>,
+    {
+        self.verifier.emit(attempt, outcome.as_ref().err());
         if let (Ok(auth), Some(typed)) = (&outcome, &self.typed)
             && let Err(error) = typed(&auth.claims, req.extensions_mut())
         {

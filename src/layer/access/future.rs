@@ -10,16 +10,17 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::AccessLayer;
-use super::admission::Admission;
+use super::admission::{Admission, PendingSession};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::layer::{Rejection, reject};
 use crate::verifier::KeyFetch;
 
 pin_project! {
     /// Response future of [`Access`](super::Access): the inner service's future, a ready
-    /// rejection, or (only when a token names a key its issuer's remote JWKS has not
-    /// published yet) a key fetch followed by the verification again. No allocation on the
-    /// first two paths.
+    /// rejection, (only when a token names a key its issuer's remote JWKS has not
+    /// published yet) a key fetch followed by the verification again, or (with a
+    /// [session check](super::Revocation)) the session load followed by the verdict. No
+    /// allocation on the first two paths.
     pub struct ResponseFuture<S, ReqBody, R>
     where
         S: Service<Request<ReqBody>>,
@@ -38,6 +39,10 @@ pin_project! {
         Inner { #[pin] future: S::Future },
         Rejected { response: Option<S::Response> },
         FetchingKeys { fetch: KeyFetch, waiting: Option<Waiting<S, ReqBody, R>> },
+        LoadingSession {
+            pending: Option<PendingSession>,
+            waiting: Option<Waiting<S, ReqBody, R>>,
+        },
     }
 }
 
@@ -86,6 +91,77 @@ where
     }
 }
 
+impl<S, ReqBody, R> ResponseFuture<S, ReqBody, R>
+where
+    S: Service<Request<ReqBody>>,
+{
+    /// Load the session of `pending`, then conclude and call `service` (polled ready).
+    pub(crate) fn loading_session(
+        pending: PendingSession,
+        req: Request<ReqBody>,
+        service: S,
+        layer: AccessLayer<R>,
+    ) -> Self {
+        Self {
+            kind: Kind::LoadingSession {
+                pending: Some(pending),
+                waiting: Some(Waiting {
+                    req,
+                    service,
+                    layer,
+                }),
+            },
+        }
+    }
+}
+
+/// The state after an admission: call the service, answer the rejection, or wait again.
+fn next_kind<S, ReqBody, R, ResBody>(
+    admission: Admission<ResBody>,
+    waiting: Waiting<S, ReqBody, R>,
+    after_fetch: bool,
+) -> Kind<S, ReqBody, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: Rejection<ResBody>,
+{
+    let Waiting {
+        req,
+        mut service,
+        layer,
+    } = waiting;
+    match admission {
+        Admission::Pass => Kind::Inner {
+            future: service.call(req),
+        },
+        Admission::Reject(response) => Kind::Rejected {
+            response: Some(response),
+        },
+        Admission::LoadSession(pending) if after_fetch => Kind::LoadingSession {
+            pending: Some(pending),
+            waiting: Some(Waiting {
+                req,
+                service,
+                layer,
+            }),
+        },
+        // A fetch is never asked for after a fetch, nor a load after a load; refuse rather
+        // than wait again.
+        Admission::FetchKeys(_) => Kind::Rejected {
+            response: Some(reject(
+                &*layer.rejection,
+                AuthError::new(AuthErrorKind::KeysUnavailable),
+            )),
+        },
+        Admission::LoadSession(_) => Kind::Rejected {
+            response: Some(reject(
+                &*layer.rejection,
+                AuthError::new(AuthErrorKind::StoreUnavailable),
+            )),
+        },
+    }
+}
+
 impl<S, ReqBody, R, ResBody> Future for ResponseFuture<S, ReqBody, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
@@ -108,30 +184,26 @@ where
                 }
                 KindProj::FetchingKeys { fetch, waiting } => {
                     ready!(fetch.as_mut().poll(cx));
-                    let Some(Waiting {
-                        mut req,
-                        mut service,
-                        layer,
-                    }) = waiting.take()
+                    let Some(mut waiting) = waiting.take() else {
+                        return Poll::Pending;
+                    };
+                    let admission = waiting.layer.admit(&mut waiting.req, false);
+                    kind.set(next_kind(admission, waiting, true));
+                }
+                KindProj::LoadingSession { pending, waiting } => {
+                    let Some(load) = pending.as_mut().map(|pending| &mut pending.load) else {
+                        return Poll::Pending;
+                    };
+                    let loaded = ready!(load.as_mut().poll(cx));
+                    let (Some(pending), Some(mut waiting)) = (pending.take(), waiting.take())
                     else {
                         return Poll::Pending;
                     };
-                    let next = match layer.admit(&mut req, false) {
-                        Admission::Pass => Kind::Inner {
-                            future: service.call(req),
-                        },
-                        Admission::Reject(response) => Kind::Rejected {
-                            response: Some(response),
-                        },
-                        // Never asked for after a fetch; refuse rather than wait again.
-                        Admission::FetchKeys(_) => Kind::Rejected {
-                            response: Some(reject(
-                                &*layer.rejection,
-                                AuthError::new(AuthErrorKind::KeysUnavailable),
-                            )),
-                        },
-                    };
-                    kind.set(next);
+                    let admission =
+                        waiting
+                            .layer
+                            .conclude_session(&mut waiting.req, pending, loaded);
+                    kind.set(next_kind(admission, waiting, false));
                 }
             }
         }

@@ -9,8 +9,11 @@ use serde_json::Value;
 use tower_layer::Layer;
 
 use super::Access;
+use super::revocation::{Revocation, SessionCheck};
+use crate::Charon;
 use crate::error::AuthError;
 use crate::layer::{ClaimChecks, JsonRejection};
+use crate::store::SessionStore;
 use crate::token::Claims;
 use crate::verifier::{ClaimCheck, Verifier, deserialize_claims};
 
@@ -21,8 +24,11 @@ pub(crate) type ClaimsExtractor =
 /// Verifies the access token of every request before it reaches the inner service.
 ///
 /// Built from a [`Verifier`] (a resource service holding public keys only) or from the
-/// session authority ([`AccessLayer::new(&charon)`](crate::Charon)); no store round trip.
-/// On success the request carries an [`Authenticated`](crate::Authenticated) extension;
+/// session authority ([`AccessLayer::new(&charon)`](crate::Charon)). By default no store
+/// round trip: the token alone decides, so a logged-out session's access tokens work until
+/// they expire. With a [session check](Self::revocation) the layer also loads the token's
+/// session (from the Charon's store, or the one [given](Self::session_store)) and refuses
+/// tokens of sessions that ended. On success the request carries an [`Authenticated`](crate::Authenticated) extension;
 /// otherwise the [`Rejection`](crate::layer::Rejection) answers (401, 400, 403 or 503). Every request
 /// emits `charon.token.valid` or `charon.token.invalid`.
 ///
@@ -33,6 +39,16 @@ pub(crate) type ClaimsExtractor =
 /// # let _ = admin_only;
 /// # }
 /// ```
+///
+/// Logged-out sessions' access tokens refused at once (one store round trip per request):
+///
+/// ```
+/// use charon_auth::layer::{AccessLayer, Revocation};
+/// # fn demo(charon: &charon_auth::Charon) {
+/// let revocable = AccessLayer::new(charon).revocation(Revocation::Strict);
+/// # let _ = revocable;
+/// # }
+/// ```
 #[must_use]
 pub struct AccessLayer<R = JsonRejection> {
     pub(crate) verifier: Verifier,
@@ -40,17 +56,64 @@ pub struct AccessLayer<R = JsonRejection> {
     pub(crate) optional: bool,
     pub(crate) typed: Option<Arc<ClaimsExtractor>>,
     pub(crate) rejection: Arc<R>,
+    /// The store a session check asks (the Charon's, or one given).
+    pub(crate) store: Option<Arc<dyn SessionStore>>,
+    /// `Some` when a session check is on.
+    pub(crate) session_check: Option<SessionCheck>,
+}
+
+/// What an [`AccessLayer`] is built from: a [`Verifier`] (no store), or a [`Charon`] (its
+/// verifier, and its store for a [session check](AccessLayer::revocation)). Made by the
+/// `From` impls; `AccessLayer::new` takes anything that converts.
+#[derive(Debug, Clone)]
+pub struct AccessSource {
+    verifier: Verifier,
+    store: Option<Arc<dyn SessionStore>>,
+}
+
+impl From<Verifier> for AccessSource {
+    fn from(verifier: Verifier) -> Self {
+        Self {
+            verifier,
+            store: None,
+        }
+    }
+}
+
+impl From<&Verifier> for AccessSource {
+    fn from(verifier: &Verifier) -> Self {
+        Self::from(verifier.clone())
+    }
+}
+
+impl From<&Charon> for AccessSource {
+    fn from(charon: &Charon) -> Self {
+        Self {
+            verifier: charon.verifier().clone(),
+            store: Some(Arc::clone(charon.store().inner())),
+        }
+    }
+}
+
+impl From<Charon> for AccessSource {
+    fn from(charon: Charon) -> Self {
+        Self::from(&charon)
+    }
 }
 
 impl AccessLayer {
-    /// An access layer verifying with `verifier` (a [`Verifier`], or `&Charon`).
-    pub fn new(verifier: impl Into<Verifier>) -> Self {
+    /// An access layer verifying with `source`: a [`Verifier`], or `&Charon` (whose store
+    /// a [session check](Self::revocation) then asks).
+    pub fn new(source: impl Into<AccessSource>) -> Self {
+        let AccessSource { verifier, store } = source.into();
         Self {
-            verifier: verifier.into(),
+            verifier,
             checks: ClaimChecks::default(),
             optional: false,
             typed: None,
             rejection: Arc::new(JsonRejection),
+            store,
+            session_check: None,
         }
     }
 }
@@ -131,6 +194,44 @@ impl<R> AccessLayer<R> {
         self
     }
 
+    /// Check, after the token verified, that its session still exists (see
+    /// [`Revocation`] for each mode's cost and guarantee). Defaults to
+    /// [`Revocation::Off`]: no store round trip, a logged-out session's access tokens work
+    /// until they expire.
+    ///
+    /// The store asked is the Charon's when the layer was built from one, or the one given
+    /// with [`session_store`](Self::session_store). A check with neither fails closed:
+    /// every request answers 503 `store_unavailable`.
+    pub fn revocation(mut self, mode: Revocation) -> Self {
+        self.session_check = match mode {
+            Revocation::Off => None,
+            mode => Some(SessionCheck {
+                mode,
+                store: self.store.clone(),
+            }),
+        };
+        self
+    }
+
+    /// The store a [session check](Self::revocation) asks, for a service that verifies
+    /// tokens with a [`Verifier`] and reads the session authority's store (the same Redis,
+    /// built with the authority's signing key). Replaces the Charon's store for a layer
+    /// built from one. Defaults to the Charon's store, or none.
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        if let Some(check) = &mut self.session_check {
+            check.store = Some(Arc::clone(&store));
+        }
+        self.store = Some(store);
+        self
+    }
+
+    /// The session check's mode ([`Revocation::Off`] when there is none).
+    pub fn revocation_mode(&self) -> Revocation {
+        self.session_check
+            .as_ref()
+            .map_or(Revocation::Off, |check| check.mode)
+    }
+
     /// Answer rejections with `rejection` instead of [`JsonRejection`] (for instance
     /// [`GrpcRejection`](crate::layer::GrpcRejection), or a closure).
     pub fn rejection<R2>(self, rejection: R2) -> AccessLayer<R2> {
@@ -140,6 +241,8 @@ impl<R> AccessLayer<R> {
             optional: self.optional,
             typed: self.typed,
             rejection: Arc::new(rejection),
+            store: self.store,
+            session_check: self.session_check,
         }
     }
 
@@ -179,6 +282,8 @@ impl<R> Clone for AccessLayer<R> {
             optional: self.optional,
             typed: self.typed.clone(),
             rejection: Arc::clone(&self.rejection),
+            store: self.store.clone(),
+            session_check: self.session_check.clone(),
         }
     }
 }
@@ -190,6 +295,7 @@ impl<R> fmt::Debug for AccessLayer<R> {
             .field("checks", &self.checks)
             .field("optional", &self.optional)
             .field("typed_claims", &self.typed.is_some())
+            .field("revocation", &self.revocation_mode())
             .finish_non_exhaustive()
     }
 }

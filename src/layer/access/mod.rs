@@ -4,10 +4,12 @@
 mod admission;
 mod future;
 mod layer;
+mod revocation;
 mod service;
 
 pub use future::ResponseFuture;
-pub use layer::AccessLayer;
 #[cfg(feature = "axum")]
 pub(crate) use layer::TypedClaimsExt;
+pub use layer::{AccessLayer, AccessSource};
+pub use revocation::Revocation;
 pub use service::Access;

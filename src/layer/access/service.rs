@@ -51,7 +51,7 @@ impl<S: fmt::Debug, R> fmt::Debug for Access<S, R> {
     }
 }
 
-/// `S: Clone` so that a request waiting for a key fetch takes the service that was polled
+/// `S: Clone` so that a request waiting for a key fetch or its session load takes the service that was polled
 /// ready with it (the usual Tower pattern); axum, hyper and tonic services are `Clone`.
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for Access<S, R>
 where
@@ -74,6 +74,11 @@ where
                 let clone = self.inner.clone();
                 let ready = std::mem::replace(&mut self.inner, clone);
                 ResponseFuture::fetching_keys(fetch, req, ready, self.layer.clone())
+            }
+            Admission::LoadSession(pending) => {
+                let clone = self.inner.clone();
+                let ready = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::loading_session(pending, req, ready, self.layer.clone())
             }
         }
     }
