@@ -51,7 +51,7 @@
 //! ## 2. Verify with the published keys
 //!
 //! The resource service builds a [`Verifier`] whose keys come from a
-//! [`RemoteJwks`](crate::jwks::RemoteJwks) (feature `jwks`) and puts the same
+//! `charon_auth::jwks::RemoteJwks` (feature `jwks`) and puts the same
 //! [`AccessLayer`] in front of its routes. The [`Authenticated`] extractor works as before.
 //!
 //! ```no_run
@@ -82,7 +82,7 @@
 //!   `keys_unavailable`, never 401, until a fetch succeeds; clients should retry, not sign
 //!   the user out.
 //! - **Plain HTTP** is allowed to loopback hosts only; anything else needs `https://` or an
-//!   explicit [`insecure_http`](crate::jwks::RemoteJwksBuilder::insecure_http).
+//!   explicit `RemoteJwksBuilder::insecure_http`.
 //!
 //! What it does not do: sessions. A verify-only service accepts an access token until it
 //! expires, even after the user logged out on the auth service; keep access tokens short
