@@ -19,6 +19,8 @@
 //!   verification), its public key given locally against the same key fetched by a
 //!   `RemoteJwks` from a JWKS server on loopback. The two should cost the same: the remote
 //!   keys are one atomic load away. `cargo bench --bench verify --features jwks -- jwks/`
+//!   Measured once (2 shared cores, load ≈ 9, `--warm-up-time 1 --measurement-time 3`):
+//!   local keys 85.0 µs, RemoteJwks 87.0 µs per request, ratio 1.02 (within the noise).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::convert::Infallible;
