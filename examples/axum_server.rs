@@ -33,7 +33,27 @@
 //! - `CHARON_ACCESS_REVOCATION`: `off` (access tokens live until they expire), `strict`
 //!   (default: the access routes load the session on every request, so a logged-out
 //!   session's access token answers 401 at once) or `cached` (the store's coherent cache)
-//! - `CHARON_SECRET` (a loud warning when the demo default is used)
+//! - `CHARON_SECRET` (a loud warning when the demo default is used while it matters: for
+//!   HS256 tokens, or for the Redis store's blob signatures)
+//! - `CHARON_SIGNING_ALG`: `HS256` (default: the key is derived from `CHARON_SECRET`, as
+//!   Charon does), `EdDSA` (Ed25519) or `ES256` (ECDSA P-256). With an asymmetric algorithm:
+//!   - `CHARON_SIGNING_KEY_FILE`: PEM files of PKCS#8 private keys of that algorithm
+//!     (`openssl genpkey -algorithm ed25519 -out key.pem`; for ES256 `openssl genpkey
+//!     -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem`), comma-separated:
+//!     `current.pem,previous.pem`. The first signs new tokens; every one is published, so
+//!     tokens signed with a previous key keep verifying on the resource services while they
+//!     live (key rotation). Unset: one key is generated at start (its kid is printed, never
+//!     the key), and tokens stop verifying when the server restarts.
+//!   - each key's kid is its RFC 7638 thumbprint, the same on every start;
+//!   - `GET /.well-known/jwks.json` serves the public keys. With HS256 it answers 404: a
+//!     shared secret is never published.
+//!
+//!   A `CHARON_SIGNING_KEY_FILE` with HS256, an unreadable file, or a key that is not a
+//!   private key of `CHARON_SIGNING_ALG` stops the server with a message naming the variable.
+//! - `CHARON_AUDIENCE` (optional): comma-separated audiences written in the `aud` claim of
+//!   every issued token (one audience: a string; several: an array), and required in the
+//!   tokens this server verifies. Resource services name themselves with theirs
+//!   (`examples/resource_server.rs`).
 //! - `CHARON_ACCESS_TTL`, `CHARON_REFRESH_TTL`, `CHARON_SESSION_TTL`, `CHARON_FRESH_CYCLE`
 //!   (seconds)
 //! - `CHARON_MAX_SESSIONS` (default 10): the most live sessions per user and session type;
@@ -55,6 +75,7 @@ use std::time::Duration;
 
 use charon_auth::layer::Revocation;
 use charon_auth::store::redis::{DurableDeletes, RedisStore};
+use charon_auth::token::{Algorithm, JwksDocument, Key, Keyset};
 use charon_auth::transport::CookieConfig;
 use charon_auth::{Charon, SessionTtl};
 
@@ -86,9 +107,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
     let render: app::MetricsRender = Arc::new(move || recorder.render());
 
+    let signing = signing_from_env().map_err(StartError)?;
+    let audiences = match env_value("CHARON_AUDIENCE") {
+        Some(list) => env_list("CHARON_AUDIENCE", &list).map_err(StartError)?,
+        None => Vec::new(),
+    };
+    let uses_redis = redis_target_from_env().map_err(StartError)?.is_some();
     let secret = std::env::var("CHARON_SECRET").unwrap_or_else(|_| {
-        eprintln!("\n  WARNING: CHARON_SECRET is not set; using the PUBLIC demo secret.");
-        eprintln!("  Anyone can forge tokens for this server. Never do this in production.\n");
+        if signing.is_none() {
+            eprintln!("\n  WARNING: CHARON_SECRET is not set; using the PUBLIC demo secret.");
+            eprintln!("  Anyone can forge tokens for this server. Never do this in production.\n");
+        } else if uses_redis {
+            eprintln!("\n  WARNING: CHARON_SECRET is not set; the PUBLIC demo secret signs the");
+            eprintln!("  session blobs in Redis. Never do this in production.\n");
+        }
         DEMO_SECRET.to_owned()
     });
 
@@ -104,6 +136,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .base_secret(&secret)
         .cookies(cookies)
         .metrics_session_types(app::session_types());
+    let jwks = match signing {
+        Some(Signing { keyset, jwks }) => {
+            builder = builder.keyset(keyset);
+            Some(jwks)
+        }
+        None => {
+            println!("signing: HS256, key derived from CHARON_SECRET (no JWKS published)");
+            None
+        }
+    };
+    for audience in audiences {
+        println!("audience: {audience:?} (in the aud of every token)");
+        builder = builder.audience(audience);
+    }
     if let Some(d) = secs("CHARON_ACCESS_TTL") {
         builder = builder.access_ttl(d);
     }
@@ -145,8 +191,118 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "charon-auth demo listening on http://{}",
         listener.local_addr()?
     );
-    axum::serve(listener, app::router(&charon, render, revocation)).await?;
+    let router = app::router(&charon, render, revocation).merge(app::jwks_route(jwks));
+    axum::serve(listener, router).await?;
     Ok(())
+}
+
+// -------------------------------------------------------------------------------------------
+// The signing keys from the environment (see the module docs).
+// -------------------------------------------------------------------------------------------
+
+/// Asymmetric signing keys: the keyset (the first key signs) and its published JWKS.
+struct Signing {
+    keyset: Keyset,
+    jwks: JwksDocument,
+}
+
+/// `CHARON_SIGNING_ALG` and `CHARON_SIGNING_KEY_FILE`; `None` for HS256 (the key derived
+/// from `CHARON_SECRET`).
+fn signing_from_env() -> Result<Option<Signing>, String> {
+    let files = env_value("CHARON_SIGNING_KEY_FILE");
+    let alg = match env_value("CHARON_SIGNING_ALG").as_deref().map(str::trim) {
+        None => None,
+        Some(a) if a.eq_ignore_ascii_case("HS256") => None,
+        Some(a) if a.eq_ignore_ascii_case("EdDSA") => Some(Algorithm::EdDSA),
+        Some(a) if a.eq_ignore_ascii_case("ES256") => Some(Algorithm::ES256),
+        Some(other) => {
+            return Err(format!(
+                "CHARON_SIGNING_ALG={other:?}: use HS256 (the default), EdDSA or ES256"
+            ));
+        }
+    };
+    let Some(alg) = alg else {
+        if files.is_some() {
+            return Err("CHARON_SIGNING_KEY_FILE is set but CHARON_SIGNING_ALG is HS256, whose key is derived from CHARON_SECRET: set CHARON_SIGNING_ALG=EdDSA or ES256 for a key file".into());
+        }
+        return Ok(None);
+    };
+    let name = if alg == Algorithm::EdDSA {
+        "EdDSA"
+    } else {
+        "ES256"
+    };
+    let keyset = match files {
+        Some(list) => {
+            let mut keyset: Option<Keyset> = None;
+            for path in env_list("CHARON_SIGNING_KEY_FILE", &list)? {
+                let (kid, key) = key_from_file(alg, &path)?;
+                let role = if keyset.is_none() {
+                    "signs new tokens"
+                } else {
+                    "published, verify-only"
+                };
+                let duplicate = |_| format!("CHARON_SIGNING_KEY_FILE lists the key {kid} twice");
+                keyset = Some(match keyset {
+                    None => Keyset::new(kid.clone(), key).map_err(duplicate)?,
+                    Some(keys) => keys.with_key(kid.clone(), key).map_err(duplicate)?,
+                });
+                println!("signing: {name} key {path}, kid {kid} ({role})");
+            }
+            keyset.ok_or("CHARON_SIGNING_KEY_FILE names no file")?
+        }
+        None => {
+            let generated = match alg {
+                Algorithm::EdDSA => Key::generate_ed25519(),
+                _ => Key::generate_es256(),
+            }
+            .map_err(|e| format!("CHARON_SIGNING_ALG={name}: key generation failed: {e}"))?;
+            println!(
+                "signing: {name} key generated at start, kid {} (tokens stop verifying when \
+                 the server restarts; set CHARON_SIGNING_KEY_FILE to keep a key)",
+                generated.kid()
+            );
+            generated
+                .keyset()
+                .map_err(|e| format!("CHARON_SIGNING_ALG={name}: {}", chain(&e)))?
+        }
+    };
+    let jwks = JwksDocument::from_keyset(&keyset)
+        .map_err(|e| format!("CHARON_SIGNING_KEY_FILE: the public keys: {}", chain(&e)))?;
+    println!(
+        "publishing {} public key(s) at /.well-known/jwks.json",
+        keyset.len()
+    );
+    Ok(Some(Signing { keyset, jwks }))
+}
+
+/// One private key of `alg` from a PEM file, with its kid (the RFC 7638 thumbprint).
+fn key_from_file(alg: Algorithm, path: &str) -> Result<(String, Key), String> {
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("CHARON_SIGNING_KEY_FILE: cannot read {path:?}: {e}"))?;
+    let parsed = match alg {
+        Algorithm::EdDSA => Key::ed25519_from_pem(&pem),
+        _ => Key::ec_from_pem(alg, &pem),
+    };
+    let not_a_key = || {
+        format!(
+            "CHARON_SIGNING_KEY_FILE: {path:?} is not a PKCS#8 PEM private key for \
+             CHARON_SIGNING_ALG={} (-----BEGIN PRIVATE KEY-----)",
+            if alg == Algorithm::EdDSA {
+                "EdDSA (Ed25519)"
+            } else {
+                "ES256 (P-256)"
+            }
+        )
+    };
+    let key = parsed.map_err(|e| format!("{}: {}", not_a_key(), chain(&e)))?;
+    if !key.can_sign() {
+        return Err(not_a_key());
+    }
+    let kid = key
+        .thumbprint()
+        .map_err(|e| format!("{}: {e}", not_a_key()))?;
+    Ok((kid, key))
 }
 
 // -------------------------------------------------------------------------------------------

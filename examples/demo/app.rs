@@ -15,6 +15,7 @@
 //! | `GET /healthz` | – | 200 `ok` (kept for existing probes; asks nothing) |
 //! | `GET /health` | – | liveness: 200 `{"status":"alive"}` while the process runs |
 //! | `GET /health/ready` | – | readiness ([`Charon::health`]): 200 `{"status":"ready","checks":{…}}`, or 503 `{"status":"degraded","checks":{"redis":{…},…}}` when a check failed (Redis down) |
+//! | `GET /.well-known/jwks.json` | – | 200 the public signing keys (EdDSA, ES256); 404 with HS256 ([`jwks_route`]) |
 //! | `GET /` | – | the demo page (`static/index.html`, plain HTML, no build step) |
 //! | `GET /app.js` | – | its script (`static/app.js`) |
 //! | `GET /charts.js` | – | its live charts of `/metrics` (`static/charts.js`, inline SVG) |
@@ -38,6 +39,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use charon_auth::layer::Revocation;
+use charon_auth::token::JwksDocument;
 use charon_auth::{
     AccessLayer, Authenticated, Charon, CreateSession, RefreshAuth, RefreshLayer, RefreshSession,
     SessionError, SessionType, Transport,
@@ -349,4 +351,26 @@ pub(crate) fn router(
         .merge(admin)
         .merge(refresh)
         .with_state(state)
+}
+
+/// `GET /.well-known/jwks.json`: the public keys of the demo's asymmetric signing keys
+/// (`CHARON_SIGNING_ALG=EdDSA` or `ES256`), with `Cache-Control: public, max-age=300`.
+///
+/// With HS256 (`None`) the route answers 404 with a JSON error: an HMAC key is a shared
+/// secret and is never published, and an empty key set would look like a working endpoint
+/// to a resource server that is then unable to verify anything.
+pub(crate) fn jwks_route(jwks: Option<JwksDocument>) -> Router {
+    let route = match jwks {
+        Some(document) => get(document.handler()),
+        None => get(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                Json(serde_json::json!({
+                    "error": "no public keys: the demo signs with HS256, a shared secret; \
+                              start it with CHARON_SIGNING_ALG=EdDSA or ES256",
+                })),
+            )
+        }),
+    };
+    Router::new().route("/.well-known/jwks.json", route)
 }

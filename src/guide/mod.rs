@@ -2,6 +2,7 @@
 //!
 //! - [`transports`]: bearer, split-token cookie or cookie-only?
 //! - [`key_rotation`]: adding, switching and retiring signing keys.
+//! - [`splitting_into_services`]: an auth service and verify-only services, JWKS between them.
 //! - [`redis_deployment`]: what the Redis store needs from your Redis.
 //! - [`telemetry`]: every event, and the Prometheus and OpenTelemetry recipes.
 //! - [`operations`]: health and readiness probes, the Grafana dashboard.
@@ -11,5 +12,6 @@ pub mod coming_from_charon;
 pub mod key_rotation;
 pub mod operations;
 pub mod redis_deployment;
+pub mod splitting_into_services;
 pub mod telemetry;
 pub mod transports;
