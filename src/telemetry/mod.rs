@@ -273,14 +273,20 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 mod builder;
 mod event;
+mod filter;
 mod handler;
 #[cfg(feature = "metrics")]
 mod metrics_bridge;
 #[cfg(any(test, feature = "test-util"))]
 mod recording;
+mod runtime;
+#[cfg(feature = "tracing")]
+pub(crate) mod spans;
+mod stream;
 #[cfg(test)]
 mod tests;
 #[cfg(feature = "tracing")]
@@ -288,48 +294,82 @@ mod tracing_bridge;
 
 pub use builder::{MAX_METRICS_SESSION_TYPES, TelemetryBuilder};
 pub use event::{
-    ClaimMeta, Event, EventKind, JwksMeta, JwksOutcome, JwksTrigger, SessionMeta, TokenMeta,
+    ClaimMeta, Event, EventKind, JwksMeta, JwksOutcome, JwksSpanMeta, JwksTrigger, Measurements,
+    SessionMeta, StoreMeta, StoreOperation, StoreOutcome, TokenMeta,
 };
+pub use filter::{FieldPolicy, Filtered, IdHashKey, MetadataFilter};
 pub use handler::{NoopHandler, TelemetryHandler};
 #[cfg(feature = "metrics")]
 pub use metrics_bridge::MetricsHandler;
 #[cfg(any(test, feature = "test-util"))]
 pub use recording::{RecordedEvent, RecordingHandler};
+pub use runtime::{TelemetryError, TelemetryErrorKind};
+pub use stream::{EventSender, EventStream, OwnedEvent, event_channel};
 #[cfg(feature = "tracing")]
 pub use tracing_bridge::TracingHandler;
 
-/// A set of handlers that events are sent to. Cheap to clone.
+/// Where events go: the handlers given at build time, in order, then those attached at run
+/// time ([`attach_many`](Self::attach_many)), in the order attached. Cheap to clone; clones
+/// share the run-time handlers, so a handler attached through
+/// [`Charon::telemetry`](crate::Charon::telemetry) also gets the events of its verifier and
+/// store.
 #[derive(Clone, Default)]
 pub struct Telemetry {
     handlers: Arc<[Arc<dyn TelemetryHandler>]>,
+    runtime: Arc<runtime::Runtime>,
+    tracing_spans: bool,
 }
 
 impl Telemetry {
-    /// Telemetry delivering to these handlers, in order.
+    /// Telemetry delivering to these handlers, in order; no `tracing` spans (see
+    /// [`with_tracing_spans`](Self::with_tracing_spans)).
     pub fn new(handlers: Vec<Arc<dyn TelemetryHandler>>) -> Self {
         Self {
             handlers: handlers.into(),
+            runtime: Arc::default(),
+            tracing_spans: false,
         }
     }
 
-    /// Telemetry with no handler: every emit is a no-op.
+    /// Telemetry with no handler: every emit is a no-op until a handler is attached.
     pub fn none() -> Self {
         Self::default()
+    }
+
+    /// Open `tracing` spans around verification and store operations (feature `tracing`;
+    /// see [Spans](self#spans)). Off for [`new`](Self::new); the handle builders turn it on
+    /// with their `tracing_events` setting.
+    #[must_use]
+    pub fn with_tracing_spans(mut self, on: bool) -> Self {
+        self.tracing_spans = on;
+        self
+    }
+
+    /// Whether this telemetry opens `tracing` spans.
+    pub fn tracing_spans(&self) -> bool {
+        self.tracing_spans
     }
 
     /// Whether any handler wants events of `kind`.
     pub fn enabled(&self, kind: EventKind) -> bool {
         self.handlers.iter().any(|h| h.enabled(kind))
+            || (self.runtime.listens(kind.bit())
+                && self
+                    .runtime
+                    .load()
+                    .entries
+                    .iter()
+                    .any(|e| e.kinds & kind.bit() != 0 && e.handler.enabled(kind)))
     }
 
     /// Build the event with `make` only if some handler wants `kind`, then deliver it to
-    /// each handler that does.
+    /// each handler that does: the build-time handlers, then the attached ones.
     pub fn emit<'a>(&self, kind: EventKind, make: impl FnOnce() -> Event<'a>) {
         let mut make = Some(make);
         let mut event: Option<Event<'a>> = None;
-        for handler in self.handlers.iter() {
+        let mut deliver = |handler: &dyn TelemetryHandler| {
             if !handler.enabled(kind) {
-                continue;
+                return;
             }
             if let Some(make) = make.take() {
                 event = Some(make());
@@ -337,17 +377,196 @@ impl Telemetry {
             if let Some(event) = &event {
                 handler.handle(event);
             }
+        };
+        for handler in self.handlers.iter() {
+            deliver(&**handler);
+        }
+        if self.runtime.listens(kind.bit()) {
+            for entry in self.runtime.load().entries.iter() {
+                if entry.kinds & kind.bit() != 0 {
+                    deliver(&*entry.handler);
+                }
+            }
         }
     }
 
-    /// Number of handlers.
-    pub fn len(&self) -> usize {
-        self.handlers.len()
+    /// Attach `handler` under `id` for the events of `kinds`, at run time, beside the
+    /// build-time handlers (`:telemetry.attach_many`). It receives the events of work that
+    /// starts after this call. Emitting stays lock-free: attaching publishes a new list of
+    /// handlers.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use charon_auth::telemetry::{Event, EventKind, SessionMeta, Telemetry};
+    ///
+    /// let telemetry = Telemetry::none();
+    /// let logins = Arc::new(AtomicU64::new(0));
+    /// let counter = Arc::clone(&logins);
+    /// telemetry.attach_many("logins", [EventKind::SessionCreate], move |_: &Event<'_>| {
+    ///     counter.fetch_add(1, Ordering::Relaxed);
+    /// })?;
+    /// telemetry.emit(EventKind::SessionCreate, || {
+    ///     Event::session(EventKind::SessionCreate, SessionMeta::new(Some("s"), "u", "full"))
+    /// });
+    /// telemetry.detach("logins")?;
+    /// assert_eq!(logins.load(Ordering::Relaxed), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`TelemetryErrorKind::AlreadyAttached`] when a handler with this id is attached;
+    /// [`TelemetryErrorKind::NoEventKinds`] for an empty list of kinds.
+    pub fn attach_many(
+        &self,
+        id: impl Into<String>,
+        kinds: impl IntoIterator<Item = EventKind>,
+        handler: impl TelemetryHandler,
+    ) -> Result<(), TelemetryError> {
+        self.attach_arc(id, kinds, Arc::new(handler))
     }
 
-    /// Whether there is no handler.
+    /// [`attach_many`](Self::attach_many) with one kind (`:telemetry.attach`).
+    ///
+    /// # Errors
+    ///
+    /// As [`attach_many`](Self::attach_many).
+    pub fn attach(
+        &self,
+        id: impl Into<String>,
+        kind: EventKind,
+        handler: impl TelemetryHandler,
+    ) -> Result<(), TelemetryError> {
+        self.attach_many(id, [kind], handler)
+    }
+
+    /// [`attach_many`](Self::attach_many) with a shared handler.
+    ///
+    /// # Errors
+    ///
+    /// As [`attach_many`](Self::attach_many).
+    pub fn attach_arc(
+        &self,
+        id: impl Into<String>,
+        kinds: impl IntoIterator<Item = EventKind>,
+        handler: Arc<dyn TelemetryHandler>,
+    ) -> Result<(), TelemetryError> {
+        let id: Arc<str> = Arc::from(id.into());
+        self.runtime.attach(id, runtime::mask(kinds), handler)
+    }
+
+    /// Detach the handler attached under `id` (`:telemetry.detach`). Build-time handlers
+    /// cannot be detached.
+    ///
+    /// # Errors
+    ///
+    /// [`TelemetryErrorKind::NotAttached`] when no handler has this id.
+    pub fn detach(&self, id: &str) -> Result<(), TelemetryError> {
+        self.runtime.detach(id)
+    }
+
+    /// The ids of the handlers attached at run time, in the order attached.
+    pub fn attached(&self) -> Vec<String> {
+        self.runtime.ids()
+    }
+
+    /// Attach a bounded [`EventStream`] of owned events under `id` for `kinds`: an async
+    /// consumer (an audit log, a message queue) that never slows requests. When the stream
+    /// holds `capacity` events, further events are dropped and counted
+    /// ([`EventStream::dropped`]). Drop the stream and [`detach`](Self::detach) its id when
+    /// done. For a [metadata filter](MetadataFilter) on the stream, attach
+    /// `filter.wrap(sender)` of an [`event_channel`] yourself.
+    ///
+    /// # Errors
+    ///
+    /// As [`attach_many`](Self::attach_many); [`TelemetryErrorKind::ZeroCapacity`] for a
+    /// capacity of 0.
+    pub fn subscribe(
+        &self,
+        id: impl Into<String>,
+        kinds: impl IntoIterator<Item = EventKind>,
+        capacity: usize,
+    ) -> Result<EventStream, TelemetryError> {
+        let (sender, stream) = event_channel(capacity)?;
+        self.attach_many(id, kinds, sender)?;
+        Ok(stream)
+    }
+
+    /// Number of handlers: build-time and attached.
+    pub fn len(&self) -> usize {
+        self.handlers.len() + self.runtime.len()
+    }
+
+    /// Whether there is no handler at all.
     pub fn is_empty(&self) -> bool {
-        self.handlers.is_empty()
+        self.handlers.is_empty() && !self.runtime.listens(u32::MAX)
+    }
+
+    /// A stopwatch for work whose events this telemetry may emit: it reads the clock only
+    /// when some handler exists.
+    pub(crate) fn stopwatch(&self) -> Stopwatch {
+        Stopwatch(if self.is_empty() {
+            None
+        } else {
+            Some(Instant::now())
+        })
+    }
+}
+
+impl Telemetry {
+    /// Time one token verification and open its `tracing` span (`charon.verify`).
+    pub(crate) fn verification_timer(&self, token_type: &'static str) -> VerificationTimer {
+        #[cfg(not(feature = "tracing"))]
+        let _ = token_type;
+        VerificationTimer {
+            stopwatch: self.stopwatch(),
+            #[cfg(feature = "tracing")]
+            span: spans::verification(self, token_type),
+        }
+    }
+}
+
+/// One verification under way: its stopwatch and its `tracing` span.
+#[derive(Debug)]
+pub(crate) struct VerificationTimer {
+    stopwatch: Stopwatch,
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+}
+
+impl VerificationTimer {
+    /// Run the verification steps inside the span.
+    pub(crate) fn in_scope<T>(&self, steps: impl FnOnce() -> T) -> T {
+        #[cfg(feature = "tracing")]
+        let _entered = self.span.enter();
+        steps()
+    }
+
+    /// Close the span with the outcome; the verification's duration (`None` when it began
+    /// without any handler).
+    pub(crate) fn finish(
+        &self,
+        transport: Option<crate::transport::Transport>,
+        error: Option<&crate::AuthError>,
+    ) -> Option<Duration> {
+        #[cfg(feature = "tracing")]
+        spans::verified(&self.span, transport, error);
+        #[cfg(not(feature = "tracing"))]
+        let _ = (transport, error);
+        self.stopwatch.elapsed()
+    }
+}
+
+/// The start of some work, when a handler existed as it began.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Stopwatch(Option<Instant>);
+
+impl Stopwatch {
+    /// The time since the start; `None` when the work began without any handler (its
+    /// events are then not emitted, even to a handler attached meanwhile).
+    pub(crate) fn elapsed(&self) -> Option<Duration> {
+        self.0.map(|started| started.elapsed())
     }
 }
 
@@ -355,6 +574,8 @@ impl fmt::Debug for Telemetry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Telemetry")
             .field("handlers", &self.handlers.len())
+            .field("attached", &self.runtime.ids())
+            .field("tracing_spans", &self.tracing_spans)
             .finish()
     }
 }
