@@ -605,6 +605,94 @@ mod tests {
         assert!(recorder.is_empty());
     }
 
+    /// Every store call is a span: start, then stop (with the store's answer) or
+    /// exception (with the error); the session event carries the stop's duration.
+    #[tokio::test]
+    async fn every_operation_is_a_span_and_session_events_carry_its_duration() {
+        use crate::telemetry::{OwnedEvent, StoreOperation, event_channel};
+
+        let fake = Arc::new(FakeStore::default());
+        let (sender, mut stream) = event_channel(64).unwrap_or_else(|_| unreachable!());
+        let store = ObservedStore::new(fake.clone(), Telemetry::new(vec![Arc::new(sender)]));
+        let mut drain = || {
+            let mut events: Vec<OwnedEvent> = Vec::new();
+            while let Some(e) = stream.try_recv() {
+                events.push(e);
+            }
+            events
+        };
+        let s = session("sid-1");
+        type Summary = (
+            EventKind,
+            Option<StoreOperation>,
+            Option<&'static str>,
+            Option<&'static str>,
+        );
+        let summary = |events: &[OwnedEvent]| -> Vec<Summary> {
+            events
+                .iter()
+                .map(|e| (e.kind, e.operation, e.outcome, e.error_kind))
+                .collect()
+        };
+
+        assert!(store.create(&s, None, NOW).await.is_ok());
+        let events = drain();
+        use EventKind::{
+            SessionCreate, SessionLockConflict, StoreException, StoreStart, StoreStop,
+        };
+        use StoreOperation::{Create, Get, Update};
+        assert_eq!(
+            summary(&events),
+            [
+                (StoreStart, Some(Create), None, None),
+                (StoreStop, Some(Create), Some("ok"), None),
+                (SessionCreate, None, None, None),
+            ]
+        );
+        let [start, stop, create] = &events[..] else {
+            unreachable!("three events")
+        };
+        assert_eq!(start.measurements.duration, std::time::Duration::ZERO);
+        assert_eq!(create.measurements.duration, stop.measurements.duration);
+        assert_eq!(stop.session_type.as_deref(), Some("full"));
+
+        // A conflict is an answer: stop with outcome conflict, and the lock_conflict event.
+        assert!(store.create(&s, None, NOW).await.is_err());
+        assert_eq!(
+            summary(&drain()),
+            [
+                (StoreStart, Some(Create), None, None),
+                (StoreStop, Some(Create), Some("conflict"), None),
+                (SessionLockConflict, None, None, None),
+            ]
+        );
+        // A missing session on update: stop with not_found, no session event.
+        assert!(store.update(&session("missing"), NOW).await.is_err());
+        assert_eq!(
+            summary(&drain()),
+            [
+                (StoreStart, Some(Update), None, None),
+                (StoreStop, Some(Update), Some("not_found"), None),
+            ]
+        );
+        // A failure: exception with the error kind, no session event.
+        fake.set_fail(Some(StoreErrorKind::Timeout));
+        assert!(store.get(s.key(), NOW).await.is_err());
+        let events = drain();
+        assert_eq!(
+            summary(&events),
+            [
+                (StoreStart, Some(Get), None, None),
+                (StoreException, Some(Get), None, Some("timeout")),
+            ]
+        );
+        assert!(
+            events
+                .iter()
+                .all(|e| e.user_id.is_none() && e.session_id.is_none())
+        );
+    }
+
     #[tokio::test]
     async fn works_without_telemetry() {
         let store = ObservedStore::new(Arc::new(FakeStore::default()), Telemetry::none());
