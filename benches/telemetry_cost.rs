@@ -2,7 +2,7 @@
 //! verified-token cache off so every request is a real verification) over 20 000 distinct
 //! tokens cycled, never one token repeated back to back.
 //!
-//! `cargo bench --bench telemetry_cost` (feature `metrics`)
+//! `cargo bench --bench telemetry_cost --features metrics`
 //!
 //! Groups, each the wall time per request:
 //! - `authenticate/none`: no handler at all (no `tracing` bridge, no `metrics` bridge): the
@@ -56,7 +56,8 @@ fn requests(n: usize, now: UnixTime) -> Vec<HeaderMap> {
                 "full",
                 format!("aT9xQ2mVn4Lp8s{i:08}"),
             )
-            .with_validity(now, now + 3600);
+            // Within the default maximum access lifetime (15 minutes).
+            .with_validity(now, now + 600);
             let token = codec.sign(&claims).unwrap();
             let mut headers = HeaderMap::new();
             headers.insert(
