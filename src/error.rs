@@ -51,10 +51,12 @@ pub enum ConfigErrorKind {
 }
 
 /// A configuration value is invalid. Raised at build time, never at request time.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("invalid charon configuration: {message}")]
 pub struct ConfigError {
     kind: ConfigErrorKind,
     message: Cow<'static, str>,
+    #[source]
     source: Option<BoxError>,
 }
 
@@ -78,20 +80,6 @@ impl ConfigError {
     /// What kind of configuration problem this is.
     pub fn kind(&self) -> ConfigErrorKind {
         self.kind
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid charon configuration: {}", self.message)
-    }
-}
-
-impl StdError for ConfigError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 
@@ -136,6 +124,16 @@ pub enum AuthErrorKind {
     CsrfFailed,
     /// The session store could not be reached. 503, never 401 and never pass-through.
     StoreUnavailable,
+    /// No verification keys are available for the token's issuer: its remote key set was
+    /// never fetched (the endpoint is down since start-up) or was dropped after its maximum
+    /// staleness (503; the request may succeed later).
+    KeysUnavailable,
+    /// The token is valid but a claim or scope check of the route failed: the caller is
+    /// authenticated and not allowed (authorization, not authentication). 403 with
+    /// `WWW-Authenticate: Bearer error="insufficient_scope"` (RFC 6750 section 3.1), naming
+    /// the required scope when the check was on `scope`. The message keeps Charon's text
+    /// (`bearer token claim <c> invalid` / `not found`).
+    InsufficientScope,
     /// A custom check rejected the request. 401.
     Custom,
 }
@@ -169,6 +167,8 @@ impl AuthErrorKind {
             AuthErrorKind::TokenStale => "token_stale",
             AuthErrorKind::CsrfFailed => "csrf_failed",
             AuthErrorKind::StoreUnavailable => "store_unavailable",
+            AuthErrorKind::KeysUnavailable => "keys_unavailable",
+            AuthErrorKind::InsufficientScope => "insufficient_scope",
             AuthErrorKind::Custom => "custom",
         }
     }
@@ -178,12 +178,24 @@ impl AuthErrorKind {
 ///
 /// `Display` gives Charon's message (`"bearer token expired"`, `"token stale"`, …); use
 /// [`kind`](Self::kind) to branch and [`status`](Self::status) for the HTTP status.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", Message(self))]
 pub struct AuthError {
     kind: AuthErrorKind,
     detail: Option<Cow<'static, str>>,
-    source: Option<std::sync::Arc<dyn StdError + Send + Sync + 'static>>,
+    /// For [`AuthErrorKind::InsufficientScope`]: the claim was absent (not just wrong).
+    claim_absent: bool,
+    /// For [`AuthErrorKind::InsufficientScope`]: the scope the route requires.
+    required_scope: Option<Cow<'static, str>>,
+    #[source]
+    // `Arc<BoxError>`, not `Arc<dyn Error>`: `Arc<dyn Error>` is itself an `Error`, so it
+    // would be the `source()` and hide the cause from `downcast_ref`; `Box<dyn Error>` is
+    // not, so the source is the cause itself.
+    source: Option<std::sync::Arc<BoxError>>,
 }
+
+/// Charon's message for an [`AuthError`].
+struct Message<'a>(&'a AuthError);
 
 impl AuthError {
     /// An error of this kind with no detail.
@@ -191,6 +203,8 @@ impl AuthError {
         Self {
             kind,
             detail: None,
+            claim_absent: false,
+            required_scope: None,
             source: None,
         }
     }
@@ -201,6 +215,8 @@ impl AuthError {
         Self {
             kind,
             detail: Some(detail.into()),
+            claim_absent: false,
+            required_scope: None,
             source: None,
         }
     }
@@ -215,6 +231,35 @@ impl AuthError {
         Self::with_detail(AuthErrorKind::ClaimNotFound, claim)
     }
 
+    /// 403 `insufficient_scope`: the route's check of `claim` failed on a valid token
+    /// (`"bearer token claim <claim> invalid"`). For custom checks that decide
+    /// authorization.
+    pub fn insufficient_scope(claim: impl Into<Cow<'static, str>>) -> Self {
+        Self::with_detail(AuthErrorKind::InsufficientScope, claim)
+    }
+
+    /// 403 `insufficient_scope` for a route check whose `claim` the token lacks
+    /// (`"bearer token claim <claim> not found"`).
+    pub(crate) fn insufficient_scope_absent(claim: impl Into<Cow<'static, str>>) -> Self {
+        let mut error = Self::insufficient_scope(claim);
+        error.claim_absent = true;
+        error
+    }
+
+    /// Name the scope the route requires (space-separated scope tokens), for the `scope`
+    /// attribute of the `insufficient_scope` challenge.
+    #[must_use]
+    pub fn with_required_scope(mut self, scope: impl Into<Cow<'static, str>>) -> Self {
+        self.required_scope = Some(scope.into());
+        self
+    }
+
+    /// The scope a failed [`InsufficientScope`](AuthErrorKind::InsufficientScope) check
+    /// required, when it named one.
+    pub fn required_scope(&self) -> Option<&str> {
+        self.required_scope.as_deref()
+    }
+
     /// A custom rejection whose `Display` is `message`.
     pub fn custom(message: impl Into<Cow<'static, str>>) -> Self {
         Self::with_detail(AuthErrorKind::Custom, message)
@@ -223,7 +268,7 @@ impl AuthError {
     /// Attach the underlying cause (a store error, for instance).
     #[must_use]
     pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
-        self.source = Some(std::sync::Arc::new(source));
+        self.source = Some(std::sync::Arc::new(Box::new(source)));
         self
     }
 
@@ -242,8 +287,10 @@ impl AuthError {
         use http::StatusCode as S;
         match self.kind {
             AuthErrorKind::MalformedRequest => S::BAD_REQUEST,
-            AuthErrorKind::CsrfFailed => S::FORBIDDEN,
-            AuthErrorKind::StoreUnavailable => S::SERVICE_UNAVAILABLE,
+            AuthErrorKind::CsrfFailed | AuthErrorKind::InsufficientScope => S::FORBIDDEN,
+            AuthErrorKind::StoreUnavailable | AuthErrorKind::KeysUnavailable => {
+                S::SERVICE_UNAVAILABLE
+            }
             _ => S::UNAUTHORIZED,
         }
     }
@@ -252,9 +299,11 @@ impl AuthError {
     pub fn rfc6750_code(&self) -> Option<&'static str> {
         match self.kind {
             AuthErrorKind::MalformedRequest => Some("invalid_request"),
+            AuthErrorKind::InsufficientScope => Some("insufficient_scope"),
             AuthErrorKind::TokenNotFound
             | AuthErrorKind::CsrfFailed
-            | AuthErrorKind::StoreUnavailable => None,
+            | AuthErrorKind::StoreUnavailable
+            | AuthErrorKind::KeysUnavailable => None,
             _ => Some("invalid_token"),
         }
     }
@@ -266,10 +315,11 @@ impl PartialEq for AuthError {
     }
 }
 
-impl fmt::Display for AuthError {
+impl fmt::Display for Message<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let detail = self.detail.as_deref().unwrap_or("");
-        match self.kind {
+        let error = self.0;
+        let detail = error.detail.as_deref().unwrap_or("");
+        match error.kind {
             AuthErrorKind::MalformedRequest => write!(f, "malformed request: {detail}"),
             AuthErrorKind::TokenNotFound => f.write_str("bearer token not found"),
             AuthErrorKind::TokenMalformed
@@ -281,20 +331,17 @@ impl fmt::Display for AuthError {
             AuthErrorKind::NotYetValid => f.write_str("bearer token not yet valid"),
             AuthErrorKind::ClaimInvalid => write!(f, "bearer token claim {detail} invalid"),
             AuthErrorKind::ClaimNotFound => write!(f, "bearer token claim {detail} not found"),
+            AuthErrorKind::InsufficientScope if error.claim_absent => {
+                write!(f, "bearer token claim {detail} not found")
+            }
+            AuthErrorKind::InsufficientScope => write!(f, "bearer token claim {detail} invalid"),
             AuthErrorKind::SessionNotFound => f.write_str("session not found"),
             AuthErrorKind::TokenStale => f.write_str("token stale"),
             AuthErrorKind::CsrfFailed => f.write_str("csrf check failed"),
             AuthErrorKind::StoreUnavailable => f.write_str("session store unavailable"),
+            AuthErrorKind::KeysUnavailable => f.write_str("verification keys unavailable"),
             AuthErrorKind::Custom => f.write_str(detail),
         }
-    }
-}
-
-impl StdError for AuthError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 
@@ -359,9 +406,14 @@ impl StoreErrorKind {
 }
 
 /// A session store operation failed. Backend errors keep the driver error as `source()`.
-#[derive(Debug)]
+///
+/// Its `Display` says what the store saw, in words of its own (`store: timed out`), so a
+/// [`SessionError`] wrapping it never prints the same text twice in a source chain.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", store_message(*.kind))]
 pub struct StoreError {
     kind: StoreErrorKind,
+    #[source]
     source: Option<BoxError>,
     retry_after: Option<std::time::Duration>,
 }
@@ -429,26 +481,16 @@ impl StoreError {
     }
 }
 
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.kind {
-            StoreErrorKind::Conflict => "session update conflict",
-            StoreErrorKind::NotFound => "session not found",
-            StoreErrorKind::Timeout => "session store timed out",
-            StoreErrorKind::Backend => "session store unavailable",
-            StoreErrorKind::OutOfMemory => "session store out of memory",
-            StoreErrorKind::Encoding => "session could not be encoded",
-            StoreErrorKind::Unavailable => "session store unavailable (failing fast)",
-            StoreErrorKind::NotDurable => "session store write not confirmed durable",
-        })
-    }
-}
-
-impl StdError for StoreError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
+fn store_message(kind: StoreErrorKind) -> &'static str {
+    match kind {
+        StoreErrorKind::Conflict => "store: lock version conflict",
+        StoreErrorKind::NotFound => "store: no such session",
+        StoreErrorKind::Timeout => "store: timed out",
+        StoreErrorKind::Backend => "store: backend error",
+        StoreErrorKind::OutOfMemory => "store: out of memory",
+        StoreErrorKind::Encoding => "store: could not encode the session",
+        StoreErrorKind::Unavailable => "store: known to be down, failing fast",
+        StoreErrorKind::NotDurable => "store: write not confirmed durable",
     }
 }
 
@@ -499,10 +541,12 @@ impl SessionErrorKind {
 }
 
 /// A session API call failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
 pub struct SessionError {
     kind: SessionErrorKind,
     message: Cow<'static, str>,
+    #[source]
     source: Option<BoxError>,
 }
 
@@ -541,20 +585,6 @@ impl SessionError {
     }
 }
 
-impl fmt::Display for SessionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl StdError for SessionError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
-    }
-}
-
 /// The `Retry-After` of a 503 caused by `error`, in whole seconds: the
 /// [`retry_after`](StoreError::retry_after) hint of the first [`StoreError`] in its source
 /// chain (the error itself included) rounded up, at least 1; 1 when no error in the chain
@@ -587,6 +617,51 @@ impl From<StoreError> for SessionError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every message of `error`'s source chain, outermost first.
+    fn chain(error: &(dyn StdError + 'static)) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut current = Some(error);
+        while let Some(e) = current {
+            out.push(e.to_string());
+            current = e.source();
+        }
+        out
+    }
+
+    #[test]
+    fn a_printed_source_chain_never_repeats_a_message() {
+        let kinds = [
+            StoreErrorKind::Conflict,
+            StoreErrorKind::NotFound,
+            StoreErrorKind::Timeout,
+            StoreErrorKind::Backend,
+            StoreErrorKind::OutOfMemory,
+            StoreErrorKind::Encoding,
+            StoreErrorKind::Unavailable,
+            StoreErrorKind::NotDurable,
+        ];
+        for kind in kinds {
+            let session = SessionError::from(StoreError::new(kind));
+            let auth =
+                AuthError::new(AuthErrorKind::StoreUnavailable).with_source(StoreError::new(kind));
+            for messages in [chain(&session), chain(&auth)] {
+                assert!(messages.len() >= 2, "{messages:?}");
+                for pair in messages.windows(2) {
+                    assert_ne!(pair.first(), pair.get(1), "{kind:?}: {messages:?}");
+                }
+            }
+        }
+        let config = ConfigError::new(ConfigErrorKind::InvalidKey, "bad key")
+            .with_source(StoreError::new(StoreErrorKind::Backend));
+        assert_eq!(
+            chain(&config),
+            [
+                "invalid charon configuration: bad key",
+                "store: backend error"
+            ]
+        );
+    }
 
     #[test]
     fn auth_error_display_keeps_charon_text() {
@@ -648,6 +723,7 @@ mod tests {
             (AuthErrorKind::TokenStale, "TokenStale"),
             (AuthErrorKind::CsrfFailed, "CsrfFailed"),
             (AuthErrorKind::StoreUnavailable, "StoreUnavailable"),
+            (AuthErrorKind::KeysUnavailable, "KeysUnavailable"),
             (AuthErrorKind::Custom, "Custom"),
         ];
         for (kind, variant) in kinds {

@@ -200,16 +200,31 @@ async fn claim_checks_reject_with_charons_message() {
         .unwrap();
     assert_eq!(body(app, req).await.0, StatusCode::OK);
 
-    for layer in [
-        AccessLayer::new(&charon).claim_equals("role", "admin"),
-        AccessLayer::new(&charon).claim_contains_any("scope", ["delete"]),
-        AccessLayer::new(&charon).check(|c| {
-            if c.sub == "root" {
-                Ok(())
-            } else {
-                Err(charon_auth::AuthError::custom("only root"))
-            }
-        }),
+    // A valid token failing the route's claim or scope check is forbidden (403
+    // insufficient_scope, RFC 6750 3.1), with Charon's message; a custom check answers with
+    // the error it returns.
+    for (layer, status, message) in [
+        (
+            AccessLayer::new(&charon).claim_equals("role", "admin"),
+            StatusCode::FORBIDDEN,
+            "bearer token claim role invalid",
+        ),
+        (
+            AccessLayer::new(&charon).claim_contains_any("scope", ["delete"]),
+            StatusCode::FORBIDDEN,
+            "bearer token claim scope invalid",
+        ),
+        (
+            AccessLayer::new(&charon).check(|c| {
+                if c.sub == "root" {
+                    Ok(())
+                } else {
+                    Err(charon_auth::AuthError::custom("only root"))
+                }
+            }),
+            StatusCode::UNAUTHORIZED,
+            "only root",
+        ),
     ] {
         let app = Router::new()
             .route("/", get(|| async { "no" }))
@@ -218,14 +233,9 @@ async fn claim_checks_reject_with_charons_message() {
             .access_request(Request::get("/"))
             .body(Body::empty())
             .unwrap();
-        let (status, text) = body(app, req).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert!(
-            text.contains("bearer token claim role invalid")
-                || text.contains("bearer token claim scope invalid")
-                || text.contains("only root"),
-            "{text}"
-        );
+        let (got, text) = body(app, req).await;
+        assert_eq!(got, status, "{text}");
+        assert!(text.contains(message), "{text}");
     }
     let missing = AccessLayer::new(&charon).claim_equals("tenant", "x");
     let app = Router::new()

@@ -181,11 +181,11 @@ async fn the_admin_method_requires_the_admin_scope() {
         call(&channel, WHO_AM_I, &[&reader]).await.unwrap().user_id,
         "bob"
     );
-    // A failed claim check is a 401 today (AuthErrorKind::ClaimInvalid), so UNAUTHENTICATED.
+    // A failed claim check is a 403 (AuthErrorKind::InsufficientScope): PERMISSION_DENIED.
     assert_eq!(
         code_and_message(call(&channel, ADMIN, &[&reader]).await),
         (
-            Code::Unauthenticated,
+            Code::PermissionDenied,
             "bearer token claim scope invalid".to_owned()
         )
     );
@@ -193,7 +193,7 @@ async fn the_admin_method_requires_the_admin_scope() {
     assert_eq!(
         code_and_message(call(&channel, ADMIN, &[&unscoped]).await),
         (
-            Code::Unauthenticated,
+            Code::PermissionDenied,
             "bearer token claim scope not found".to_owned()
         )
     );

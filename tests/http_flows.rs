@@ -653,6 +653,48 @@ async fn declared_session_types(store: Arc<dyn SessionStore>) {
     );
 }
 
+async fn admin_requires_the_admin_scope(store: Arc<dyn SessionStore>) {
+    let h = harness(store);
+    let login = |scope: Option<&str>| {
+        let mut body = json!({"user_id": "ada", "transport": "bearer"});
+        if let Some(scope) = scope {
+            body["scope"] = scope.into();
+        }
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let mut admin = Client::default();
+    admin.absorb(&send(&h.app, login(Some("read admin"))).await);
+    let r = h.call(&mut admin, "GET", "/admin").await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body, json!({"user_id": "ada"}));
+
+    for scope in [Some("read write"), None] {
+        let mut reader = Client::default();
+        reader.absorb(&send(&h.app, login(scope)).await);
+        assert_eq!(
+            h.call(&mut reader, "GET", "/me").await.status,
+            StatusCode::OK
+        );
+        let req = reader.request("GET", "/admin", reader.access.as_ref());
+        let res = h.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{scope:?}");
+        let challenge = res.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
+        assert!(
+            challenge.starts_with("Bearer error=\"insufficient_scope\"")
+                && challenge.ends_with("scope=\"admin\""),
+            "{challenge}"
+        );
+        let body = into_answer(res).await.body;
+        assert_eq!(body["kind"], "insufficient_scope");
+    }
+    // No token at all is still 401, not 403.
+    let r = send(&h.app, Request::get("/admin").body(Body::empty()).unwrap()).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
 macro_rules! flows_for {
     ($module:ident, $store:expr) => {
         mod $module {
@@ -696,6 +738,11 @@ macro_rules! flows_for {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn login_accepts_only_the_declared_session_types() {
                 declared_session_types($store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn admin_answers_403_insufficient_scope_without_the_admin_scope() {
+                admin_requires_the_admin_scope($store).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -62,6 +62,8 @@ pub(crate) struct Login {
     user_id: String,
     transport: String,
     session_type: Option<String>,
+    /// OAuth2-style scope, space-separated, put in the access token's `scope` claim.
+    scope: Option<String>,
 }
 
 fn bad_request(message: &str) -> Response {
@@ -78,7 +80,9 @@ async fn login(
     body: Result<Json<Login>, JsonRejection>,
 ) -> Response {
     let Ok(Json(login)) = body else {
-        return bad_request("expected JSON {\"user_id\", \"transport\", \"session_type\"?}");
+        return bad_request(
+            "expected JSON {\"user_id\", \"transport\", \"session_type\"?, \"scope\"?}",
+        );
     };
     let Some(transport) = Transport::parse(&login.transport) else {
         return bad_request("transport must be bearer, cookie or cookie_only");
@@ -93,6 +97,10 @@ async fn login(
                 return bad_request(&format!("session_type must be one of: {allowed}"));
             }
         }
+    }
+    if let Some(scope) = login.scope {
+        // A demo grants what is asked; a real application grants what the user may have.
+        request = request.access_claim("scope", scope);
     }
     // A demo: no password. A real application checks credentials here.
     match state.charon.create_session(request, &headers).await {
@@ -109,6 +117,11 @@ async fn me(auth: Authenticated) -> Response {
         "transport": auth.transport().as_str(),
     }))
     .into_response()
+}
+
+/// Behind a layer requiring scope `admin`: 403 `insufficient_scope` otherwise.
+async fn admin(auth: Authenticated) -> Response {
+    Json(serde_json::json!({ "user_id": auth.user_id() })).into_response()
 }
 
 async fn refresh(State(state): State<AppState>, auth: RefreshAuth) -> Response {
@@ -211,6 +224,9 @@ pub(crate) fn router(charon: &Charon, metrics_render: MetricsRender) -> Router {
         .route("/logout-all", post(logout_all))
         .route("/sessions", get(sessions))
         .route_layer(AccessLayer::new(charon));
+    let admin = Router::new()
+        .route("/admin", get(admin))
+        .route_layer(AccessLayer::new(charon).claim_contains_all("scope", ["admin"]));
     let refresh = Router::new()
         .route("/refresh", post(refresh))
         .route_layer(RefreshLayer::new(charon));
@@ -221,6 +237,7 @@ pub(crate) fn router(charon: &Charon, metrics_render: MetricsRender) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
         .merge(access)
+        .merge(admin)
         .merge(refresh)
         .with_state(state)
 }

@@ -367,7 +367,7 @@ impl CharonBuilder {
             .cookies(self.cookies)
             .csrf(self.csrf)
             .gate_limits(self.gate_limits)
-            .shared_telemetry(telemetry.clone())
+            .telemetry(telemetry.clone())
             .clock_arc(self.clock);
         for audience in &self.audiences {
             verifier = verifier.audience(audience.clone());
@@ -376,6 +376,12 @@ impl CharonBuilder {
             verifier = verifier.trust(trusted);
         }
         let verifier = verifier.build()?;
+        let codec = verifier.primary_static().cloned().ok_or_else(|| {
+            ConfigError::new(
+                ConfigErrorKind::Invalid,
+                "the signing issuer needs static keys",
+            )
+        })?;
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::default()));
@@ -383,6 +389,7 @@ impl CharonBuilder {
         Ok(Charon {
             inner: Arc::new(Inner {
                 verifier,
+                codec,
                 times: self.times,
                 audiences: self.audiences,
                 enforce_browser_cookies: self.enforce_browser_cookies,

@@ -46,6 +46,8 @@ pub struct Charon {
 
 struct Inner {
     verifier: Verifier,
+    /// The codec of this handle's own issuer (the verifier's primary one), which signs.
+    codec: JwtCodec,
     times: TokenTimes,
     audiences: Vec<String>,
     enforce_browser_cookies: bool,
@@ -84,7 +86,7 @@ impl Charon {
 
     /// The JWT signer and verifier of this handle's own tokens.
     pub fn codec(&self) -> &JwtCodec {
-        self.inner.verifier.primary()
+        &self.inner.codec
     }
 
     /// The cache of verified tokens.

@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 use std::error::Error as StdError;
-use std::fmt;
 
 use crate::token::JwkError;
 
@@ -47,11 +46,16 @@ impl JwksErrorKind {
 /// A remote key set could not be fetched or was refused. The keys in use, if any, are
 /// kept. `Display` names the problem; the cause (a hyper or rustls error, a [`JwkError`])
 /// is `source()`.
-#[derive(Debug)]
+///
+/// `Display` is this error's own text only; the refused JWK (a [`JwkError`]) or the
+/// transport failure follows in the source chain, never repeated.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
 pub struct JwksError {
     kind: JwksErrorKind,
     message: Cow<'static, str>,
     status: Option<http::StatusCode>,
+    #[source]
     source: Option<BoxError>,
 }
 
@@ -92,24 +96,6 @@ impl JwksError {
     /// Why the JWK Set was refused, for [`JwksErrorKind::InvalidDocument`].
     pub fn jwk_error(&self) -> Option<&JwkError> {
         self.source.as_deref().and_then(|e| e.downcast_ref())
-    }
-}
-
-impl fmt::Display for JwksError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(jwk) = self.jwk_error() {
-            write!(f, ": {jwk}")?;
-        }
-        Ok(())
-    }
-}
-
-impl StdError for JwksError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 

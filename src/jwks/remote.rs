@@ -702,7 +702,11 @@ impl Shared {
         if !self.telemetry.enabled(EventKind::JwksRefresh) {
             return;
         }
-        let message = error.map(ToString::to_string);
+        // The event's one line of text: the error and the refused JWK, if that was why.
+        let message = error.map(|e| match e.jwk_error() {
+            Some(jwk) => format!("{e}: {jwk}"),
+            None => e.to_string(),
+        });
         self.telemetry.emit(EventKind::JwksRefresh, || {
             let mut meta = JwksMeta::new(source, trigger, outcome, key_count);
             meta.measurements.duration = duration;

@@ -52,7 +52,7 @@ pub(crate) fn reject<B, R: Rejection<B>>(rejection: &R, error: AuthError) -> Res
 }
 
 /// The default rejection: the error's status, an RFC 6750 `WWW-Authenticate` header on 401
-/// (and 400), and a JSON body `{"error": "<Charon's message>", "kind": "<kind>"}`.
+/// and 400 (and the 403 of a failed claim or scope check), and a JSON body `{"error": "<Charon's message>", "kind": "<kind>"}`.
 ///
 /// A 503 (the store failed, [`AuthErrorKind::StoreUnavailable`](crate::AuthErrorKind))
 /// also carries `Retry-After` in whole seconds: the store error's
@@ -159,13 +159,16 @@ fn grpc_percent_encode(message: &str) -> String {
     out
 }
 
-/// The RFC 6750 section 3 challenge for `error`, on 401 and 400 responses.
+/// The RFC 6750 section 3 challenge for `error`, on 401 and 400 responses and on the 403
+/// of [`InsufficientScope`](crate::AuthErrorKind::InsufficientScope).
 ///
 /// A request without a token gets a bare `Bearer` challenge (no error code, as RFC 6750
-/// section 3.1 asks); the others carry `error` and `error_description`.
+/// section 3.1 asks); the others carry `error` and `error_description`, and an
+/// `insufficient_scope` challenge also `scope` when the route named the scope it requires.
 pub fn www_authenticate(error: &AuthError) -> Option<HeaderValue> {
     let status = error.status();
-    if status != StatusCode::UNAUTHORIZED && status != StatusCode::BAD_REQUEST {
+    let insufficient = error.kind() == crate::AuthErrorKind::InsufficientScope;
+    if status != StatusCode::UNAUTHORIZED && status != StatusCode::BAD_REQUEST && !insufficient {
         return None;
     }
     let value = match error.rfc6750_code() {
@@ -178,7 +181,16 @@ pub fn www_authenticate(error: &AuthError) -> Option<HeaderValue> {
                 .chars()
                 .filter(|c| matches!(c, ' '..='~') && *c != '"' && *c != '\\')
                 .collect();
-            format!("Bearer error=\"{code}\", error_description=\"{description}\"")
+            let mut value = format!("Bearer error=\"{code}\", error_description=\"{description}\"");
+            if let Some(scope) = error.required_scope().filter(|_| insufficient) {
+                // scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), space-separated.
+                let scope: String = scope
+                    .chars()
+                    .filter(|c| matches!(c, ' '..='~') && *c != '"' && *c != '\\')
+                    .collect();
+                value.push_str(&format!(", scope=\"{scope}\""));
+            }
+            value
         }
     };
     HeaderValue::from_str(&value).ok()
@@ -199,6 +211,25 @@ mod tests {
         );
         let body: serde_json::Value = serde_json::from_str(r.body()).unwrap();
         assert_eq!(body["error"], "bearer token expired");
+    }
+
+    #[test]
+    fn a_failed_scope_check_is_403_insufficient_scope_naming_the_scope() {
+        let error = AuthError::insufficient_scope("scope").with_required_scope("admin write");
+        let r: Response<String> = JsonRejection.reject(&error);
+        assert_eq!(r.status(), 403);
+        assert_eq!(
+            r.headers()[WWW_AUTHENTICATE],
+            "Bearer error=\"insufficient_scope\", error_description=\"bearer token claim \
+             scope invalid\", scope=\"admin write\""
+        );
+        let body: serde_json::Value = serde_json::from_str(r.body()).unwrap();
+        assert_eq!(body["kind"], "insufficient_scope");
+        assert_eq!(GrpcRejection::code(&error), 7);
+        // CSRF failures stay 403 without a Bearer challenge: not a token problem.
+        let csrf: Response<String> =
+            JsonRejection.reject(&AuthError::new(AuthErrorKind::CsrfFailed));
+        assert!(csrf.headers().get(WWW_AUTHENTICATE).is_none());
     }
 
     #[test]

@@ -408,7 +408,8 @@ impl Serialize for Claims {
 }
 
 /// An extra claim tried to use a reserved claim name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("claim {name:?} is reserved and cannot be set as an extra claim")]
 pub struct ReservedClaimError {
     name: String,
 }
@@ -419,18 +420,6 @@ impl ReservedClaimError {
         &self.name
     }
 }
-
-impl fmt::Display for ReservedClaimError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "claim {:?} is reserved and cannot be set as an extra claim",
-            self.name
-        )
-    }
-}
-
-impl std::error::Error for ReservedClaimError {}
 
 fn is_reserved(name: &str) -> bool {
     RESERVED_CLAIMS.contains(&name)

@@ -426,20 +426,9 @@ impl Inner {
 }
 
 /// A signed token longer than [`MAX_TOKEN_LEN`] (too many extra claims).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("token of {0} bytes exceeds the {MAX_TOKEN_LEN}-byte limit")]
 struct TokenTooLong(usize);
-
-impl std::fmt::Display for TokenTooLong {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "token of {} bytes exceeds the {MAX_TOKEN_LEN}-byte limit",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for TokenTooLong {}
 
 /// Verify the signature with the chosen key.
 fn check(key: &Key, segments: gate::Segments<'_>) -> Result<(), AuthError> {

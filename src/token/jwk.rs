@@ -36,7 +36,6 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::error::Error as StdError;
-use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -149,11 +148,16 @@ impl JwkErrorKind {
 
 /// A JWK or JWK Set was refused. `Display` names the problem and, for a set, the index of
 /// the key; it never contains key material.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{}", match .index {
+    Some(i) => format!("invalid JWK Set: key {i}: {message}"),
+    None => format!("invalid JWK: {message}"),
+})]
 pub struct JwkError {
     kind: JwkErrorKind,
     message: Cow<'static, str>,
     index: Option<usize>,
+    #[source]
     source: Option<BoxError>,
 }
 
@@ -185,23 +189,6 @@ impl JwkError {
     /// For a JWK Set, the position of the offending key in `keys` (from 0).
     pub fn key_index(&self) -> Option<usize> {
         self.index
-    }
-}
-
-impl fmt::Display for JwkError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.index {
-            Some(i) => write!(f, "invalid JWK Set: key {i}: {}", self.message),
-            None => write!(f, "invalid JWK: {}", self.message),
-        }
-    }
-}
-
-impl StdError for JwkError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 

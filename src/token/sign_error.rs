@@ -1,7 +1,6 @@
 //! Why a token could not be signed.
 
 use std::error::Error as StdError;
-use std::fmt;
 
 /// Why a token could not be signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,9 +33,14 @@ impl SignErrorKind {
 /// A token could not be signed: the keyset has no signing key, the crypto backend refused
 /// the key, or the claims could not be encoded. `Display` starts with Charon's
 /// `"could not create jwt"`; the cause, if any, is `source()`.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{}", match .kind {
+    SignErrorKind::NoSigningKey => "could not create jwt: the keyset is verify-only (no signing key)",
+    _ => "could not create jwt",
+})]
 pub struct SignError {
     kind: SignErrorKind,
+    #[source]
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
 
@@ -58,24 +62,5 @@ impl SignError {
     /// Why the token could not be signed.
     pub fn kind(&self) -> SignErrorKind {
         self.kind
-    }
-}
-
-impl fmt::Display for SignError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            SignErrorKind::NoSigningKey => {
-                f.write_str("could not create jwt: the keyset is verify-only (no signing key)")
-            }
-            _ => f.write_str("could not create jwt"),
-        }
-    }
-}
-
-impl StdError for SignError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static))
     }
 }

@@ -5,14 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{DEFAULT_LEEWAY, MAX_LEEWAY, MAX_TTL};
+use crate::config::{DEFAULT_LEEWAY, MAX_LEEWAY};
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::session::SessionType;
 use crate::telemetry::{Telemetry, TelemetryBuilder, TelemetryHandler};
-use crate::token::{DEFAULT_TOKEN_CACHE_CAPACITY, JwtCodec, TokenType, VerifiedTokenCache};
+use crate::token::{DEFAULT_TOKEN_CACHE_CAPACITY, VerifiedTokenCache};
 use crate::transport::{CookieConfig, CsrfConfig, GateLimits};
 
 use super::handle::Inner;
+use super::slot::IssuerSlot;
 use super::{TrustedIssuer, Verifier};
 
 /// Builder for [`Verifier`]. Every setter documents its default; [`build`](Self::build)
@@ -136,9 +137,10 @@ impl VerifierBuilder {
         self
     }
 
-    /// Deliver events to this already built telemetry (the session authority shares its
-    /// own) instead of the handlers configured here.
-    pub(crate) fn shared_telemetry(mut self, telemetry: Telemetry) -> Self {
+    /// Deliver events to this already built telemetry (for instance the one a
+    /// [`RemoteJwks`](crate::jwks::RemoteJwks) reports to) instead of the handlers and
+    /// bridges configured here. Defaults to telemetry built from those settings.
+    pub fn telemetry(mut self, telemetry: Telemetry) -> Self {
         self.shared_telemetry = Some(telemetry);
         self
     }
@@ -178,17 +180,17 @@ impl VerifierBuilder {
         self.cookies.validate()?;
         self.csrf.validate()?;
         self.gate_limits.validate()?;
-        let mut codecs = Vec::with_capacity(self.issuers.len());
+        let mut slots: Vec<IssuerSlot> = Vec::with_capacity(self.issuers.len());
         for issuer in self.issuers {
-            if codecs.iter().any(|c: &JwtCodec| c.issuer() == issuer.iss) {
+            if slots.iter().any(|s| s.iss() == issuer.iss) {
                 return Err(ConfigError::new(
                     ConfigErrorKind::Invalid,
                     "an issuer is trusted twice",
                 ));
             }
-            codecs.push(codec_for(issuer, self.leeway, &self.audiences)?);
+            slots.push(IssuerSlot::new(issuer, self.leeway, &self.audiences)?);
         }
-        let mut codecs = codecs.into_iter();
+        let mut codecs = slots.into_iter();
         let primary = codecs.next().ok_or_else(|| {
             ConfigError::new(
                 ConfigErrorKind::Missing,
@@ -213,31 +215,4 @@ impl VerifierBuilder {
             }),
         })
     }
-}
-
-/// The codec checking `issuer`'s tokens with the verifier's rules.
-fn codec_for(
-    issuer: TrustedIssuer,
-    leeway: Duration,
-    audiences: &[String],
-) -> Result<JwtCodec, ConfigError> {
-    let mut codec = JwtCodec::new(issuer.keys, issuer.iss)?
-        .with_leeway(leeway)?
-        .with_profile(issuer.profile)
-        .with_audiences(audiences.iter().cloned());
-    for (token_type, max) in [
-        (TokenType::Access, issuer.max_access_lifetime),
-        (TokenType::Refresh, issuer.max_refresh_lifetime),
-    ] {
-        if let Some(max) = max {
-            if max.is_zero() || max > MAX_TTL {
-                return Err(ConfigError::new(
-                    ConfigErrorKind::InvalidTtl,
-                    "a maximum token lifetime must lie between 1 s and 100 years",
-                ));
-            }
-            codec = codec.with_max_lifetime(token_type, max);
-        }
-    }
-    Ok(codec)
 }

@@ -50,9 +50,22 @@ impl ClaimCheck {
     ///
     /// # Errors
     ///
+    /// [`AuthErrorKind::InsufficientScope`](crate::AuthErrorKind::InsufficientScope) (403):
     /// `bearer token claim <c> not found` when the claim is absent, `bearer token claim
-    /// <c> invalid` when it does not match, or the custom check's error.
+    /// <c> invalid` when it does not match (naming the required scope for `ContainsAll` /
+    /// `ContainsAny` on `scope`); or the custom check's own error.
     pub fn check(&self, claims: &Claims) -> Result<(), AuthError> {
+        if let ClaimCheck::Custom(f) = self {
+            return f(claims);
+        }
+        self.check_claim(claims)
+            .map_err(|error| match self.required_scope() {
+                Some(scope) => error.with_required_scope(scope),
+                None => error,
+            })
+    }
+
+    fn check_claim(&self, claims: &Claims) -> Result<(), AuthError> {
         let (name, ok) = match self {
             ClaimCheck::Custom(f) => return f(claims),
             ClaimCheck::Equals(name, expected) => {
@@ -75,13 +88,28 @@ impl ClaimCheck {
         if ok {
             Ok(())
         } else {
-            Err(AuthError::claim_invalid(name.clone()))
+            Err(AuthError::insufficient_scope(name.clone()))
         }
+    }
+
+    /// The scope a `ContainsAll`/`ContainsAny` check on `scope` requires, space-separated.
+    fn required_scope(&self) -> Option<String> {
+        let (ClaimCheck::ContainsAll(name, values) | ClaimCheck::ContainsAny(name, values)) = self
+        else {
+            return None;
+        };
+        (name == "scope").then(|| {
+            values
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
     }
 }
 
 fn get(claims: &Claims, name: &str) -> Result<Value, AuthError> {
-    claim_value(claims, name).ok_or_else(|| AuthError::claim_not_found(name.to_owned()))
+    claim_value(claims, name).ok_or_else(|| AuthError::insufficient_scope_absent(name.to_owned()))
 }
 
 fn members(value: &Value) -> Vec<Value> {
@@ -115,4 +143,52 @@ pub fn claim_value(claims: &Claims, name: &str) -> Option<Value> {
         },
         other => return claims.extra(other).cloned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::error::AuthErrorKind;
+    use crate::token::TokenType;
+
+    fn claims() -> Claims {
+        let mut claims =
+            Claims::new(TokenType::Access, "iss", "u", "s", "full", "j").with_validity(0, 10);
+        claims
+            .insert_extra("scope", Value::from("read write"))
+            .unwrap();
+        claims.insert_extra("role", Value::from("user")).unwrap();
+        claims
+    }
+
+    #[test]
+    fn route_checks_fail_as_403_insufficient_scope_with_charons_messages() {
+        let wrong = ClaimCheck::Equals("role".into(), Value::from("admin"));
+        let error = wrong.check(&claims()).unwrap_err();
+        assert_eq!(error.kind(), AuthErrorKind::InsufficientScope);
+        assert_eq!(error.status(), http::StatusCode::FORBIDDEN);
+        assert_eq!(error.to_string(), "bearer token claim role invalid");
+        assert_eq!(error.required_scope(), None);
+
+        let absent = ClaimCheck::Equals("tenant".into(), Value::from("a"));
+        let error = absent.check(&claims()).unwrap_err();
+        assert_eq!(error.kind(), AuthErrorKind::InsufficientScope);
+        assert_eq!(error.to_string(), "bearer token claim tenant not found");
+    }
+
+    #[test]
+    fn a_scope_check_names_the_scope_it_requires() {
+        let check = ClaimCheck::ContainsAll("scope".into(), vec!["read".into(), "admin".into()]);
+        let error = check.check(&claims()).unwrap_err();
+        assert_eq!(error.required_scope(), Some("read admin"));
+        let mut unscoped = claims();
+        unscoped.remove_extra("scope");
+        let error = check.check(&unscoped).unwrap_err();
+        assert_eq!(error.to_string(), "bearer token claim scope not found");
+        assert_eq!(error.required_scope(), Some("read admin"));
+        let ok = ClaimCheck::ContainsAny("scope".into(), vec!["admin".into(), "write".into()]);
+        assert!(ok.check(&claims()).is_ok());
+    }
 }

@@ -11,6 +11,7 @@ use crate::error::{AuthError, AuthErrorKind};
 use crate::telemetry::Telemetry;
 use crate::token::{Claims, JwtCodec, TokenType, VerifiedTokenCache};
 use crate::transport::{CookieConfig, CsrfConfig, GateLimits};
+use crate::verifier::slot::{Codec, IssuerSlot};
 
 use super::VerifierBuilder;
 
@@ -43,11 +44,14 @@ pub struct Verifier {
     pub(super) inner: Arc<Inner>,
 }
 
+/// A pending fetch of remote keys (see [`Verifier::key_fetch`]).
+pub(crate) type KeyFetch = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 pub(super) struct Inner {
-    /// The codec of the first trusted issuer.
-    pub(super) primary: JwtCodec,
-    /// The codecs of the other trusted issuers, in the order given.
-    pub(super) others: Vec<JwtCodec>,
+    /// The first trusted issuer.
+    pub(super) primary: IssuerSlot,
+    /// The other trusted issuers, in the order given.
+    pub(super) others: Vec<IssuerSlot>,
     pub(super) audiences: Vec<String>,
     pub(super) cache: VerifiedTokenCache,
     pub(super) cookies: CookieConfig,
@@ -65,17 +69,18 @@ impl Verifier {
     }
 
     /// Verify a token's signature and claims for a route expecting `kind` at time `now`:
-    /// the whole check of one token, without reading a request or emitting an event.
+    /// the whole check of one token, without reading a request or emitting an event. With
+    /// keys from a remote JWKS it does not fetch; [`verify_fetching`](Self::verify_fetching)
+    /// does.
     ///
     /// The issuer is found from the token (with one trusted issuer, it is that one; with
     /// several, the one its `iss` names, and then only that issuer's keys can verify it).
-    /// See [`JwtCodec::verify`] for the checks and their order; a token of another profile
-    /// than its issuer's, or naming another issuer than the one whose key signed it, is
-    /// refused.
+    /// See [`JwtCodec::verify`] for the checks and their order.
     ///
     /// # Errors
     ///
-    /// The [`AuthError`] of the first failed check.
+    /// The [`AuthError`] of the first failed check; `KeysUnavailable` (503) when the
+    /// issuer's remote keys are not there.
     pub fn verify(
         &self,
         token: &str,
@@ -87,12 +92,49 @@ impl Verifier {
         Ok(claims)
     }
 
+    /// [`verify`](Self::verify), and when the token names a key its issuer's remote JWKS
+    /// does not hold (yet), ask the endpoint once more (rate-limited) and verify again.
+    ///
+    /// # Errors
+    ///
+    /// As [`verify`](Self::verify).
+    pub async fn verify_fetching(
+        &self,
+        token: &str,
+        now: UnixTime,
+        kind: TokenType,
+    ) -> Result<Arc<Claims>, AuthError> {
+        match self.verify(token, now, kind) {
+            Err(error) if self.may_fetch_keys(&error) => match self.key_fetch(token) {
+                Some(fetch) => {
+                    fetch.await;
+                    self.verify(token, now, kind)
+                }
+                None => Err(error),
+            },
+            other => other,
+        }
+    }
+
     /// The signature check and claims parsing of [`verify`](Self::verify): from the cache,
     /// or done now (and cached when they succeed).
     pub(crate) fn decode(&self, token: &str, now: UnixTime) -> Result<Arc<Claims>, AuthError> {
+        self.sync_remote_keys();
         self.inner
             .cache
             .get_or_verify_at(token, now, || self.verify_uncached(token))
+    }
+
+    /// Before the cache is read: rebuild the codec of any issuer whose remote key set
+    /// changed, which empties the cache, so no token is served from the cache after the
+    /// key that verified it stopped being published. Two atomic loads per remote issuer;
+    /// nothing for static keys.
+    fn sync_remote_keys(&self) {
+        #[cfg(feature = "jwks")]
+        for slot in self.slots().filter(|s| s.remote().is_some()) {
+            // An issuer without keys fails later, in its own request, with KeysUnavailable.
+            let _ = self.codec_of(slot);
+        }
     }
 
     /// The per-request checks of [`verify`](Self::verify) on decoded claims: time, issuer,
@@ -103,50 +145,93 @@ impl Verifier {
         now: UnixTime,
         kind: TokenType,
     ) -> Result<(), AuthError> {
-        // The codec that verified the signature is the one that checks the claims: the only
-        // one, or the one the token's `iss` chose (so a token signed by one trusted issuer
-        // while naming another is refused: its `iss` picked the other's keys).
-        let codec = if self.inner.others.is_empty() {
+        // The issuer whose keys verified the signature is the one that checks the claims:
+        // the only one, or the one the token's `iss` chose (so a token signed by one
+        // trusted issuer while naming another is refused: its `iss` picked the other's
+        // keys).
+        let slot = if self.inner.others.is_empty() {
             &self.inner.primary
         } else {
-            self.issuer_codec(&claims.iss)
+            self.issuer_slot(&claims.iss)
                 .ok_or_else(|| AuthError::claim_invalid("iss"))?
         };
-        codec.validate(claims, now, kind)
+        self.codec_of(slot)?.validate(claims, now, kind)
     }
 
     /// Signature and claims parsing of a token not in the cache.
     fn verify_uncached(&self, token: &str) -> Result<Claims, AuthError> {
-        self.route(token)?.verify_claims(token)
+        let slot = self.route(token)?;
+        self.codec_of(slot)?.verify_claims(token)
     }
 
-    /// The codec that must verify `token`: the only issuer, or the one its (unverified)
+    /// The codec of `slot` now; a new remote key set empties the token cache, so tokens
+    /// of keys no longer published stop verifying at once.
+    fn codec_of<'a>(&'a self, slot: &'a IssuerSlot) -> Result<Codec<'a>, AuthError> {
+        slot.codec(|| self.inner.cache.clear())
+    }
+
+    /// The issuer that must verify `token`: the only one, or the one its (unverified)
     /// `iss` names.
-    fn route(&self, token: &str) -> Result<&JwtCodec, AuthError> {
+    fn route(&self, token: &str) -> Result<&IssuerSlot, AuthError> {
         if self.inner.others.is_empty() {
             return Ok(&self.inner.primary);
         }
         let iss = unverified_issuer(token)?;
-        self.issuer_codec(&iss)
+        self.issuer_slot(&iss)
             .ok_or_else(|| AuthError::claim_invalid("iss"))
     }
 
-    fn codecs(&self) -> impl Iterator<Item = &JwtCodec> {
+    fn slots(&self) -> impl Iterator<Item = &IssuerSlot> {
         std::iter::once(&self.inner.primary).chain(&self.inner.others)
     }
 
-    fn issuer_codec(&self, iss: &str) -> Option<&JwtCodec> {
-        self.codecs().find(|c| c.issuer() == iss)
+    fn issuer_slot(&self, iss: &str) -> Option<&IssuerSlot> {
+        self.slots().find(|s| s.iss() == iss)
     }
 
-    /// The codec of the primary (first) trusted issuer.
-    pub(crate) fn primary(&self) -> &JwtCodec {
-        &self.inner.primary
+    /// Whether `error` may go away after fetching the issuers' remote keys: an unknown
+    /// `kid` while some issuer's keys are remote.
+    pub(crate) fn may_fetch_keys(&self, error: &AuthError) -> bool {
+        #[cfg(feature = "jwks")]
+        {
+            error.kind() == AuthErrorKind::KeyNotFound && self.slots().any(|s| s.remote().is_some())
+        }
+        #[cfg(not(feature = "jwks"))]
+        {
+            let _ = error;
+            false
+        }
+    }
+
+    /// A fetch of the key `token` names from its issuer's remote JWKS (rate-limited by the
+    /// JWKS): `None` when the issuer's keys are static or the token names no key. The
+    /// future owns what it needs, so a layer can hold it while the request waits.
+    pub(crate) fn key_fetch(&self, token: &str) -> Option<KeyFetch> {
+        #[cfg(feature = "jwks")]
+        {
+            let slot = self.route(token).ok()?;
+            let jwks = slot.remote()?.clone();
+            let kid = unverified_kid(token)?;
+            Some(Box::pin(async move {
+                jwks.refresh_for_unknown_kid(&kid).await;
+            }))
+        }
+        #[cfg(not(feature = "jwks"))]
+        {
+            let _ = token;
+            None
+        }
+    }
+
+    /// The codec of the primary (first) trusted issuer when its keys are static (a
+    /// session authority signs with it).
+    pub(crate) fn primary_static(&self) -> Option<&JwtCodec> {
+        self.inner.primary.static_codec()
     }
 
     /// The trusted issuers' `iss` values, the primary one first.
     pub fn issuers(&self) -> impl Iterator<Item = &str> {
-        self.codecs().map(JwtCodec::issuer)
+        self.slots().map(IssuerSlot::iss)
     }
 
     /// The audiences this verifier answers to (tokens must name one; empty: tokens must
@@ -189,7 +274,7 @@ impl Verifier {
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verifier")
-            .field("issuers", &self.codecs().collect::<Vec<_>>())
+            .field("issuers", &self.slots().collect::<Vec<_>>())
             .field("audiences", &self.inner.audiences)
             .field("token_cache", &self.inner.cache)
             .field("telemetry", &self.inner.telemetry)
@@ -216,4 +301,17 @@ fn unverified_issuer(token: &str) -> Result<String, AuthError> {
         Some(serde_json::Value::String(iss)) => Ok(iss),
         Some(_) => Err(AuthError::claim_invalid("iss")),
     }
+}
+
+/// The `kid` of a token's header, read without verifying anything: only to ask a remote
+/// JWKS for it.
+#[cfg(feature = "jwks")]
+fn unverified_kid(token: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Kid {
+        kid: Option<String>,
+    }
+    let header = token.split('.').next()?;
+    let bytes = URL_SAFE_NO_PAD.decode(header).ok()?;
+    serde_json::from_slice::<Kid>(&bytes).ok()?.kid
 }

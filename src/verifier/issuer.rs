@@ -26,7 +26,7 @@ use crate::token::{ClaimsProfile, Keyset, TokenType};
 #[must_use]
 pub struct TrustedIssuer {
     pub(crate) iss: String,
-    pub(crate) keys: Keyset,
+    pub(crate) keys: IssuerKeys,
     pub(crate) profile: ClaimsProfile,
     pub(crate) max_access_lifetime: Option<Duration>,
     pub(crate) max_refresh_lifetime: Option<Duration>,
@@ -39,10 +39,10 @@ impl TrustedIssuer {
     /// refresh tokens) plus the leeway; raise it with
     /// [`max_token_lifetime`](Self::max_token_lifetime) when the issuer is configured with
     /// longer ones.
-    pub fn charon(iss: impl Into<String>, keys: Keyset) -> Self {
+    pub fn charon(iss: impl Into<String>, keys: impl Into<IssuerKeys>) -> Self {
         Self {
             iss: iss.into(),
-            keys,
+            keys: keys.into(),
             profile: ClaimsProfile::Charon,
             max_access_lifetime: Some(DEFAULT_ACCESS_TTL),
             max_refresh_lifetime: Some(DEFAULT_REFRESH_TTL),
@@ -53,10 +53,10 @@ impl TrustedIssuer {
     /// required, `nbf`/`iat`/`jti` checked when present, no session claims
     /// ([`ClaimsProfile::External`]). They are accepted as access tokens only. No maximum
     /// lifetime unless set.
-    pub fn external(iss: impl Into<String>, keys: Keyset) -> Self {
+    pub fn external(iss: impl Into<String>, keys: impl Into<IssuerKeys>) -> Self {
         Self {
             iss: iss.into(),
-            keys,
+            keys: keys.into(),
             profile: ClaimsProfile::External,
             max_access_lifetime: None,
             max_refresh_lifetime: None,
@@ -82,6 +82,42 @@ impl TrustedIssuer {
     /// The claims profile of its tokens.
     pub fn profile(&self) -> ClaimsProfile {
         self.profile
+    }
+
+    /// Where its keys come from.
+    pub fn keys(&self) -> &IssuerKeys {
+        &self.keys
+    }
+}
+
+/// Where a trusted issuer's verification keys come from: a [`Keyset`] given at start-up, or
+/// (feature `jwks`) a [`RemoteJwks`](crate::jwks::RemoteJwks) kept fresh in the background.
+///
+/// With remote keys a token naming an unknown `kid` makes the verifier ask the endpoint
+/// again (rate-limited by the `RemoteJwks`) before it answers; while the issuer has no keys
+/// at all (its endpoint down since start-up, or its keys dropped after their maximum
+/// staleness), its tokens are answered 503 ([`KeysUnavailable`](crate::AuthErrorKind::KeysUnavailable)),
+/// never 401.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum IssuerKeys {
+    /// Keys given at start-up.
+    Static(Keyset),
+    /// Keys fetched from a JWKS endpoint.
+    #[cfg(feature = "jwks")]
+    Remote(crate::jwks::RemoteJwks),
+}
+
+impl From<Keyset> for IssuerKeys {
+    fn from(keys: Keyset) -> Self {
+        Self::Static(keys)
+    }
+}
+
+#[cfg(feature = "jwks")]
+impl From<crate::jwks::RemoteJwks> for IssuerKeys {
+    fn from(jwks: crate::jwks::RemoteJwks) -> Self {
+        Self::Remote(jwks)
     }
 }
 

@@ -18,11 +18,13 @@ mod checks;
 mod handle;
 mod issuer;
 mod request;
+mod slot;
 
 pub use authenticated::Authenticated;
 pub(crate) use authenticated::deserialize_claims;
 pub use builder::VerifierBuilder;
 pub use checks::{ClaimCheck, claim_value};
+pub(crate) use handle::KeyFetch;
 pub use handle::Verifier;
-pub use issuer::TrustedIssuer;
+pub use issuer::{IssuerKeys, TrustedIssuer};
 pub(crate) use request::Attempt;

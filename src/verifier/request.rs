@@ -4,6 +4,7 @@
 //! → `charon.token.valid|invalid`. The refresh route adds the session load and freshness
 //! (in [`Charon`](crate::Charon)) before the event.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,6 +45,39 @@ impl Verifier {
         headers: &HeaderMap,
     ) -> Result<Authenticated, AuthError> {
         self.authenticate_with(method, headers, &[], self.now())
+    }
+
+    /// [`authenticate`](Self::authenticate), and when the token names a key its issuer's
+    /// remote JWKS has not published to this verifier yet, fetch it first (rate-limited by
+    /// the JWKS) and verify again, as the access layer does. Emits exactly one event.
+    ///
+    /// # Errors
+    ///
+    /// As [`authenticate`](Self::authenticate).
+    pub async fn authenticate_fetching(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<Authenticated, AuthError> {
+        let now = self.now();
+        let mut attempt = Attempt::default();
+        let result = self.check_request(method, headers, TokenType::Access, &[], now, &mut attempt);
+        if let Err(error) = &result
+            && self.may_fetch_keys(error)
+            && let Some(fetch) = self.access_token(headers).and_then(|t| self.key_fetch(&t))
+        {
+            fetch.await;
+            return self.authenticate_with(method, headers, &[], self.now());
+        }
+        self.emit(&attempt, result.as_ref().err());
+        result
+    }
+
+    /// The access token of a request (header or cookie), when the gate accepts it.
+    pub(crate) fn access_token<'h>(&self, headers: &'h HeaderMap) -> Option<Cow<'h, str>> {
+        extract_token(headers, self.cookies().access_name(), self.gate_limits())
+            .ok()
+            .map(|found| found.token)
     }
 
     /// [`authenticate`](Self::authenticate) with the layer's claim checks and time.

@@ -1,6 +1,7 @@
 //! The access layer: [`AccessLayer`] makes an [`Access`] service whose [`ResponseFuture`]
 //! answers with the inner service's response, or with the rejection.
 
+mod admission;
 mod future;
 mod layer;
 mod service;

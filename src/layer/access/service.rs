@@ -6,8 +6,9 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
+use super::admission::Admission;
 use super::{AccessLayer, ResponseFuture};
-use crate::layer::{Rejection, Verdict, reject};
+use crate::layer::Rejection;
 
 /// The service made by [`AccessLayer`]. See there.
 pub struct Access<S, R> {
@@ -50,33 +51,30 @@ impl<S: fmt::Debug, R> fmt::Debug for Access<S, R> {
     }
 }
 
+/// `S: Clone` so that a request waiting for a key fetch takes the service that was polled
+/// ready with it (the usual Tower pattern); axum, hyper and tonic services are `Clone`.
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for Access<S, R>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     R: Rejection<ResBody>,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S, ReqBody, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let layer = &self.layer;
-        let verifier = &layer.verifier;
-        let now = verifier.now();
-        let mut outcome =
-            verifier.authenticate_with(req.method(), req.headers(), layer.checks.as_slice(), now);
-        if let (Ok(auth), Some(typed)) = (&outcome, &layer.typed)
-            && let Err(error) = typed(&auth.claims, req.extensions_mut())
-        {
-            outcome = Err(error);
-        }
-        match Verdict::access(outcome).record(&mut req, layer.optional) {
-            Ok(()) => ResponseFuture::inner(self.inner.call(req)),
-            Err(error) => ResponseFuture::rejected(reject(&*layer.rejection, error)),
+        match self.layer.admit(&mut req, true) {
+            Admission::Pass => ResponseFuture::inner(self.inner.call(req)),
+            Admission::Reject(response) => ResponseFuture::rejected(response),
+            Admission::FetchKeys(fetch) => {
+                let clone = self.inner.clone();
+                let ready = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::fetching_keys(fetch, req, ready, self.layer.clone())
+            }
         }
     }
 }

@@ -1,6 +1,5 @@
 //! Durable deletes: `WAIT` (and `WAITAOF`) pipelined after the delete.
 
-use std::fmt;
 use std::time::Duration;
 
 use redis::{Pipeline, Value};
@@ -153,29 +152,15 @@ impl DurableDeletes {
 }
 
 /// Why a delete is not confirmed durable (the source of a `NotDurable` store error).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum NotDurable {
     /// `WAIT` answered fewer replicas than wanted (`-1`: an unexpected reply).
+    #[error("WAIT: {acked} of {wanted} replicas acknowledged the delete within the timeout")]
     Replicas { acked: i64, wanted: u32 },
     /// `WAITAOF` did not confirm the local fsync.
+    #[error("WAITAOF: the primary did not fsync the delete within the timeout")]
     LocalFsync,
 }
-
-impl fmt::Display for NotDurable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Replicas { acked, wanted } => write!(
-                f,
-                "WAIT: {acked} of {wanted} replicas acknowledged the delete within the timeout"
-            ),
-            Self::LocalFsync => {
-                f.write_str("WAITAOF: the primary did not fsync the delete within the timeout")
-            }
-        }
-    }
-}
-
-impl std::error::Error for NotDurable {}
 
 #[cfg(test)]
 mod tests {

@@ -290,13 +290,6 @@ pub(crate) fn count(kind: StoreErrorKind) {
 }
 
 /// The cause of an [`StoreErrorKind::Unavailable`] error.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("redis is known to be down; failing fast until a probe reaches it")]
 struct BreakerOpen;
-
-impl std::fmt::Display for BreakerOpen {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("redis is known to be down; failing fast until a probe reaches it")
-    }
-}
-
-impl std::error::Error for BreakerOpen {}

@@ -1121,44 +1121,19 @@ fn store_error(e: RedisError) -> StoreError {
 }
 
 /// A script answered with a value it never returns.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("unexpected reply {0} from the upsert script")]
 struct UnexpectedReply(i64);
 
-impl fmt::Display for UnexpectedReply {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unexpected reply {} from the upsert script", self.0)
-    }
-}
-
-impl std::error::Error for UnexpectedReply {}
-
 /// The lock version is at `u64::MAX`.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("lock version overflow")]
 struct LockOverflow;
 
-impl fmt::Display for LockOverflow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("lock version overflow")
-    }
-}
-
-impl std::error::Error for LockOverflow {}
-
 /// `refresh_expires_at` is after [`MAX_EXPIRY`].
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("refresh_expires_at {0} is after the latest supported expiry")]
 struct ExpiryOutOfRange(UnixTime);
-
-impl fmt::Display for ExpiryOutOfRange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "refresh_expires_at {} is after the latest supported expiry",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for ExpiryOutOfRange {}
 
 #[cfg(test)]
 mod tests {

@@ -119,16 +119,9 @@ fn bad_pem(message: &'static str, e: &rustls::pki_types::pem::Error) -> ConfigEr
 }
 
 /// A PEM parse failure (its text never holds key material).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 struct PemError(String);
-
-impl fmt::Display for PemError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for PemError {}
 
 /// redis-rs builds its rustls configuration from the process-wide crypto provider. With
 /// exactly one provider compiled in, rustls picks it; with both (`aws_lc_rs` and
