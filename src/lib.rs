@@ -122,6 +122,7 @@ pub mod error;
 #[cfg(feature = "axum")]
 pub mod extract;
 pub mod guide;
+pub mod health;
 #[cfg(feature = "jwks")]
 pub mod jwks;
 pub mod layer;
@@ -133,6 +134,17 @@ pub mod test_util;
 pub mod token;
 pub mod transport;
 pub mod verifier;
+
+/// Internals that the fuzz targets, benches and integration tests reach into: not part of
+/// the API, no stability promise, hidden from the docs (as rustls does).
+#[doc(hidden)]
+pub mod internals {
+    /// The signed session blob of the Redis store (`store/redis/codec.rs`).
+    #[cfg(feature = "redis")]
+    pub mod redis_blob {
+        pub use crate::store::redis::codec::{BLOB_TAG, decode_blob, encode_blob};
+    }
+}
 
 pub use charon::{
     Charon, CharonBuilder, CreateSession, IssuedTokens, LoggedOut, RefreshAuth, RefreshSession,

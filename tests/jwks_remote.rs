@@ -820,3 +820,78 @@ async fn every_fetch_is_a_span_with_its_duration() {
     );
     assert_eq!(stream.dropped(), 0);
 }
+
+/// The health check of remote keys (issue 16): ok while fresh, degraded (with the refresh
+/// error's kind) while stale, failed with `no_keys` once they are dropped, ok again after.
+#[tokio::test]
+async fn the_remote_keys_check_follows_the_key_state() {
+    use charon_auth::health::{Check, CheckErrorKind, HealthStatus};
+    use charon_auth::verifier::{TrustedIssuer, Verifier};
+
+    let server = TestServer::start().await;
+    let a = generate();
+    server.set("/jwks.json", Reply::Status(503));
+    let jwks = RemoteJwks::builder(server.url("/jwks.json"))
+        .refresh_interval(Duration::from_millis(50))
+        .retry_interval(Duration::from_millis(50))
+        .max_staleness(Duration::from_millis(600))
+        .start()
+        .unwrap();
+    // A verifier fed by it reports the same check, named `keys`; a static issuer beside it
+    // is always ok.
+    let static_keys = Keyset::new("s", Key::hs256(&[9; 32]).unwrap()).unwrap();
+    let verifier = Verifier::builder()
+        .trust(TrustedIssuer::charon(ISS, jwks.clone()))
+        .trust(TrustedIssuer::external("https://idp.test", static_keys))
+        .build()
+        .unwrap();
+    let verifier_keys = || {
+        let report = verifier.health();
+        assert_eq!(
+            report.check("keys:https://idp.test").unwrap().status(),
+            HealthStatus::Ok
+        );
+        let keys = report.check("keys").unwrap();
+        (keys.status(), keys.error_kind(), report.is_ready())
+    };
+    // Never fetched: no keys, failed.
+    eventually("a failed first fetch", || server.hits("/jwks.json") >= 1).await;
+    let check = Check::remote_keys("keys", &jwks);
+    assert_eq!(check.status(), HealthStatus::Failed);
+    assert_eq!(check.error_kind(), Some(CheckErrorKind::NoKeys));
+    assert_eq!(
+        verifier_keys(),
+        (HealthStatus::Failed, Some(CheckErrorKind::NoKeys), false)
+    );
+
+    server.set("/jwks.json", jwks_of(&[&a]));
+    assert!(jwks.wait_ready(Duration::from_secs(15)).await);
+    eventually("fresh keys", || jwks.status().state == JwksState::Fresh).await;
+    let check = Check::remote_keys("keys", &jwks);
+    assert_eq!(check.status(), HealthStatus::Ok, "{check:?}");
+    assert_eq!(check.error_kind(), None);
+    assert_eq!(verifier_keys(), (HealthStatus::Ok, None, true));
+
+    server.set("/jwks.json", Reply::Status(500));
+    eventually("stale keys", || jwks.status().state == JwksState::Stale).await;
+    let check = Check::remote_keys("keys", &jwks);
+    assert_eq!(check.status(), HealthStatus::Degraded, "{check:?}");
+    assert_eq!(
+        check.error_kind(),
+        Some(CheckErrorKind::Jwks(JwksErrorKind::HttpStatus))
+    );
+    assert!(check.error().is_some());
+    assert_eq!(
+        verifier_keys(),
+        (
+            HealthStatus::Degraded,
+            Some(CheckErrorKind::Jwks(JwksErrorKind::HttpStatus)),
+            true
+        )
+    );
+
+    eventually("keys dropped", || jwks.current().is_none()).await;
+    let check = Check::remote_keys("keys", &jwks);
+    assert_eq!(check.status(), HealthStatus::Failed, "{check:?}");
+    assert_eq!(check.error_kind(), Some(CheckErrorKind::NoKeys));
+}

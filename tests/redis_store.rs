@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use charon_auth::clock::{Clock as _, SystemClock};
 use charon_auth::error::StoreErrorKind;
+use charon_auth::internals::redis_blob::encode_blob;
 use charon_auth::session::{Session, SessionKey, SessionType, random_id};
 use charon_auth::store::SessionStore;
-use charon_auth::store::redis::codec::encode_blob;
 use charon_auth::store::redis::{RedisStore, SigningKey};
 use futures_util::StreamExt as _;
 use redis::aio::{ConnectionLike, MultiplexedConnection};

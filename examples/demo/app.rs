@@ -11,9 +11,12 @@
 //! | `POST /logout-all` | access | 204, every session of the user and type gone |
 //! | `GET /sessions` | access | 200 array of active sessions |
 //! | `GET /metrics` | – | Prometheus text |
-//! | `GET /healthz` | – | 200 |
+//! | `GET /healthz` | – | 200 `ok` (kept for existing probes; asks nothing) |
+//! | `GET /health` | – | liveness: 200 `{"status":"alive"}` while the process runs |
+//! | `GET /health/ready` | – | readiness ([`Charon::health`]): 200 `{"status":"ready","checks":{…}}`, or 503 `{"status":"degraded","checks":{"redis":{…},…}}` when a check failed (Redis down) |
 //! | `GET /` | – | the demo page (`static/index.html`, plain HTML, no build step) |
 //! | `GET /app.js` | – | its script (`static/app.js`) |
+//! | `GET /charts.js` | – | its live charts of `/metrics` (`static/charts.js`, inline SVG) |
 //!
 //! The demo declares its session types ([`SESSION_TYPES`]: `full`, the default, and
 //! `oauth2`); `/login` refuses any other with 400, and `examples/axum_server.rs` gives the
@@ -84,8 +87,9 @@ async fn login(
             "expected JSON {\"user_id\", \"transport\", \"session_type\"?, \"scope\"?}",
         );
     };
-    let Some(transport) = Transport::parse(&login.transport) else {
-        return bad_request("transport must be bearer, cookie or cookie_only");
+    let transport: Transport = match login.transport.parse() {
+        Ok(transport) => transport,
+        Err(e) => return bad_request(&e.to_string()),
     };
     let mut request = CreateSession::new(login.user_id, transport);
     if let Some(t) = login.session_type {
@@ -173,6 +177,37 @@ async fn sessions(State(state): State<AppState>, auth: Authenticated) -> Respons
     }
 }
 
+/// Liveness: the process runs and serves requests. Asks nothing else, so a Redis outage
+/// never gets the process restarted.
+async fn liveness() -> Response {
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(serde_json::json!({ "status": "alive" })),
+    )
+        .into_response()
+}
+
+/// Readiness: [`Charon::health`] (the store answered a ping within the deadline, the keys
+/// are there). 200 `ready`, or 503 `degraded` with the checks that failed.
+async fn readiness(State(state): State<AppState>) -> Response {
+    let report = state.charon.health().await;
+    let (status, word) = if report.is_ready() {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "degraded")
+    };
+    let checks = serde_json::to_value(&report)
+        .ok()
+        .and_then(|mut v| v.get_mut("checks").map(serde_json::Value::take))
+        .unwrap_or_default();
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(serde_json::json!({ "status": word, "checks": checks })),
+    )
+        .into_response()
+}
+
 async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -196,6 +231,18 @@ async fn index_page() -> Response {
             (header::CACHE_CONTROL, "no-cache"),
         ],
         include_str!("static/index.html"),
+    )
+        .into_response()
+}
+
+async fn charts_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("static/charts.js"),
     )
         .into_response()
 }
@@ -233,9 +280,12 @@ pub(crate) fn router(charon: &Charon, metrics_render: MetricsRender) -> Router {
     Router::new()
         .route("/", get(index_page))
         .route("/app.js", get(index_script))
+        .route("/charts.js", get(charts_script))
         .route("/login", post(login))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/health", get(liveness))
+        .route("/health/ready", get(readiness))
         .merge(access)
         .merge(admin)
         .merge(refresh)

@@ -12,12 +12,16 @@ use crate::config::{
     TokenTimes,
 };
 use crate::error::{ConfigError, ConfigErrorKind};
+use crate::health::DEFAULT_HEALTH_DEADLINE;
 use crate::session::SessionType;
 use crate::store::{MemoryStore, ObservedStore, SessionStore};
 use crate::telemetry::{TelemetryBuilder, TelemetryHandler};
 use crate::token::{DEFAULT_TOKEN_CACHE_CAPACITY, Keyset, MIN_BASE_SECRET_LEN, TokenType};
 use crate::transport::{CookieConfig, CsrfConfig, GateLimits};
 use crate::verifier::{TrustedIssuer, Verifier};
+
+/// The longest [`CharonBuilder::health_deadline`].
+const MAX_HEALTH_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Builder for [`Charon`]. Every setter documents its default; [`build`](Self::build)
 /// checks everything and returns a [`ConfigError`] for any invalid value or combination.
@@ -41,6 +45,7 @@ pub struct CharonBuilder {
     audiences: Vec<String>,
     trusted: Vec<TrustedIssuer>,
     clock: Arc<dyn Clock>,
+    health_deadline: Duration,
 }
 
 impl Default for CharonBuilder {
@@ -64,6 +69,7 @@ impl Default for CharonBuilder {
             audiences: Vec::new(),
             trusted: Vec::new(),
             clock: Arc::new(SystemClock),
+            health_deadline: DEFAULT_HEALTH_DEADLINE,
         }
     }
 }
@@ -290,6 +296,17 @@ impl CharonBuilder {
         self
     }
 
+    /// How long [`Charon::health`] waits for the store's ping before reporting it failed
+    /// ([`CheckErrorKind::DeadlineExceeded`](crate::health::CheckErrorKind::DeadlineExceeded),
+    /// or the store's own timeout). Greater than zero, at most 60 s ([`build`](Self::build)
+    /// refuses others with [`ConfigErrorKind::Invalid`]). Keep it below the probe timeout
+    /// of your orchestrator (Kubernetes: `timeoutSeconds`, 1 s by default). Defaults to
+    /// [`DEFAULT_HEALTH_DEADLINE`] (250 ms).
+    pub fn health_deadline(mut self, deadline: Duration) -> Self {
+        self.health_deadline = deadline;
+        self
+    }
+
     /// Where "now" comes from. Defaults to the system clock.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -302,7 +319,8 @@ impl CharonBuilder {
     ///
     /// A [`ConfigError`] for a missing issuer or keys, a short base secret, invalid TTLs or
     /// leeway, invalid cookie or CSRF settings, a session cap out of range, more than 32
-    /// [`metrics_session_types`](Self::metrics_session_types).
+    /// [`metrics_session_types`](Self::metrics_session_types), a health deadline out of
+    /// range.
     pub fn build(self) -> Result<Charon, ConfigError> {
         let issuer = self
             .issuer
@@ -356,6 +374,12 @@ impl CharonBuilder {
                 "a maximum token lifetime must lie between its TTL and 100 years",
             ));
         }
+        if self.health_deadline.is_zero() || self.health_deadline > MAX_HEALTH_DEADLINE {
+            return Err(ConfigError::new(
+                ConfigErrorKind::Invalid,
+                "health_deadline must be greater than zero and at most 60 s",
+            ));
+        }
         let telemetry = self.telemetry.build()?;
         let own = TrustedIssuer::charon(issuer, keyset)
             .max_token_lifetime(TokenType::Access, max_access)
@@ -396,6 +420,7 @@ impl CharonBuilder {
                 reuse_detection: self.reuse_detection,
                 max_sessions_per_user,
                 store: ObservedStore::new(store, telemetry),
+                health_deadline: self.health_deadline,
             }),
         })
     }
@@ -647,6 +672,19 @@ mod tests {
                 kind(base().max_sessions_per_user(max)),
                 ConfigErrorKind::Invalid
             );
+        }
+    }
+
+    #[test]
+    fn the_health_deadline_defaults_to_250_ms_and_stays_in_range() {
+        assert_eq!(
+            base().build().unwrap().health_deadline(),
+            Duration::from_millis(250)
+        );
+        let set = base().health_deadline(Duration::from_secs(2)).build();
+        assert_eq!(set.unwrap().health_deadline(), Duration::from_secs(2));
+        for bad in [Duration::ZERO, Duration::from_secs(61)] {
+            assert_eq!(kind(base().health_deadline(bad)), ConfigErrorKind::Invalid);
         }
     }
 

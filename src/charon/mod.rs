@@ -19,6 +19,7 @@ use crate::verifier::Verifier;
 
 mod builder;
 mod create;
+mod health;
 mod issue;
 mod issued;
 mod list;
@@ -54,6 +55,7 @@ struct Inner {
     reuse_detection: ReuseDetection,
     max_sessions_per_user: NonZeroU32,
     store: ObservedStore,
+    health_deadline: std::time::Duration,
 }
 
 impl Charon {

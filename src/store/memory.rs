@@ -314,6 +314,11 @@ impl fmt::Debug for MemoryStore {
 }
 
 impl SessionStore for MemoryStore {
+    /// `memory`. Its [`ping`](SessionStore::ping) is the default: always `Ok`.
+    fn backend_name(&self) -> &'static str {
+        "memory"
+    }
+
     fn get<'a>(&'a self, key: SessionKey<'a>, now: UnixTime) -> StoreFuture<'a, Option<Session>> {
         Box::pin(async move { Ok(self.get_sync(key, now)) })
     }

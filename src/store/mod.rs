@@ -45,6 +45,7 @@
 
 use std::fmt;
 use std::num::NonZeroU32;
+use std::time::Duration;
 
 use crate::clock::UnixTime;
 use crate::error::StoreError;
@@ -124,4 +125,24 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
         user_id: &'a str,
         session_type: &'a SessionType,
     ) -> StoreFuture<'a, ()>;
+
+    /// Whether the backend answers, for health checks
+    /// ([`Charon::health`](crate::Charon::health)): `Ok` once it has, an error when it
+    /// answered with one or not within `deadline`. A store that talks to a server sends it
+    /// a cheap request (Redis: `PING`) and gives up at `deadline`; the caller enforces the
+    /// deadline too, so a ping that overruns it is reported failed all the same.
+    ///
+    /// Defaults to `Ok` at once: right for an in-process store such as [`MemoryStore`];
+    /// a store with a backend should override it.
+    fn ping(&self, deadline: Duration) -> StoreFuture<'_, ()> {
+        let _ = deadline;
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// A short name for the backend: the name of its check in a
+    /// [`HealthReport`](crate::health::HealthReport) (`memory`, `redis`). Defaults to
+    /// `store`.
+    fn backend_name(&self) -> &'static str {
+        "store"
+    }
 }

@@ -44,7 +44,20 @@ pub use set_cookie::split_for_transport;
 use std::fmt;
 
 /// How tokens are carried between client and server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// Serialized (serde) and parsed ([`FromStr`](std::str::FromStr)) by its stable name:
+///
+/// ```
+/// use charon_auth::Transport;
+/// let t: Transport = "cookie_only".parse().unwrap();
+/// assert_eq!(t, Transport::CookieOnly);
+/// assert_eq!(serde_json::to_string(&t).unwrap(), r#""cookie_only""#);
+/// let back: Transport = serde_json::from_str(r#""bearer""#).unwrap();
+/// assert_eq!(back, Transport::Bearer);
+/// assert!("Bearer".parse::<Transport>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Transport {
     /// Both tokens in the response body; the client sends `Authorization: Bearer <token>`.
@@ -79,6 +92,20 @@ impl Transport {
     }
 }
 
+/// A string that is not a [`Transport`] name (`bearer`, `cookie`, `cookie_only`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("transport must be bearer, cookie or cookie_only")]
+#[non_exhaustive]
+pub struct ParseTransportError;
+
+impl std::str::FromStr for Transport {
+    type Err = ParseTransportError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or(ParseTransportError)
+    }
+}
+
 impl fmt::Display for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -95,5 +122,13 @@ mod tests {
             assert_eq!(Transport::parse(t.as_str()), Some(t));
         }
         assert_eq!(Transport::parse("Bearer"), None);
+        for t in [Transport::Bearer, Transport::Cookie, Transport::CookieOnly] {
+            assert_eq!(t.as_str().parse::<Transport>(), Ok(t));
+            let json = serde_json::to_string(&t).unwrap();
+            assert_eq!(json, format!("\"{}\"", t.as_str()));
+            assert_eq!(serde_json::from_str::<Transport>(&json).unwrap(), t);
+        }
+        assert_eq!("cookie-only".parse::<Transport>(), Err(ParseTransportError));
+        assert!(serde_json::from_str::<Transport>("\"CookieOnly\"").is_err());
     }
 }

@@ -16,6 +16,7 @@ mod authenticated;
 mod builder;
 mod checks;
 mod handle;
+mod health;
 mod issuer;
 mod request;
 mod slot;

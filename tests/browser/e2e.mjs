@@ -6,7 +6,8 @@
 // Environment:
 //   CHARON_DEMO_BIN      the demo server binary (default target/debug/examples/axum_server)
 //   CHROMIUM             the browser (default /usr/bin/chromium)
-//   CHARON_UPDATE_SCREENSHOT=1  also write docs/demo-signed-in.png (else only under target/)
+//   CHARON_UPDATE_SCREENSHOT=1  also write docs/demo-signed-in.png and
+//                        docs/images/dashboard.png (else only under target/browser-test/)
 //
 // It starts the demo server on a free loopback port with a 6 s access token TTL, so the
 // page's refresh paths run within seconds, and checks for each cookie transport: login,
@@ -15,8 +16,11 @@
 // the page can no longer call /me afterwards; then "log out everywhere" across two browsers;
 // then cookie tossing from a sibling subdomain, refused for the demo's `__Host-` cookie
 // names, and locking the user out with Charon's old names (a second server, started with
-// CHARON_COOKIE_NAMES=charon).
+// CHARON_COOKIE_NAMES=charon); then the live charts: traffic (logins, /me, refreshes,
+// rejected tokens, logouts) must show in the page's charts, which are checked against
+// /metrics and photographed (dashboard.png, the README's "Telemetry at a glance").
 import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdirSync, copyFileSync, createWriteStream, readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -497,6 +501,193 @@ async function cookieTossing(port, legacyPort) {
   await victim.context.close();
 }
 
+// The live charts (static/charts.js): generate traffic from a page and check that each
+// chart drew what /metrics says. The latency charts draw p50/p99 when /metrics exposes the
+// duration histograms (buckets or summary quantiles) and say "no data" when it does not:
+// both are checked against /metrics, so neither can pass by accident.
+async function liveCharts(base, screenshot) {
+  const t = '[charts]';
+  const { context, page, seen } = await openPage(base, t);
+  const chart = (id) => page.locator(`#${id}`);
+  const chartState = async (id) => {
+    const f = chart(id);
+    return {
+      state: await f.getAttribute('data-state'),
+      points: Number(await f.getAttribute('data-points')),
+      last: JSON.parse((await f.getAttribute('data-last')) || '{}'),
+      paths: await f.locator('svg path.series').count(),
+      text: await f.locator('svg').textContent(),
+    };
+  };
+
+  // Traffic from an API client (bearer tokens, no browser): logins, valid and rejected
+  // token checks, refreshes, logouts, for a while, so that several 2 s samples see it.
+  // node:http, not fetch: Node's fetch sends `Sec-Fetch-Mode`, and the demo refuses
+  // bearer logins to browsers.
+  const send = (method, path, headers = {}, body = undefined) => new Promise((resolveSend, reject) => {
+    const req = httpRequest(`${base}${path}`, {
+      method, headers: { 'content-type': 'application/json', ...headers },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolveSend({ status: res.statusCode, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const json = (r, what) => {
+    if (r.status !== 200) throw new Error(`${what} answered ${r.status}: ${r.text}`);
+    return JSON.parse(r.text);
+  };
+  const bearer = (token) => ({ authorization: `Bearer ${token}` });
+  const traffic = async (round) => {
+    const calls = [];
+    // A varying load, so the lines show its shape.
+    for (let i = 0; i < 2 + (round % 5); i += 1) {
+      calls.push((async () => {
+        const user = JSON.stringify({ user_id: `chart-${round}-${i}`, transport: 'bearer' });
+        const tokens = json(await send('POST', '/login', {}, user), 'login');
+        for (let k = 0; k < 2; k += 1) {
+          const me = await send('GET', '/me', bearer(tokens.access_token));
+          if (me.status !== 200) throw new Error(`${t} /me answered ${me.status}: ${me.text}`);
+        }
+        const fresh = json(await send('POST', '/refresh', bearer(tokens.refresh_token)), 'refresh');
+        const out = await send('POST', '/logout', bearer(fresh.access_token));
+        if (out.status !== 204) throw new Error(`${t} logout answered ${out.status}: ${out.text}`);
+      })());
+      calls.push(send('GET', '/me', bearer('not-a-token')));
+      calls.push(send('GET', '/me', bearer('eyJhbGciOiJIUzI1NiJ9.e30.c2ln')));
+    }
+    await Promise.all(calls);
+  };
+  const end = Date.now() + 16_000;
+  for (let round = 0; Date.now() < end; round += 1) {
+    await traffic(round);
+    await sleep(300);
+  }
+
+  // Each rate chart drew data whose series match /metrics.
+  await until('the request-rate chart', async () => {
+    const c = await chartState('chart-requests');
+    return c.state === 'data' && c.paths === 2 && c.points >= 4;
+  });
+  const requests = await chartState('chart-requests');
+  check('valid' in requests.last && 'invalid' in requests.last,
+    `${t} the request-rate chart draws valid and invalid`, JSON.stringify(requests));
+  const m = await metricsText(base);
+  const kinds = [...new Set([...m.matchAll(/^charon_token_invalid_total\{[^}]*error_kind="([a-z_]+)"/gm)]
+    .map((x) => x[1]))].sort();
+  check(kinds.length >= 1, `${t} /metrics counts invalid tokens by kind`, kinds.join(','));
+  await until('the invalid-by-kind chart', async () => {
+    const c = await chartState('chart-invalid');
+    return c.state === 'data' && c.paths >= 1;
+  });
+  const invalid = await chartState('chart-invalid');
+  const drawnKinds = await chart('chart-invalid').locator('svg path.series')
+    .evaluateAll((ps) => ps.map((p) => p.dataset.series).sort());
+  eq(JSON.stringify(drawnKinds), JSON.stringify(kinds),
+    `${t} the invalid chart draws one line per error_kind of /metrics`);
+  check(invalid.points >= 2, `${t} the invalid chart has points`, JSON.stringify(invalid));
+  await until('the sessions chart', async () => {
+    const c = await chartState('chart-sessions');
+    return c.state === 'data' && ['created', 'refreshed', 'deleted'].every((k) => k in c.last);
+  });
+  ok(`${t} the sessions chart draws created, refreshed and deleted`);
+  const peak = await chart('chart-sessions').locator('svg path.series').count();
+  check(peak >= 3, `${t} the sessions chart has a line per event`, String(peak));
+
+  // Latency: drawn exactly when /metrics has the histograms.
+  for (const [id, base_] of [['chart-verify', 'charon_token_verification_duration_seconds'],
+    ['chart-store', 'charon_store_operation_duration_seconds']]) {
+    const exposed = new RegExp(`^${base_}(_bucket\\{|\\{[^}]*quantile=)`, 'm').test(m);
+    if (exposed) {
+      await until(`the ${id} chart`, async () => {
+        const c = await chartState(id);
+        return c.state === 'data' && 'p50' in c.last && 'p99' in c.last;
+      });
+      const c = await chartState(id);
+      check(c.last.p50 > 0 && c.last.p99 >= c.last.p50,
+        `${t} ${id} draws p50 <= p99 from ${base_}`, JSON.stringify(c.last));
+    } else {
+      const c = await chartState(id);
+      check(c.state === 'no-data' && c.paths === 0 && /no data/.test(c.text),
+        `${t} ${id} says "no data" (/metrics has no ${base_})`, JSON.stringify(c));
+    }
+  }
+
+  // The counters table lists counters only.
+  const listed = await page.locator('#metrics tr').evaluateAll(
+    (rows) => rows.map((r) => r.dataset.counter),
+  );
+  check(listed.length > 0 && listed.every((n) => n.endsWith('_total')),
+    `${t} the counters table lists the _total counters`, listed.join(','));
+
+  await page.locator('#charts-panel').scrollIntoViewIfNeeded();
+  await page.locator('#charts-panel').screenshot({ path: screenshot });
+  ok(`${t} screenshot of the live charts at ${screenshot}`);
+  check(seen.problems.length === 0, `${t} no script errors or CSP violations`,
+    seen.problems.join('; '));
+  await context.close();
+}
+
+// The charts' Prometheus parsing and quantiles, on known input: the page's /metrics polls
+// are answered with exposition text whose p50/p99 are known (the page's own code runs on
+// it; only the server's answer is replaced). The verification histogram goes from empty to
+// 40 observations <= 0.1 ms, 50 more <= 1 ms and 10 more <= 10 ms: by histogram_quantile's
+// linear interpolation within a bucket, p50 = 0.1 + 0.9 * 10/50 = 0.28 ms and
+// p99 = 1 + 9 * 9/10 = 9.1 ms. The store latency comes as a summary.
+async function chartMath(base) {
+  const t = '[charts, known input]';
+  const context = await browser.newContext({ viewport: { width: 1180, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  const hist = 'charon_token_verification_duration_seconds';
+  const sample = (n) => [
+    '# TYPE charon_token_valid_total counter',
+    `charon_token_valid_total{token_transport="bearer",token_type="access",session_type="full"} ${n * 10}`,
+    `# TYPE ${hist} histogram`,
+    `${hist}_bucket{outcome="valid",token_type="access",le="0.0001"} ${n * 40}`,
+    `${hist}_bucket{outcome="valid",token_type="access",le="0.001"} ${n * 90}`,
+    `${hist}_bucket{outcome="valid",token_type="access",le="0.01"} ${n * 100}`,
+    `${hist}_bucket{outcome="valid",token_type="access",le="+Inf"} ${n * 100}`,
+    `${hist}_sum{outcome="valid",token_type="access"} ${n * 0.03}`,
+    `${hist}_count{outcome="valid",token_type="access"} ${n * 100}`,
+    '# TYPE charon_store_operation_duration_seconds summary',
+    'charon_store_operation_duration_seconds{operation="get",outcome="ok",quantile="0.5"} 0.0002',
+    'charon_store_operation_duration_seconds{operation="get",outcome="ok",quantile="0.99"} 0.0009',
+    'charon_store_operation_duration_seconds_sum{operation="get",outcome="ok"} 0.05',
+    'charon_store_operation_duration_seconds_count{operation="get",outcome="ok"} 100',
+    '',
+  ].join('\n');
+  let polls = 0;
+  await page.route('**/metrics', (route) => {
+    polls += 1;
+    return route.fulfill({
+      status: 200, contentType: 'text/plain; version=0.0.4', body: sample(polls === 1 ? 0 : 1),
+    });
+  });
+  await page.goto(`${base}/`);
+  const last = async (id) => JSON.parse((await page.locator(`#${id}`).getAttribute('data-last')) || '{}');
+  const near = (a, b) => typeof a === 'number' && Math.abs(a - b) <= b * 1e-6;
+  await until('the verification chart', async () => 'p99' in (await last('chart-verify')));
+  const verify = await last('chart-verify');
+  check(near(verify.p50, 0.00028) && near(verify.p99, 0.0091),
+    `${t} p50 = 0.28 ms and p99 = 9.1 ms from the histogram buckets`, JSON.stringify(verify));
+  const store = await last('chart-store');
+  check(near(store.p50, 0.0002) && near(store.p99, 0.0009),
+    `${t} p50 and p99 from the summary quantiles`, JSON.stringify(store));
+  const legend = await page.locator('#chart-verify .legend').innerText();
+  check(/p50 280 µs/.test(legend) && /p99 9\.1 ms/.test(legend),
+    `${t} the legend shows the latencies in µs and ms`, legend);
+  const requests = await last('chart-requests');
+  check('valid' in requests && 'invalid' in requests,
+    `${t} the counter rates are drawn from the same text`, JSON.stringify(requests));
+  check(problems.length === 0, `${t} no script errors`, problems.join('; '));
+  await context.close();
+}
+
 // ---- main -------------------------------------------------------------------------------
 
 async function main() {
@@ -523,10 +714,14 @@ async function main() {
   await transportFlow(base, 'cookie_only', null);
   await logoutEverywhere(base);
   await cookieTossing(new URL(base).port, new URL(legacyBase).port);
+  const dashboard = join(OUT, 'dashboard.png');
+  await liveCharts(base, dashboard);
+  await chartMath(base);
   if (process.env.CHARON_UPDATE_SCREENSHOT === '1') {
-    mkdirSync(join(ROOT, 'docs'), { recursive: true });
+    mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
     copyFileSync(shot, join(ROOT, 'docs', 'demo-signed-in.png'));
-    console.log('# updated docs/demo-signed-in.png');
+    copyFileSync(dashboard, join(ROOT, 'docs', 'images', 'dashboard.png'));
+    console.log('# updated docs/demo-signed-in.png and docs/images/dashboard.png');
   }
 }
 

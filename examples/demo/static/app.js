@@ -232,7 +232,10 @@
     } catch (_) {
       return;
     }
-    const rows = parseMetrics(text);
+    // The live charts (charts.js) draw from the same text.
+    document.dispatchEvent(new CustomEvent('charon-metrics', { detail: text }));
+    // The table lists the counters; the histograms' series are charted, not listed.
+    const rows = parseMetrics(text).filter((s) => s.name.endsWith('_total'));
     const body = $('metrics');
     body.replaceChildren();
     for (const s of rows) {

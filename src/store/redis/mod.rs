@@ -60,8 +60,11 @@
 //!
 //! # Blobs
 //!
-//! Values are versioned, serialized and HMAC-signed (see [`codec`]); a value that does not
-//! verify, or that belongs to another session, user or type, reads as not found.
+//! Values are versioned, serialized and HMAC-signed: `c1.` ‖ HMAC-SHA256(signing key,
+//! payload) (32 raw bytes) ‖ payload, the payload being the session as JSON with its schema
+//! version `"v"`; the signing key is derived from the base secret with the salt
+//! [`SIGNING_KEY_SALT`] (as Charon does). A value that does not verify, has an unknown
+//! layout or version, or belongs to another session, user or type, reads as not found.
 //!
 //! # Failures
 //!
@@ -143,7 +146,7 @@ use crate::clock::UnixTime;
 use crate::error::{ConfigError, ConfigErrorKind, StoreError, StoreErrorKind};
 use crate::session::{Session, SessionKey, SessionType};
 
-pub mod codec;
+pub(crate) mod codec;
 mod connection;
 mod durable;
 mod health;
@@ -152,7 +155,7 @@ mod scripts;
 mod sentinel;
 mod tls;
 
-pub use codec::SigningKey;
+pub use codec::{SIGNING_KEY_SALT, SigningKey};
 pub use durable::{DEFAULT_DURABLE_TIMEOUT, DurableDeletes};
 pub use health::{DEFAULT_FAILURES, DEFAULT_PROBE_INTERVAL, FailFast, WARNING_INTERVAL};
 pub use keys::UserKeys;
@@ -297,7 +300,8 @@ impl RedisStore {
         self.inner.health.is_available()
     }
 
-    /// Send `PING`: `Ok` when Redis answers. Fails at once with
+    /// Send `PING` under the operation deadline: `Ok` when Redis answers (see also
+    /// [`SessionStore::ping`], which takes the health check's deadline). Fails at once with
     /// [`StoreErrorKind::Unavailable`] while the store is known down, and feeds fail-fast
     /// like any call. For readiness checks.
     ///
@@ -305,8 +309,15 @@ impl RedisStore {
     ///
     /// A [`StoreError`] as for any store call.
     pub async fn ping(&self) -> Result<(), StoreError> {
+        self.ping_within(self.inner.deadline).await
+    }
+
+    /// `PING` under `deadline` (the health check's, [`SessionStore::ping`]).
+    async fn ping_within(&self, deadline: Duration) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
-        let _: Value = self.run(redis::cmd("PING").query_async(&mut conn)).await?;
+        let _: Value = self
+            .run_within(deadline, redis::cmd("PING").query_async(&mut conn))
+            .await?;
         Ok(())
     }
 
@@ -649,6 +660,19 @@ impl SessionStore for RedisStore {
         session_type: &'a SessionType,
     ) -> StoreFuture<'a, ()> {
         Box::pin(self.delete_all_impl(user_id, session_type))
+    }
+
+    /// `PING` within `deadline` (on a Cluster, every node must answer). While the store
+    /// is known down (see [`FailFast`]) it fails at once with
+    /// [`StoreErrorKind::Unavailable`]; a timeout is [`StoreErrorKind::Timeout`]; like any
+    /// call it feeds fail-fast.
+    fn ping(&self, deadline: Duration) -> StoreFuture<'_, ()> {
+        Box::pin(self.ping_within(deadline))
+    }
+
+    /// `redis`.
+    fn backend_name(&self) -> &'static str {
+        "redis"
     }
 }
 
