@@ -104,7 +104,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
 
-    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    // Charon's duration histograms with their buckets (microsecond verification,
+    // sub-millisecond Redis); without buckets the exporter would render summaries.
+    let mut prometheus = metrics_exporter_prometheus::PrometheusBuilder::new();
+    for (name, buckets) in charon_auth::telemetry::MetricsHandler::HISTOGRAMS {
+        let matcher = metrics_exporter_prometheus::Matcher::Full(name.to_owned());
+        prometheus = prometheus.set_buckets_for_metric(matcher, buckets)?;
+    }
+    let recorder = prometheus.install_recorder()?;
+    charon_auth::telemetry::MetricsHandler::describe();
     let render: app::MetricsRender = Arc::new(move || recorder.render());
 
     let signing = signing_from_env().map_err(StartError)?;

@@ -736,6 +736,91 @@ fn start_outside_a_runtime_is_a_config_error() {
     assert_eq!(config_kind(result), ConfigErrorKind::Invalid);
 }
 
+#[tokio::test]
+async fn every_fetch_is_a_span_with_its_duration() {
+    use charon_auth::telemetry::{EventKind, event_channel};
+
+    let server = TestServer::start().await;
+    let a = generate();
+    server.set("/jwks.json", jwks_of(&[&a]));
+    let telemetry = Telemetry::none();
+    let (sender, mut stream) = event_channel(64).unwrap();
+    telemetry
+        .attach_many(
+            "jwks",
+            [
+                EventKind::JwksRefreshStart,
+                EventKind::JwksRefreshStop,
+                EventKind::JwksRefreshException,
+                EventKind::JwksRefresh,
+            ],
+            sender,
+        )
+        .unwrap();
+    let jwks = RemoteJwks::builder(server.url("/jwks.json"))
+        .refresh_interval(HOUR)
+        .max_staleness(2 * HOUR)
+        .telemetry(telemetry)
+        .start()
+        .unwrap();
+    assert!(jwks.wait_ready(Duration::from_secs(15)).await);
+    // The initial fetch: start, stop (updated, one key), then charon.jwks.refresh with the
+    // same duration.
+    let mut events = Vec::new();
+    while events.len() < 3 {
+        events.push(stream.recv().await.unwrap());
+    }
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::JwksRefreshStart,
+            EventKind::JwksRefreshStop,
+            EventKind::JwksRefresh
+        ]
+    );
+    let (start, stop, refresh) = (&events[0], &events[1], &events[2]);
+    assert_eq!(start.trigger, Some(JwksTrigger::Initial));
+    assert_eq!(
+        start.source.as_deref(),
+        Some(server.url("/jwks.json").as_str())
+    );
+    assert_eq!(start.measurements.duration, Duration::ZERO);
+    assert_eq!((stop.outcome, stop.key_count), (Some("updated"), Some(1)));
+    assert!(stop.measurements.duration > Duration::ZERO);
+    assert_eq!(refresh.measurements.duration, stop.measurements.duration);
+    assert!(start.measurements.system_time <= stop.measurements.system_time);
+
+    // A failed fetch: exception with the error kind, the keys kept.
+    server.set("/jwks.json", Reply::Status(503));
+    assert!(jwks.refresh().await.is_err());
+    let mut events = Vec::new();
+    while let Some(e) = stream.try_recv() {
+        events.push(e);
+    }
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::JwksRefreshStart,
+            EventKind::JwksRefreshException,
+            EventKind::JwksRefresh
+        ]
+    );
+    let exception = &events[1];
+    assert_eq!(exception.trigger, Some(JwksTrigger::Manual));
+    assert_eq!(exception.outcome, Some("failed"));
+    assert_eq!(exception.key_count, Some(1));
+    assert_eq!(exception.error_kind, Some("http_status"));
+    assert!(exception.error.is_some());
+    assert!(exception.measurements.duration > Duration::ZERO);
+    assert_eq!(
+        events[2].measurements.duration,
+        exception.measurements.duration
+    );
+    assert_eq!(stream.dropped(), 0);
+}
+
 /// The health check of remote keys (issue 16): ok while fresh, degraded (with the refresh
 /// error's kind) while stale, failed with `no_keys` once they are dropped, ok again after.
 #[tokio::test]

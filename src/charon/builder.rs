@@ -254,7 +254,8 @@ impl CharonBuilder {
         self
     }
 
-    /// Emit every event as a `tracing` event (feature `tracing`). Defaults to on.
+    /// Emit every event as a `tracing` event, and open `tracing` spans around verification
+    /// and store operations (feature `tracing`). Defaults to on.
     pub fn tracing_events(mut self, on: bool) -> Self {
         self.telemetry = self.telemetry.tracing_events(on);
         self

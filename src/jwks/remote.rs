@@ -13,7 +13,9 @@ use tokio::task::AbortHandle;
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::jwks::error::{JwksError, JwksErrorKind};
 use crate::jwks::http::{ClientConfig, HttpClient, check_url};
-use crate::telemetry::{Event, EventKind, JwksMeta, JwksOutcome, JwksTrigger, Telemetry};
+use crate::telemetry::{
+    Event, EventKind, JwksMeta, JwksOutcome, JwksSpanMeta, JwksTrigger, Telemetry,
+};
 use crate::token::json::strict_object;
 use crate::token::jwk::import_jwks;
 use crate::token::{JwkSet, Keyset, MAX_KID_LEN};
@@ -561,7 +563,23 @@ impl Shared {
         fetch: &mut FetchState,
         trigger: JwksTrigger,
     ) -> Result<Arc<Keyset>, Arc<JwksError>> {
+        let started = Instant::now();
+        let before = fetch
+            .jwks_uri
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| lock(&self.status).source.clone());
+        self.telemetry.emit(EventKind::JwksRefreshStart, || {
+            Event::JwksRefreshStart(JwksSpanMeta::start(&before, trigger))
+        });
+        #[cfg(feature = "tracing")]
+        let span =
+            crate::telemetry::spans::jwks_refresh(&self.telemetry, &before, trigger.as_str());
+        #[cfg(feature = "tracing")]
+        let result = tracing::Instrument::instrument(self.fetch_keys(fetch), span.clone()).await;
+        #[cfg(not(feature = "tracing"))]
         let result = self.fetch_keys(fetch).await;
+        let duration = started.elapsed();
         let source = fetch
             .jwks_uri
             .as_ref()
@@ -615,8 +633,61 @@ impl Shared {
         };
         fetch.last_ok = result.is_ok();
         self.generation.send_modify(|g| *g = g.wrapping_add(1));
-        self.emit(&source, trigger, outcome, count, result.as_ref().err());
+        #[cfg(feature = "tracing")]
+        if !span.is_none() {
+            span.record("outcome", outcome.as_str());
+            span.record("key_count", count);
+            if let Err(error) = &result {
+                span.record("error_kind", error.kind().as_str());
+            }
+        }
+        self.emit_span(
+            &source,
+            trigger,
+            outcome,
+            count,
+            result.as_ref().err(),
+            duration,
+        );
+        self.emit(
+            &source,
+            trigger,
+            outcome,
+            count,
+            result.as_ref().err(),
+            duration,
+        );
         result
+    }
+
+    /// `charon.jwks.refresh.stop` or `.exception` for one fetch.
+    fn emit_span(
+        &self,
+        source: &str,
+        trigger: JwksTrigger,
+        outcome: JwksOutcome,
+        key_count: usize,
+        error: Option<&Arc<JwksError>>,
+        duration: Duration,
+    ) {
+        let kind = match error {
+            None => EventKind::JwksRefreshStop,
+            Some(_) => EventKind::JwksRefreshException,
+        };
+        if !self.telemetry.enabled(kind) {
+            return;
+        }
+        let message = error.map(ToString::to_string);
+        self.telemetry.emit(kind, || {
+            let mut meta = JwksSpanMeta::start(source, trigger).with_outcome(outcome, key_count);
+            meta.measurements.duration = duration;
+            match (error, &message) {
+                (Some(error), Some(message)) => {
+                    Event::JwksRefreshException(meta.with_error(error.kind().as_str(), message))
+                }
+                _ => Event::JwksRefreshStop(meta),
+            }
+        });
     }
 
     fn emit(
@@ -626,6 +697,7 @@ impl Shared {
         outcome: JwksOutcome,
         key_count: usize,
         error: Option<&Arc<JwksError>>,
+        duration: Duration,
     ) {
         if !self.telemetry.enabled(EventKind::JwksRefresh) {
             return;
@@ -636,7 +708,8 @@ impl Shared {
             None => e.to_string(),
         });
         self.telemetry.emit(EventKind::JwksRefresh, || {
-            let meta = JwksMeta::new(source, trigger, outcome, key_count);
+            let mut meta = JwksMeta::new(source, trigger, outcome, key_count);
+            meta.measurements.duration = duration;
             Event::JwksRefresh(match (error, &message) {
                 (Some(error), Some(message)) => meta.with_error(error.kind().as_str(), message),
                 _ => meta,
@@ -727,7 +800,14 @@ impl Shared {
             status.source.clone()
         };
         self.generation.send_modify(|g| *g = g.wrapping_add(1));
-        self.emit(&source, JwksTrigger::Expiry, JwksOutcome::Expired, 0, None);
+        self.emit(
+            &source,
+            JwksTrigger::Expiry,
+            JwksOutcome::Expired,
+            0,
+            None,
+            Duration::ZERO,
+        );
     }
 }
 

@@ -1,18 +1,26 @@
-//! The one place session events are emitted: a wrapper above every store.
+//! The one place session and store events are emitted: a wrapper above every store.
 
+use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::{Created, SessionStore};
 use crate::clock::UnixTime;
 use crate::error::{StoreError, StoreErrorKind};
 use crate::session::{Session, SessionKey, SessionType};
-use crate::telemetry::{Event, EventKind, SessionMeta, Telemetry};
+use crate::telemetry::{
+    Event, EventKind, SessionMeta, StoreMeta, StoreOperation, StoreOutcome, Telemetry,
+};
 
 /// A store plus telemetry: every successful operation emits its session event, every lock
 /// conflict `charon.session.lock_conflict`, every session a create evicted to keep the
 /// session cap `charon.session.delete`. Create and refresh are told apart by the
-/// operation, never guessed from timestamps. Failures other than conflicts emit nothing.
+/// operation, never guessed from timestamps. Failures other than conflicts emit no session
+/// event. Every operation (reads too) is also a span: `charon.store.operation.start`, then
+/// `.stop` when the store answered (ok, conflict, not found) or `.exception` when it
+/// failed, and a `tracing` span `charon.store.operation` around it (feature `tracing`).
+/// Session events carry the duration of the store round trip that produced them.
 #[derive(Debug, Clone)]
 pub struct ObservedStore {
     store: Arc<dyn SessionStore>,
@@ -35,13 +43,69 @@ impl ObservedStore {
         &self.telemetry
     }
 
-    /// See [`SessionStore::get`]. Emits nothing.
+    /// Run one store operation as a span: `start`, the work (in a `tracing` span), then
+    /// `stop` or `exception` with its duration. The duration is `None` when the work began
+    /// without any telemetry handler: its events are then not emitted.
+    async fn observe<T>(
+        &self,
+        operation: StoreOperation,
+        session_type: &str,
+        work: impl Future<Output = Result<T, StoreError>>,
+    ) -> (Result<T, StoreError>, Option<Duration>) {
+        let stopwatch = self.telemetry.stopwatch();
+        if stopwatch.elapsed().is_some() {
+            self.telemetry.emit(EventKind::StoreStart, || {
+                Event::StoreStart(StoreMeta::start(operation, session_type))
+            });
+        }
+        #[cfg(feature = "tracing")]
+        let span = crate::telemetry::spans::store(&self.telemetry, operation, session_type);
+        #[cfg(feature = "tracing")]
+        let result = tracing::Instrument::instrument(work, span.clone()).await;
+        #[cfg(not(feature = "tracing"))]
+        let result = work.await;
+        let duration = stopwatch.elapsed();
+        let outcome = match &result {
+            Ok(_) => Ok(StoreOutcome::Ok),
+            Err(e) if e.kind() == StoreErrorKind::Conflict => Ok(StoreOutcome::Conflict),
+            Err(e) if e.kind() == StoreErrorKind::NotFound => Ok(StoreOutcome::NotFound),
+            Err(e) => Err(e),
+        };
+        #[cfg(feature = "tracing")]
+        match outcome {
+            Ok(outcome) => crate::telemetry::spans::stored(&span, outcome.as_str(), None),
+            Err(error) => {
+                crate::telemetry::spans::stored(&span, error.kind().as_str(), Some(error));
+            }
+        }
+        if let Some(duration) = duration {
+            let meta = move || {
+                let mut meta = StoreMeta::start(operation, session_type);
+                meta.measurements.duration = duration;
+                meta
+            };
+            match outcome {
+                Ok(outcome) => self.telemetry.emit(EventKind::StoreStop, || {
+                    Event::StoreStop(meta().with_outcome(outcome))
+                }),
+                Err(error) => self.telemetry.emit(EventKind::StoreException, || {
+                    Event::StoreException(meta().with_error(error))
+                }),
+            }
+        }
+        (result, duration)
+    }
+
+    /// See [`SessionStore::get`]. Emits the store span only.
     pub async fn get(
         &self,
         key: SessionKey<'_>,
         now: UnixTime,
     ) -> Result<Option<Session>, StoreError> {
-        self.store.get(key, now).await
+        let work = self.store.get(key, now);
+        self.observe(StoreOperation::Get, key.session_type.as_str(), work)
+            .await
+            .0
     }
 
     /// Create `session`, keeping at most `max_sessions` live sessions of its user and type
@@ -54,66 +118,90 @@ impl ObservedStore {
         max_sessions: Option<NonZeroU32>,
         now: UnixTime,
     ) -> Result<Created, StoreError> {
-        let result = self.store.create(session, max_sessions, now).await;
+        let work = self.store.create(session, max_sessions, now);
+        let (result, duration) = self
+            .observe(StoreOperation::Create, session.session_type.as_str(), work)
+            .await;
+        let Some(duration) = duration else {
+            return result;
+        };
         if let Ok(created) = &result {
             for evicted in &created.evicted {
-                self.emit_delete(SessionKey::new(
-                    evicted,
-                    &session.user_id,
-                    &session.session_type,
-                ));
+                self.emit_delete(
+                    SessionKey::new(evicted, &session.user_id, &session.session_type),
+                    duration,
+                );
             }
         }
-        self.emit_write(session, &result, EventKind::SessionCreate);
+        self.emit_write(session, &result, EventKind::SessionCreate, duration);
         result
     }
 
     /// Update `session` at the version read; emits `charon.session.refresh`, or
     /// `lock_conflict` when another writer won.
     pub async fn update(&self, session: &Session, now: UnixTime) -> Result<u64, StoreError> {
-        let result = self.store.update(session, now).await;
-        self.emit_write(session, &result, EventKind::SessionRefresh);
+        let work = self.store.update(session, now);
+        let (result, duration) = self
+            .observe(StoreOperation::Update, session.session_type.as_str(), work)
+            .await;
+        if let Some(duration) = duration {
+            self.emit_write(session, &result, EventKind::SessionRefresh, duration);
+        }
         result
     }
 
-    fn emit_write<T>(&self, session: &Session, result: &Result<T, StoreError>, success: EventKind) {
+    fn emit_write<T>(
+        &self,
+        session: &Session,
+        result: &Result<T, StoreError>,
+        success: EventKind,
+        duration: Duration,
+    ) {
         let kind = match result {
             Ok(_) => success,
             Err(e) if e.kind() == StoreErrorKind::Conflict => EventKind::SessionLockConflict,
             Err(_) => return,
         };
-        self.telemetry
-            .emit(kind, || Event::session(kind, SessionMeta::of(session)));
+        self.telemetry.emit(kind, || {
+            let mut meta = SessionMeta::of(session);
+            meta.measurements.duration = duration;
+            Event::session(kind, meta)
+        });
     }
 
-    fn emit_delete(&self, key: SessionKey<'_>) {
+    fn emit_delete(&self, key: SessionKey<'_>, duration: Duration) {
         self.telemetry.emit(EventKind::SessionDelete, || {
-            Event::session(
-                EventKind::SessionDelete,
-                SessionMeta {
-                    session_id: Some(key.session_id),
-                    user_id: key.user_id,
-                    session_type: key.session_type.as_str(),
-                },
-            )
+            let mut meta =
+                SessionMeta::new(Some(key.session_id), key.user_id, key.session_type.as_str());
+            meta.measurements.duration = duration;
+            Event::session(EventKind::SessionDelete, meta)
         });
     }
 
     /// Delete one session; emits `charon.session.delete` (also when it was already gone).
     pub async fn delete(&self, key: SessionKey<'_>, now: UnixTime) -> Result<bool, StoreError> {
-        let deleted = self.store.delete(key, now).await?;
-        self.emit_delete(key);
+        let work = self.store.delete(key, now);
+        let (result, duration) = self
+            .observe(StoreOperation::Delete, key.session_type.as_str(), work)
+            .await;
+        let deleted = result?;
+        if let Some(duration) = duration {
+            self.emit_delete(key, duration);
+        }
         Ok(deleted)
     }
 
-    /// See [`SessionStore::get_all`]. Emits nothing.
+    /// See [`SessionStore::get_all`]. Emits the store span only.
     pub async fn get_all(
         &self,
         user_id: &str,
         session_type: &SessionType,
         now: UnixTime,
     ) -> Result<Vec<Session>, StoreError> {
-        self.store.get_all(user_id, session_type, now).await
+        let work = self.store.get_all(user_id, session_type, now);
+        self.observe(StoreOperation::GetAll, session_type.as_str(), work)
+            .await
+            .0
     }
 
     /// Delete every session of a user and type; emits `charon.session.delete_all`.
@@ -122,17 +210,18 @@ impl ObservedStore {
         user_id: &str,
         session_type: &SessionType,
     ) -> Result<(), StoreError> {
-        self.store.delete_all(user_id, session_type).await?;
-        self.telemetry.emit(EventKind::SessionDeleteAll, || {
-            Event::session(
-                EventKind::SessionDeleteAll,
-                SessionMeta {
-                    session_id: None,
-                    user_id,
-                    session_type: session_type.as_str(),
-                },
-            )
-        });
+        let work = self.store.delete_all(user_id, session_type);
+        let (result, duration) = self
+            .observe(StoreOperation::DeleteAll, session_type.as_str(), work)
+            .await;
+        result?;
+        if let Some(duration) = duration {
+            self.telemetry.emit(EventKind::SessionDeleteAll, || {
+                let mut meta = SessionMeta::new(None, user_id, session_type.as_str());
+                meta.measurements.duration = duration;
+                Event::session(EventKind::SessionDeleteAll, meta)
+            });
+        }
         Ok(())
     }
 }
@@ -514,6 +603,94 @@ mod tests {
         let all = store.get_all("user-1", &s.session_type, NOW).await.ok();
         assert_eq!(all.map(|a| a.len()), Some(1));
         assert!(recorder.is_empty());
+    }
+
+    /// Every store call is a span: start, then stop (with the store's answer) or
+    /// exception (with the error); the session event carries the stop's duration.
+    #[tokio::test]
+    async fn every_operation_is_a_span_and_session_events_carry_its_duration() {
+        use crate::telemetry::{OwnedEvent, StoreOperation, event_channel};
+
+        let fake = Arc::new(FakeStore::default());
+        let (sender, mut stream) = event_channel(64).unwrap_or_else(|_| unreachable!());
+        let store = ObservedStore::new(fake.clone(), Telemetry::new(vec![Arc::new(sender)]));
+        let mut drain = || {
+            let mut events: Vec<OwnedEvent> = Vec::new();
+            while let Some(e) = stream.try_recv() {
+                events.push(e);
+            }
+            events
+        };
+        let s = session("sid-1");
+        type Summary = (
+            EventKind,
+            Option<StoreOperation>,
+            Option<&'static str>,
+            Option<&'static str>,
+        );
+        let summary = |events: &[OwnedEvent]| -> Vec<Summary> {
+            events
+                .iter()
+                .map(|e| (e.kind, e.operation, e.outcome, e.error_kind))
+                .collect()
+        };
+
+        assert!(store.create(&s, None, NOW).await.is_ok());
+        let events = drain();
+        use EventKind::{
+            SessionCreate, SessionLockConflict, StoreException, StoreStart, StoreStop,
+        };
+        use StoreOperation::{Create, Get, Update};
+        assert_eq!(
+            summary(&events),
+            [
+                (StoreStart, Some(Create), None, None),
+                (StoreStop, Some(Create), Some("ok"), None),
+                (SessionCreate, None, None, None),
+            ]
+        );
+        let [start, stop, create] = &events[..] else {
+            unreachable!("three events")
+        };
+        assert_eq!(start.measurements.duration, std::time::Duration::ZERO);
+        assert_eq!(create.measurements.duration, stop.measurements.duration);
+        assert_eq!(stop.session_type.as_deref(), Some("full"));
+
+        // A conflict is an answer: stop with outcome conflict, and the lock_conflict event.
+        assert!(store.create(&s, None, NOW).await.is_err());
+        assert_eq!(
+            summary(&drain()),
+            [
+                (StoreStart, Some(Create), None, None),
+                (StoreStop, Some(Create), Some("conflict"), None),
+                (SessionLockConflict, None, None, None),
+            ]
+        );
+        // A missing session on update: stop with not_found, no session event.
+        assert!(store.update(&session("missing"), NOW).await.is_err());
+        assert_eq!(
+            summary(&drain()),
+            [
+                (StoreStart, Some(Update), None, None),
+                (StoreStop, Some(Update), Some("not_found"), None),
+            ]
+        );
+        // A failure: exception with the error kind, no session event.
+        fake.set_fail(Some(StoreErrorKind::Timeout));
+        assert!(store.get(s.key(), NOW).await.is_err());
+        let events = drain();
+        assert_eq!(
+            summary(&events),
+            [
+                (StoreStart, Some(Get), None, None),
+                (StoreException, Some(Get), None, Some("timeout")),
+            ]
+        );
+        assert!(
+            events
+                .iter()
+                .all(|e| e.user_id.is_none() && e.session_id.is_none())
+        );
     }
 
     #[tokio::test]

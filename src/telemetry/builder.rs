@@ -57,7 +57,8 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Emit every event as a `tracing` event (feature `tracing`). Defaults to on.
+    /// Emit every event as a `tracing` event, and open `tracing` spans around verification
+    /// and store operations (feature `tracing`). Defaults to on.
     pub fn tracing_events(mut self, on: bool) -> Self {
         self.tracing_events = on;
         self
@@ -117,6 +118,7 @@ impl TelemetryBuilder {
             }
             handlers.push(Arc::new(bridge));
         }
-        Ok(Telemetry::new(handlers))
+        let spans = cfg!(feature = "tracing") && self.tracing_events;
+        Ok(Telemetry::new(handlers).with_tracing_spans(spans))
     }
 }

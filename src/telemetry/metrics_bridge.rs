@@ -1,4 +1,5 @@
-//! The `metrics` bridge (feature `metrics`): one counter increment per telemetry event.
+//! The `metrics` bridge (feature `metrics`): one counter increment per telemetry event, and
+//! histograms of the measured durations.
 
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -25,6 +26,41 @@ use crate::session::SessionType;
 /// | `charon.token.valid` | `charon_token_valid_total` | `token_transport`, `token_type`, `session_type` |
 /// | `charon.token.invalid` | `charon_token_invalid_total` | `token_transport`, `token_type`, `session_type`, `error_kind` |
 /// | `charon.jwks.refresh` | `charon_jwks_refresh_total` | `trigger`, `outcome`, `error_kind` |
+///
+/// # Histograms
+///
+/// Three histograms of durations, in seconds, from the events' [`Measurements`](super::Measurements):
+///
+/// | histogram | from | labels |
+/// |---|---|---|
+/// | `charon_token_verification_duration_seconds` | `charon.token.valid`, `charon.token.invalid` | `outcome` (`valid`, `invalid`), `token_type` |
+/// | `charon_store_operation_duration_seconds` | `charon.store.operation.stop`, `.exception` | `operation` (`get`, `create`, `update`, `delete`, `get_all`, `delete_all`), `outcome` (`ok`, `conflict`, `not_found`, or the error kind: `timeout`, `backend`, `unavailable`, …) |
+/// | `charon_jwks_refresh_duration_seconds` | `charon.jwks.refresh.stop`, `.exception` | `outcome` (`updated`, `unchanged`, `failed`) |
+///
+/// Their labels are bounded like the counters' (closed enumerations, no ids, no session
+/// type). The `*.start` events record nothing.
+///
+/// With `metrics`, the bucket boundaries belong to the exporter. The ones chosen for these
+/// durations are [`VERIFICATION_BUCKETS`](Self::VERIFICATION_BUCKETS) (1 µs to 10 ms: a
+/// verification costs microseconds, a cache hit well under one),
+/// [`STORE_BUCKETS`](Self::STORE_BUCKETS) (25 µs to 2.5 s: a Redis round trip on loopback is
+/// ≈ 0.1 ms, across a network a few ms; the top buckets catch timeouts) and
+/// [`JWKS_REFRESH_BUCKETS`](Self::JWKS_REFRESH_BUCKETS) (5 ms to 30 s: an HTTPS fetch);
+/// [`HISTOGRAMS`](Self::HISTOGRAMS) lists them by name. With `metrics-exporter-prometheus`:
+///
+/// ```ignore
+/// use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+/// use charon_auth::telemetry::MetricsHandler;
+///
+/// let mut builder = PrometheusBuilder::new();
+/// for (name, buckets) in MetricsHandler::HISTOGRAMS {
+///     builder = builder.set_buckets_for_metric(Matcher::Full(name.to_owned()), buckets)?;
+/// }
+/// let prometheus = builder.install_recorder()?;
+/// ```
+///
+/// Without buckets, that exporter renders histograms as summaries (quantiles computed in
+/// the process, not aggregatable across instances): set them.
 ///
 /// # Bounded labels
 ///
@@ -188,10 +224,43 @@ impl MetricsHandler {
         self
     }
 
+    /// The histogram of verification durations (`charon.token.*`).
+    pub const VERIFICATION_DURATION: &'static str = "charon_token_verification_duration_seconds";
+    /// The histogram of store operation durations (`charon.store.operation.stop|exception`).
+    pub const STORE_DURATION: &'static str = "charon_store_operation_duration_seconds";
+    /// The histogram of key-set fetch durations (`charon.jwks.refresh.stop|exception`).
+    pub const JWKS_REFRESH_DURATION: &'static str = "charon_jwks_refresh_duration_seconds";
+
+    /// Bucket boundaries (seconds) for [`VERIFICATION_DURATION`](Self::VERIFICATION_DURATION):
+    /// 1 µs to 10 ms.
+    pub const VERIFICATION_BUCKETS: &'static [f64] = &[
+        0.000_001, 0.000_002, 0.000_005, 0.000_01, 0.000_02, 0.000_05, 0.000_1, 0.000_25, 0.000_5,
+        0.001, 0.002_5, 0.01,
+    ];
+    /// Bucket boundaries (seconds) for [`STORE_DURATION`](Self::STORE_DURATION): 25 µs to
+    /// 2.5 s.
+    pub const STORE_BUCKETS: &'static [f64] = &[
+        0.000_025, 0.000_05, 0.000_1, 0.000_2, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
+        0.1, 0.25, 0.5, 1.0, 2.5,
+    ];
+    /// Bucket boundaries (seconds) for [`JWKS_REFRESH_DURATION`](Self::JWKS_REFRESH_DURATION):
+    /// 5 ms to 30 s.
+    pub const JWKS_REFRESH_BUCKETS: &'static [f64] = &[
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ];
+    /// Each histogram's name with its bucket boundaries, to configure an exporter (see
+    /// [Histograms](Self#histograms)).
+    pub const HISTOGRAMS: [(&'static str, &'static [f64]); 3] = [
+        (Self::VERIFICATION_DURATION, Self::VERIFICATION_BUCKETS),
+        (Self::STORE_DURATION, Self::STORE_BUCKETS),
+        (Self::JWKS_REFRESH_DURATION, Self::JWKS_REFRESH_BUCKETS),
+    ];
+
     /// The name of the counter that counts events of `kind`, e.g.
-    /// `charon_session_create_total`.
-    pub const fn counter_name(kind: EventKind) -> &'static str {
-        match kind {
+    /// `charon_session_create_total`; `None` for the span-style events, which are not
+    /// counted (their durations go to the histograms).
+    pub const fn counter_name(kind: EventKind) -> Option<&'static str> {
+        Some(match kind {
             EventKind::SessionCreate => "charon_session_create_total",
             EventKind::SessionRefresh => "charon_session_refresh_total",
             EventKind::SessionDelete => "charon_session_delete_total",
@@ -200,13 +269,38 @@ impl MetricsHandler {
             EventKind::TokenValid => "charon_token_valid_total",
             EventKind::TokenInvalid => "charon_token_invalid_total",
             EventKind::JwksRefresh => "charon_jwks_refresh_total",
-        }
+            EventKind::StoreStart
+            | EventKind::StoreStop
+            | EventKind::StoreException
+            | EventKind::JwksRefreshStart
+            | EventKind::JwksRefreshStop
+            | EventKind::JwksRefreshException => return None,
+        })
     }
 
-    /// Register a help text for each of the eight counters with the installed recorder
-    /// (`# HELP` lines in Prometheus). Optional; call it once after installing the recorder.
+    /// Register a help text for each of the eight counters and the three histograms with
+    /// the installed recorder (`# HELP` lines in Prometheus). Optional; call it once after
+    /// installing the recorder.
     pub fn describe() {
-        for kind in EventKind::ALL {
+        metrics::describe_histogram!(
+            Self::VERIFICATION_DURATION,
+            metrics::Unit::Seconds,
+            "Token verification time by outcome and token type (charon.token.*)."
+        );
+        metrics::describe_histogram!(
+            Self::STORE_DURATION,
+            metrics::Unit::Seconds,
+            "Session store round trips by operation and outcome (charon.store.operation.*)."
+        );
+        metrics::describe_histogram!(
+            Self::JWKS_REFRESH_DURATION,
+            metrics::Unit::Seconds,
+            "Remote key-set fetch time by outcome (charon.jwks.refresh.*)."
+        );
+        for kind in EventKind::CHARON {
+            let Some(name) = Self::counter_name(kind) else {
+                continue;
+            };
             let help = match kind {
                 EventKind::SessionCreate => "Sessions created (charon.session.create).",
                 EventKind::SessionRefresh => "Sessions refreshed (charon.session.refresh).",
@@ -222,8 +316,9 @@ impl MetricsHandler {
                 EventKind::JwksRefresh => {
                     "Remote key-set refreshes by trigger and outcome (charon.jwks.refresh)."
                 }
+                _ => continue,
             };
-            metrics::describe_counter!(Self::counter_name(kind), metrics::Unit::Count, help);
+            metrics::describe_counter!(name, metrics::Unit::Count, help);
         }
     }
 
@@ -258,16 +353,24 @@ fn token_type_label(token_type: &str) -> &'static str {
 }
 
 impl TelemetryHandler for MetricsHandler {
+    fn enabled(&self, kind: EventKind) -> bool {
+        !kind.is_start()
+    }
+
     fn handle(&self, event: &Event<'_>) {
-        let name = Self::counter_name(event.kind());
+        let seconds = event.measurements().duration.as_secs_f64();
         let labels = match event {
             Event::SessionCreate(m)
             | Event::SessionRefresh(m)
             | Event::SessionDelete(m)
             | Event::SessionDeleteAll(m)
             | Event::SessionLockConflict(m) => vec![self.session_types.label(m.session_type)],
-            Event::TokenValid(m) => self.token_labels(m),
+            Event::TokenValid(m) => {
+                verification_histogram("valid", m, seconds);
+                self.token_labels(m)
+            }
             Event::TokenInvalid(m) => {
+                verification_histogram("invalid", m, seconds);
                 let mut labels = self.token_labels(m);
                 labels.push(Label::from_static_parts(
                     "error_kind",
@@ -280,9 +383,40 @@ impl TelemetryHandler for MetricsHandler {
                 Label::from_static_parts("outcome", m.outcome.as_str()),
                 Label::from_static_parts("error_kind", m.error_kind.unwrap_or("none")),
             ],
+            Event::StoreStop(m) | Event::StoreException(m) => {
+                let labels = [
+                    Label::from_static_parts("operation", m.operation.as_str()),
+                    Label::from_static_parts("outcome", m.outcome_name()),
+                ];
+                metrics::histogram!(Self::STORE_DURATION, labels.iter()).record(seconds);
+                return;
+            }
+            Event::JwksRefreshStop(m) | Event::JwksRefreshException(m) => {
+                let outcome = m.outcome.map_or("failed", |o| o.as_str());
+                let labels = [Label::from_static_parts("outcome", outcome)];
+                metrics::histogram!(Self::JWKS_REFRESH_DURATION, labels.iter()).record(seconds);
+                return;
+            }
+            _ => return,
         };
-        metrics::counter!(name, labels).increment(1);
+        if let Some(name) = Self::counter_name(event.kind()) {
+            metrics::counter!(name, labels).increment(1);
+        }
     }
+}
+
+/// One verification duration: labels `outcome` and `token_type` (bounded).
+fn verification_histogram(outcome: &'static str, meta: &TokenMeta<'_>, seconds: f64) {
+    let token_type = meta
+        .claims
+        .as_ref()
+        .and_then(|c| c.token_type)
+        .map_or("none", token_type_label);
+    let labels = [
+        Label::from_static_parts("outcome", outcome),
+        Label::from_static_parts("token_type", token_type),
+    ];
+    metrics::histogram!(MetricsHandler::VERIFICATION_DURATION, labels.iter()).record(seconds);
 }
 
 #[cfg(test)]
@@ -309,7 +443,10 @@ mod tests {
         let mut series = Series::new();
         let mut descriptions = Vec::new();
         for (key, _unit, description, value) in snapshotter.snapshot().into_vec() {
-            assert_eq!(key.kind(), MetricKind::Counter);
+            if key.kind() != MetricKind::Counter {
+                // The histograms have their own tests.
+                continue;
+            }
             let mut labels: Vec<_> = key
                 .key()
                 .labels()
@@ -665,11 +802,15 @@ mod tests {
 
     #[test]
     fn counter_names_render_unchanged_in_prometheus() {
-        let names: Vec<_> = EventKind::ALL
+        let names: Vec<_> = EventKind::CHARON
             .into_iter()
-            .map(MetricsHandler::counter_name)
+            .filter_map(MetricsHandler::counter_name)
             .collect();
-        for (kind, name) in EventKind::ALL.into_iter().zip(&names) {
+        assert_eq!(names.len(), EventKind::CHARON.len());
+        for kind in EventKind::SPANS {
+            assert_eq!(MetricsHandler::counter_name(kind), None);
+        }
+        for (kind, name) in EventKind::CHARON.into_iter().zip(&names) {
             // The event name with `_` for `.`, plus `_total`.
             assert_eq!(*name, format!("{}_total", kind.name().replace('.', "_")));
             assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
@@ -686,7 +827,7 @@ mod tests {
         let error = AuthError::new(AuthErrorKind::Expired);
         let (counters, descriptions) = record(|| {
             MetricsHandler::describe();
-            for kind in EventKind::ALL {
+            for kind in EventKind::CHARON {
                 telemetry.emit(kind, || match kind {
                     EventKind::TokenValid => Event::token(TokenMeta::new(false, None, None, None)),
                     EventKind::TokenInvalid => {
@@ -757,9 +898,13 @@ mod tests {
     }
 
     #[test]
-    fn handler_wants_every_kind() {
+    fn handler_wants_every_kind_but_the_start_events() {
         for kind in EventKind::ALL {
-            assert!(MetricsHandler::new().enabled(kind));
+            assert_eq!(
+                MetricsHandler::new().enabled(kind),
+                !kind.is_start(),
+                "{kind}"
+            );
         }
     }
 }

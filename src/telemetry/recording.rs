@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::{Event, EventKind, TelemetryHandler};
+use super::{Event, EventKind, Measurements, TelemetryHandler};
 use crate::error::AuthErrorKind;
 use crate::transport::Transport;
 
@@ -81,8 +81,12 @@ impl From<&Event<'_>> for RecordedEvent {
     }
 }
 
-/// A [`TelemetryHandler`] that keeps an owned copy of every event it receives, for
-/// assertions in tests. Clones share the same record.
+/// A [`TelemetryHandler`] that keeps an owned copy of every event it receives, with its
+/// [`Measurements`], for assertions in tests. Clones share the same record.
+///
+/// [`new`](Self::new) records the eight [Charon events](EventKind::CHARON), not the
+/// span-style events (every store operation has two); ask for those with
+/// [`only`](Self::only) or [`all`](Self::all).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -96,16 +100,25 @@ impl From<&Event<'_>> for RecordedEvent {
 /// assert_eq!(recorder.kinds(), [EventKind::SessionCreate]);
 /// assert_eq!(recorder.last().and_then(|e| e.user_id).as_deref(), Some("u1"));
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RecordingHandler {
-    events: Arc<Mutex<Vec<RecordedEvent>>>,
+    events: Arc<Mutex<Vec<(RecordedEvent, Measurements)>>>,
     only: Option<Arc<BTreeSet<EventKind>>>,
 }
 
 impl RecordingHandler {
-    /// A recorder that wants every kind of event.
+    /// A recorder that wants the eight [Charon events](EventKind::CHARON): sessions,
+    /// tokens and `charon.jwks.refresh`, not the span-style events.
     pub fn new() -> Self {
-        Self::default()
+        Self::only(EventKind::CHARON)
+    }
+
+    /// A recorder that wants every kind of event, span-style events included.
+    pub fn all() -> Self {
+        Self {
+            events: Arc::default(),
+            only: None,
+        }
     }
 
     /// A recorder that wants only these kinds: its [`enabled`](TelemetryHandler::enabled)
@@ -117,24 +130,32 @@ impl RecordingHandler {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<RecordedEvent>> {
+    fn lock(&self) -> MutexGuard<'_, Vec<(RecordedEvent, Measurements)>> {
         // A panic in another test thread must not hide what was recorded.
         self.events.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A copy of every event recorded so far, oldest first.
     pub fn events(&self) -> Vec<RecordedEvent> {
+        self.lock().iter().map(|(e, _)| e.clone()).collect()
+    }
+
+    /// Every event recorded so far with its measurements, oldest first.
+    pub fn measured(&self) -> Vec<(RecordedEvent, Measurements)> {
         self.lock().clone()
     }
 
     /// The kinds of the events recorded so far, oldest first.
     pub fn kinds(&self) -> Vec<EventKind> {
-        self.lock().iter().map(|e| e.kind).collect()
+        self.lock().iter().map(|(e, _)| e.kind).collect()
     }
 
     /// Every event recorded so far, oldest first, leaving the record empty.
     pub fn take(&self) -> Vec<RecordedEvent> {
         std::mem::take(&mut *self.lock())
+            .into_iter()
+            .map(|(e, _)| e)
+            .collect()
     }
 
     /// Forget every event recorded so far.
@@ -144,12 +165,12 @@ impl RecordingHandler {
 
     /// The most recent event, if any.
     pub fn last(&self) -> Option<RecordedEvent> {
-        self.lock().last().cloned()
+        self.lock().last().map(|(e, _)| e.clone())
     }
 
     /// How many events of `kind` were recorded.
     pub fn count(&self, kind: EventKind) -> usize {
-        self.lock().iter().filter(|e| e.kind == kind).count()
+        self.lock().iter().filter(|(e, _)| e.kind == kind).count()
     }
 
     /// How many events were recorded.
@@ -163,12 +184,20 @@ impl RecordingHandler {
     }
 }
 
+impl Default for RecordingHandler {
+    /// As [`new`](Self::new): the eight Charon events.
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TelemetryHandler for RecordingHandler {
     fn enabled(&self, kind: EventKind) -> bool {
         self.only.as_ref().is_none_or(|only| only.contains(&kind))
     }
 
     fn handle(&self, event: &Event<'_>) {
-        self.lock().push(RecordedEvent::from(event));
+        self.lock()
+            .push((RecordedEvent::from(event), event.measurements()));
     }
 }

@@ -44,8 +44,34 @@ fn sample_event(kind: EventKind, error: &AuthError) -> Event<'_> {
             JwksOutcome::Updated,
             2,
         )),
+        EventKind::StoreStart => Event::StoreStart(StoreMeta::start(StoreOperation::Get, "full")),
+        EventKind::StoreStop => Event::StoreStop(
+            StoreMeta::start(StoreOperation::Update, "full").with_outcome(StoreOutcome::Conflict),
+        ),
+        EventKind::StoreException => Event::StoreException(
+            StoreMeta::start(StoreOperation::Create, "full").with_error(store_error()),
+        ),
+        EventKind::JwksRefreshStart => {
+            Event::JwksRefreshStart(JwksSpanMeta::start(JWKS_URL, JwksTrigger::Initial))
+        }
+        EventKind::JwksRefreshStop => Event::JwksRefreshStop(
+            JwksSpanMeta::start(JWKS_URL, JwksTrigger::Initial)
+                .with_outcome(JwksOutcome::Updated, 2),
+        ),
+        EventKind::JwksRefreshException => Event::JwksRefreshException(
+            JwksSpanMeta::start(JWKS_URL, JwksTrigger::Retry)
+                .with_outcome(JwksOutcome::Failed, 0)
+                .with_error("timeout", "the JWKS endpoint timed out"),
+        ),
         _ => Event::session(kind, session_meta()),
     }
+}
+
+const JWKS_URL: &str = "https://auth.example/.well-known/jwks.json";
+
+fn store_error() -> &'static crate::StoreError {
+    static ERROR: std::sync::OnceLock<crate::StoreError> = std::sync::OnceLock::new();
+    ERROR.get_or_init(|| crate::StoreError::new(crate::StoreErrorKind::Timeout))
 }
 
 #[test]
@@ -62,8 +88,30 @@ fn event_names_are_stable() {
             "charon.token.valid",
             "charon.token.invalid",
             "charon.jwks.refresh",
+            "charon.store.operation.start",
+            "charon.store.operation.stop",
+            "charon.store.operation.exception",
+            "charon.jwks.refresh.start",
+            "charon.jwks.refresh.stop",
+            "charon.jwks.refresh.exception",
         ]
     );
+    assert_eq!(
+        EventKind::CHARON
+            .iter()
+            .chain(&EventKind::SPANS)
+            .copied()
+            .collect::<Vec<_>>(),
+        EventKind::ALL
+    );
+    let mut bits = 0u32;
+    for kind in EventKind::ALL {
+        assert_eq!(bits & kind.bit(), 0, "one bit per kind");
+        bits |= kind.bit();
+        assert_eq!(kind.is_span(), EventKind::SPANS.contains(&kind));
+        assert_eq!(kind.is_store(), kind.name().starts_with("charon.store."));
+        assert_eq!(kind.is_start(), kind.name().ends_with(".start"));
+    }
     for kind in EventKind::ALL {
         assert_eq!(kind.to_string(), kind.name());
         assert_eq!(kind.is_token(), kind.name().starts_with("charon.token."));
@@ -84,7 +132,12 @@ fn events_report_their_kind_and_metadata() {
         assert_eq!(event.name(), kind.name());
         assert_eq!(event.session_meta().is_some(), kind.is_session());
         assert_eq!(event.token_meta().is_some(), kind.is_token());
-        assert_eq!(event.jwks_meta().is_some(), kind.is_jwks());
+        assert_eq!(event.jwks_meta().is_some(), kind == EventKind::JwksRefresh);
+        assert_eq!(event.store_meta().is_some(), kind.is_store());
+        assert_eq!(
+            event.jwks_span_meta().is_some(),
+            kind.is_jwks() && kind.is_span()
+        );
     }
     // `Event::token` picks valid/invalid from the error.
     let valid = Event::token(TokenMeta::new(false, None, None, None));
@@ -180,14 +233,20 @@ fn make_is_not_called_when_no_handler_is_enabled() {
 
 #[test]
 fn handlers_only_receive_kinds_they_enable() {
-    let all = RecordingHandler::new();
+    let all = RecordingHandler::all();
+    let charon = RecordingHandler::new();
     let tokens = RecordingHandler::only([EventKind::TokenValid, EventKind::TokenInvalid]);
-    let telemetry = Telemetry::new(vec![Arc::new(all.clone()), Arc::new(tokens.clone())]);
+    let telemetry = Telemetry::new(vec![
+        Arc::new(all.clone()),
+        Arc::new(charon.clone()),
+        Arc::new(tokens.clone()),
+    ]);
     let error = AuthError::new(AuthErrorKind::SignatureInvalid);
     for kind in EventKind::ALL {
         emit_sample(&telemetry, kind, &error);
     }
     assert_eq!(all.kinds(), EventKind::ALL);
+    assert_eq!(charon.kinds(), EventKind::CHARON);
     assert_eq!(
         tokens.kinds(),
         [EventKind::TokenValid, EventKind::TokenInvalid]
@@ -228,7 +287,10 @@ fn telemetry_none_never_builds_events() {
             });
         }
         assert_eq!(built.load(Ordering::SeqCst), 0);
-        assert_eq!(format!("{telemetry:?}"), "Telemetry { handlers: 0 }");
+        assert_eq!(
+            format!("{telemetry:?}"),
+            "Telemetry { handlers: 0, attached: [], tracing_spans: false }"
+        );
     }
 }
 

@@ -19,6 +19,11 @@ use crate::transport::Transport;
 /// | `charon.token.invalid` | `charon::token` | DEBUG | `token invalid` |
 /// | `charon.jwks.refresh` | `charon::jwks` | DEBUG; WARN when `failed` or `expired` | `key set updated`, `key set unchanged`, `key set refresh failed`, `key set expired` |
 ///
+/// The span-style events (`charon.store.operation.*`, `charon.jwks.refresh.{start,stop,exception}`)
+/// are not `tracing` events: `tracing` gets real spans for that work instead
+/// (`charon.verify`, `charon.store.operation`, `charon.jwks.refresh`; see
+/// [Spans](crate::telemetry#spans)), so this handler wants none of them.
+///
 /// The tracing event's `name` is the stable event name (`charon.token.valid`, …), so a
 /// layer can match on [`Metadata::name`](tracing::Metadata::name). Fields are the event's
 /// metadata: `session_id`, `user_id`, `session_type` for session events (no `session_id`
@@ -77,6 +82,8 @@ impl TracingHandler {
     pub const TOKEN_TARGET: &'static str = "charon::token";
     /// The target of the `charon.jwks.*` events.
     pub const JWKS_TARGET: &'static str = "charon::jwks";
+    /// The target of the store spans (`charon.store.operation`).
+    pub const STORE_TARGET: &'static str = "charon::store";
 
     /// A tracing handler.
     pub const fn new() -> Self {
@@ -89,6 +96,8 @@ impl TracingHandler {
             Self::TOKEN_TARGET
         } else if kind.is_jwks() {
             Self::JWKS_TARGET
+        } else if kind.is_store() {
+            Self::STORE_TARGET
         } else {
             Self::SESSION_TARGET
         }
@@ -96,10 +105,18 @@ impl TracingHandler {
 
     /// The level events of `kind` are emitted at; for `charon.jwks.refresh`, whose
     /// successful refreshes are DEBUG, the most severe one (WARN), which
-    /// [`enabled`](TelemetryHandler::enabled) asks the subscriber about.
+    /// [`enabled`](TelemetryHandler::enabled) asks the subscriber about; for the
+    /// span-style events, which this handler does not emit, the level of their spans
+    /// (TRACE for the store, DEBUG for key-set fetches).
     pub const fn level(kind: EventKind) -> Level {
         match kind {
-            EventKind::TokenValid => Level::TRACE,
+            EventKind::TokenValid
+            | EventKind::StoreStart
+            | EventKind::StoreStop
+            | EventKind::StoreException => Level::TRACE,
+            EventKind::JwksRefreshStart
+            | EventKind::JwksRefreshStop
+            | EventKind::JwksRefreshException => Level::DEBUG,
             EventKind::JwksRefresh => Level::WARN,
             EventKind::SessionCreate
             | EventKind::SessionRefresh
@@ -133,6 +150,13 @@ impl TelemetryHandler for TracingHandler {
             | EventKind::SessionLockConflict => {
                 tracing::enabled!(kind: Kind::EVENT, target: "charon::session", Level::DEBUG)
             }
+            // Spans, not events (see the type's docs).
+            EventKind::StoreStart
+            | EventKind::StoreStop
+            | EventKind::StoreException
+            | EventKind::JwksRefreshStart
+            | EventKind::JwksRefreshStop
+            | EventKind::JwksRefreshException => false,
         }
     }
 
@@ -171,6 +195,8 @@ impl TelemetryHandler for TracingHandler {
             Event::TokenValid(m) => token_valid(m),
             Event::TokenInvalid(m) => token_invalid(m),
             Event::JwksRefresh(m) => jwks_refresh(m),
+            // Spans, not events (see the type's docs).
+            _ => {}
         }
     }
 }
@@ -510,7 +536,7 @@ mod tests {
                 .with(LevelFilter::INFO)
                 .with(capture.clone())
                 .into(),
-            &|kind| kind.is_jwks(),
+            &|kind| kind == EventKind::JwksRefresh,
         );
         // Per-target: only the key-set events.
         check(
@@ -518,7 +544,7 @@ mod tests {
                 .with(Targets::new().with_target("charon::jwks", Level::WARN))
                 .with(capture.clone())
                 .into(),
-            &|kind| kind.is_jwks(),
+            &|kind| kind == EventKind::JwksRefresh,
         );
         // DEBUG: everything but token.valid.
         check(
@@ -526,7 +552,16 @@ mod tests {
                 .with(LevelFilter::DEBUG)
                 .with(capture.clone())
                 .into(),
-            &|kind| kind != EventKind::TokenValid,
+            // The span-style events are never `tracing` events.
+            &|kind| kind != EventKind::TokenValid && !kind.is_span(),
+        );
+        // TRACE on the store target: store spans, still no store events.
+        check(
+            tracing_subscriber::registry()
+                .with(Targets::new().with_target("charon::store", Level::TRACE))
+                .with(capture.clone())
+                .into(),
+            &|_| false,
         );
         // Per-target: only the token events.
         check(

@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderMap, Method};
 
@@ -22,6 +23,8 @@ pub(crate) struct Attempt {
     pub(crate) transport: Option<Transport>,
     pub(crate) claims: Option<Arc<Claims>>,
     pub(crate) session_loaded: bool,
+    /// How long the verification took (`None` when it began without telemetry handlers).
+    pub(crate) duration: Option<Duration>,
 }
 
 impl Verifier {
@@ -99,8 +102,24 @@ impl Verifier {
     }
 
     /// The steps up to the claim checks for a token of `kind`, recording what they found in
-    /// `attempt`; emits nothing.
+    /// `attempt` and how long they took, in the `charon.verify` span; emits nothing.
     pub(crate) fn check_request(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        kind: TokenType,
+        checks: &[ClaimCheck],
+        now: UnixTime,
+        attempt: &mut Attempt,
+    ) -> Result<Authenticated, AuthError> {
+        let timer = self.telemetry().verification_timer(kind.as_str());
+        let result =
+            timer.in_scope(|| self.check_steps(method, headers, kind, checks, now, attempt));
+        attempt.duration = timer.finish(attempt.transport, result.as_ref().err());
+        result
+    }
+
+    fn check_steps(
         &self,
         method: &Method,
         headers: &HeaderMap,
@@ -135,14 +154,14 @@ impl Verifier {
         } else {
             EventKind::TokenValid
         };
+        let Some(duration) = attempt.duration else {
+            return;
+        };
         self.telemetry().emit(kind, || {
             let claims = attempt.claims.as_deref().map(ClaimMeta::of);
-            Event::token(TokenMeta::new(
-                attempt.session_loaded,
-                attempt.transport,
-                claims,
-                error,
-            ))
+            let mut meta = TokenMeta::new(attempt.session_loaded, attempt.transport, claims, error);
+            meta.measurements.duration = duration;
+            Event::token(meta)
         });
     }
 }
