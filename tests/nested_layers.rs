@@ -188,14 +188,14 @@ async fn optional_claim_check_inside_optional_layer_leaves_no_identity() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_no_identity(&text, "claim_not_found");
+    assert_no_identity(&text, "insufficient_scope");
     // Also with the cookie transport.
     let (_, text) = call(
         app.clone(),
         get_with(&customer(&c, Transport::Cookie).await, false),
     )
     .await;
-    assert_no_identity(&text, "claim_not_found");
+    assert_no_identity(&text, "insufficient_scope");
     // The admin passes both.
     let (_, text) = call(app, get_with(&admin(&c).await, false)).await;
     assert_identity(&text, "root");
@@ -242,7 +242,7 @@ async fn optional_layer_inside_required_layer() {
         get_with(&customer(&a, Transport::Cookie).await, false),
     )
     .await;
-    assert_no_identity(&text, "claim_not_found");
+    assert_no_identity(&text, "insufficient_scope");
     let (_, text) = call(app, get_with(&admin(&a).await, false)).await;
     assert_identity(&text, "root");
 }
@@ -296,7 +296,7 @@ async fn refresh_layers_nest_the_same_way() {
             .optional(),
     );
     let (_, text) = call(app, get_with(&customer(&a, Transport::Bearer).await, true)).await;
-    assert_no_identity(&text, "claim_not_found");
+    assert_no_identity(&text, "insufficient_scope");
     // An optional refresh layer inside a required access layer (another handle's refresh
     // token fails the inner layer).
     let app = nested(AccessLayer::new(&a), RefreshLayer::new(&b).optional());
