@@ -27,13 +27,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 /// The two tests run one at a time: `tracing` caches each callsite's interest process-wide,
 /// and a callsite first hit on the other test's thread (no subscriber there) while this
 /// one's thread-local subscriber is being set can be cached as uninteresting, losing spans.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn charon() -> Charon {
     Charon::builder()
@@ -96,7 +90,7 @@ fn spans_named<'a>(spans: &'a [SpanData], name: &str) -> Vec<&'a SpanData> {
 
 #[tokio::test(flavor = "current_thread")]
 async fn spans_and_span_events_reach_opentelemetry() {
-    let _serial = serial();
+    let _serial = SERIAL.lock().await;
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter.clone())
@@ -241,7 +235,7 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 #[test]
 fn histograms_and_counters_reach_opentelemetry_metrics() {
-    let _serial = serial();
+    let _serial = SERIAL.blocking_lock();
     let exporter = InMemoryMetricExporter::default();
     let provider = SdkMeterProvider::builder()
         .with_reader(PeriodicReader::builder(exporter.clone()).build())
