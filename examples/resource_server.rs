@@ -41,6 +41,9 @@
 //! kid it does not know (a new signing key of the auth service).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "demo/start.rs"]
+mod start;
+use start::{StartError, chain, env_value};
 use std::time::Duration;
 
 use axum::Json;
@@ -51,43 +54,6 @@ use charon_auth::{AccessLayer, Authenticated, TokenType, TrustedIssuer, Verifier
 
 /// How long start-up waits for the first key fetch before serving anyway.
 const FIRST_FETCH_WAIT: Duration = Duration::from_secs(3);
-
-/// A start-up error printed as its message (`main` returns errors through their `Debug`).
-struct StartError(String);
-
-impl std::fmt::Debug for StartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::fmt::Display for StartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StartError {}
-
-/// An environment variable, `None` when unset or empty.
-fn env_value(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// `error` and its sources, as one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        let more = e.to_string();
-        if !text.ends_with(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = e.source();
-    }
-    text
-}
 
 /// A `RemoteJwks` for the URL in `variable`, started.
 fn remote_jwks(variable: &str, url: &str) -> Result<RemoteJwks, StartError> {

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{Event, EventKind, Measurements, TelemetryHandler};
-use crate::error::AuthErrorKind;
+use super::OwnedEvent;
+use crate::error::{AuthError, AuthErrorKind};
 use crate::transport::Transport;
 
 /// An owned copy of one [`Event`], flattened: every metadata field of every event, `None`
@@ -47,37 +48,21 @@ impl RecordedEvent {
 
 impl From<&Event<'_>> for RecordedEvent {
     fn from(event: &Event<'_>) -> Self {
-        let mut recorded = RecordedEvent {
-            kind: event.kind(),
-            session_id: None,
-            user_id: None,
-            session_type: None,
-            session_loaded: None,
-            token_transport: None,
-            token_type: None,
-            error_kind: None,
-            error: None,
-        };
-        if let Some(meta) = event.session_meta() {
-            recorded.session_id = meta.session_id.map(str::to_owned);
-            recorded.user_id = Some(meta.user_id.to_owned());
-            recorded.session_type = Some(meta.session_type.to_owned());
+        // The stream's owned copy, narrowed to what this record documents: the session and
+        // token fields, and the error of `charon.token.invalid` as its kind.
+        let owned = OwnedEvent::from(event);
+        let token_error = event.token_meta().and_then(|meta| meta.error);
+        RecordedEvent {
+            kind: owned.kind,
+            session_id: owned.session_id,
+            user_id: owned.user_id,
+            session_type: owned.session_type.filter(|_| event.store_meta().is_none()),
+            session_loaded: owned.session_loaded,
+            token_transport: owned.token_transport,
+            token_type: owned.token_type,
+            error_kind: token_error.map(AuthError::kind),
+            error: token_error.map(ToString::to_string),
         }
-        if let Some(meta) = event.token_meta() {
-            recorded.session_loaded = Some(meta.session_loaded);
-            recorded.token_transport = meta.token_transport;
-            if let Some(claims) = &meta.claims {
-                recorded.token_type = claims.token_type.map(str::to_owned);
-                recorded.user_id = Some(claims.user_id.to_owned());
-                recorded.session_id = claims.session_id.map(str::to_owned);
-                recorded.session_type = claims.session_type.map(str::to_owned);
-            }
-            if let Some(error) = meta.error {
-                recorded.error_kind = Some(error.kind());
-                recorded.error = Some(error.to_string());
-            }
-        }
-        recorded
     }
 }
 
