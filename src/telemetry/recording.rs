@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::{Event, EventKind, Measurements, TelemetryHandler};
 use super::OwnedEvent;
+use super::{Event, EventKind, Measurements, TelemetryHandler};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::transport::Transport;
 
