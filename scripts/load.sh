@@ -18,8 +18,8 @@
 #   DURATION     seconds measured per run (10), after WARMUP seconds of warm-up (2)
 #   CONNECTIONS  wrk connections (32); THREADS wrk threads (1)
 #   TOKENS       distinct access tokens (20000); SESSIONS distinct sessions per store (2000)
-#   MODES        rows to run, of: bare access-1 access access-eddsa refresh tower-sessions
-#                jwt-authorizer bare07 (all)
+#   MODES        rows to run, of: bare access-1 access access-metrics access-eddsa refresh
+#                tower-sessions jwt-authorizer bare07 (all)
 #   PIN=1        pin the server to CPU 0 and wrk and Redis to CPU 1 (default 0: no pinning)
 # Installs wrk and redis-server with apt-get when missing; starts its own Redis.
 #
@@ -39,7 +39,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}
 TOKENS=${TOKENS:-20000}
 SESSIONS=${SESSIONS:-2000}
-MODES=${MODES:-"bare access-1 access access-eddsa refresh tower-sessions jwt-authorizer bare07"}
+MODES=${MODES:-"bare access-1 access access-metrics access-eddsa refresh tower-sessions jwt-authorizer bare07"}
 PIN=${PIN:-0}
 
 need_apt=()
@@ -212,7 +212,7 @@ for mode in "${modes[@]}"; do
     case $mode in
     bare | bare07) creds="(ignored)" ;;
     access-1) creds="1 HS256 token" ;;
-    access | jwt-authorizer) creds="$TOKENS HS256 tokens" ;;
+    access | access-metrics | jwt-authorizer) creds="$TOKENS HS256 tokens" ;;
     access-eddsa) creds="$TOKENS EdDSA tokens" ;;
     *) creds="$SESSIONS sessions" ;;
     esac
@@ -240,6 +240,7 @@ echo "| ratio (requests/s, same round, median) | value |"
 echo "|---|---:|"
 ratio access bare "access, $TOKENS HS256 tokens / bare"
 ratio access-1 bare "access, 1 HS256 token / bare"
+ratio access-metrics access "access with the metrics bridge into Prometheus / without ($TOKENS HS256 tokens)"
 ratio access-eddsa bare "access, $TOKENS EdDSA tokens / bare"
 ratio refresh bare "refresh / bare"
 ratio refresh tower-sessions "refresh / tower-sessions ($SESSIONS sessions each)"

@@ -1,8 +1,9 @@
 //! The load comparison server: one hello-world route, served bare or behind an auth layer.
 //!
 //! ```text
-//! charon-load serve <mode> <port>       # mode: bare | access | access-eddsa | refresh |
-//!                                       #       tower-sessions | jwt-authorizer | bare07
+//! charon-load serve <mode> <port>       # mode: bare | access | access-metrics |
+//!                                       #       access-eddsa | refresh | tower-sessions |
+//!                                       #       jwt-authorizer | bare07
 //! charon-load tokens <hs256|eddsa> <n>  # print n distinct access tokens, one request
 //!                                       # header line each ("Authorization: Bearer …")
 //! charon-load credentials <port> <n>    # GET /credential n times, print the answers
@@ -12,7 +13,10 @@
 //!
 //! Every mode answers `GET /` with `Hello, World!`:
 //! - `bare`: axum 0.8, nothing else;
-//! - `access`: behind `AccessLayer` (HS256 bearer access tokens);
+//! - `access`: behind `AccessLayer` (HS256 bearer access tokens), the metrics bridge off;
+//! - `access-metrics`: the same with the metrics bridge on, recording into a real
+//!   Prometheus recorder (the crate's histogram buckets) that is rendered every 5 s, as a
+//!   scrape would;
 //! - `access-eddsa`: the same with EdDSA (Ed25519) tokens;
 //! - `refresh`: behind `RefreshLayer` with the sessions in Redis (`REDIS_URL`): verify
 //!   the refresh token, load its session, check freshness; nothing is rotated;
@@ -115,8 +119,40 @@ async fn bare(port: u16) -> Result<(), Error> {
     serve(Router::new().route("/", get(hello)), port).await
 }
 
-async fn access(port: u16, alg: Alg) -> Result<(), Error> {
-    let charon = charon_builder(alg)?.build()?;
+/// Whether an access-mode server counts and times its events into Prometheus.
+#[derive(Clone, Copy, PartialEq)]
+enum Metrics {
+    Off,
+    Prometheus,
+}
+
+/// Installs the Prometheus recorder with Charon's histogram buckets and renders it every
+/// five seconds in the background (the work a scrape causes, and the exporter's upkeep).
+fn install_prometheus() -> Result<(), Error> {
+    let mut prometheus = metrics_exporter_prometheus::PrometheusBuilder::new();
+    for (name, buckets) in charon_auth::telemetry::MetricsHandler::HISTOGRAMS {
+        let matcher = metrics_exporter_prometheus::Matcher::Full(name.to_owned());
+        prometheus = prometheus.set_buckets_for_metric(matcher, buckets)?;
+    }
+    let handle = prometheus.install_recorder()?;
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            handle.run_upkeep();
+            std::hint::black_box(handle.render());
+        }
+    });
+    Ok(())
+}
+
+async fn access(port: u16, alg: Alg, metrics: Metrics) -> Result<(), Error> {
+    if metrics == Metrics::Prometheus {
+        install_prometheus()?;
+    }
+    let charon = charon_builder(alg)?
+        .metrics_counters(metrics == Metrics::Prometheus)
+        .build()?;
     let protected = Router::new()
         .route("/", get(hello))
         .route_layer(AccessLayer::new(&charon));
@@ -142,7 +178,10 @@ async fn refresh(port: u16) -> Result<(), Error> {
     let store = RedisStore::builder(SECRET.as_bytes())
         .connect(&redis_url())
         .await?;
-    let charon = charon_builder(Alg::Hs256)?.store(store).build()?;
+    let charon = charon_builder(Alg::Hs256)?
+        .store(store)
+        .metrics_counters(false)
+        .build()?;
     let users = Arc::new(AtomicU64::new(0));
     let protected = Router::new()
         .route(
@@ -298,8 +337,9 @@ async fn main() -> Result<(), Error> {
             let port: u16 = port.parse()?;
             match mode {
                 "bare" => bare(port).await,
-                "access" => access(port, Alg::Hs256).await,
-                "access-eddsa" => access(port, Alg::EdDsa).await,
+                "access" => access(port, Alg::Hs256, Metrics::Off).await,
+                "access-metrics" => access(port, Alg::Hs256, Metrics::Prometheus).await,
+                "access-eddsa" => access(port, Alg::EdDsa, Metrics::Off).await,
                 "refresh" => refresh(port).await,
                 "tower-sessions" => tower_sessions(port).await,
                 "jwt-authorizer" => jwt_authorizer(port).await,
