@@ -26,6 +26,9 @@
 //!   (it is built on axum 0.7, so this mode serves with axum 0.7);
 //! - `bare07`: axum 0.7, nothing else (the baseline of the `jwt-authorizer` stack).
 //!
+//! `CHARON_LOAD_TOKEN_CACHE=<n>` sets the verified-token cache's capacity (0 turns it off:
+//! every request a miss, for profiling that path).
+//!
 //! Tokens are valid for six hours and accepted by every server started with the same
 //! (fixed, benchmark-only) keys, so the script mints them once per run. `GET /credential`
 //! answers the request header a client must send for a new session of a new user: in
@@ -71,10 +74,16 @@ fn keyset(alg: Alg) -> Result<Keyset, Error> {
 }
 
 fn charon_builder(alg: Alg) -> Result<charon_auth::CharonBuilder, Error> {
-    Ok(Charon::builder()
+    let mut builder = Charon::builder()
         .issuer(ISSUER)
         .keyset(keyset(alg)?)
-        .access_ttl(Duration::from_secs(6 * 3600)))
+        .access_ttl(Duration::from_secs(6 * 3600));
+    // CHARON_LOAD_TOKEN_CACHE: the verified-token cache's capacity (0: off), for profiling
+    // the miss path; the crate's default otherwise.
+    if let Ok(capacity) = std::env::var("CHARON_LOAD_TOKEN_CACHE") {
+        builder = builder.verified_token_cache(capacity.parse()?);
+    }
+    Ok(builder)
 }
 
 /// `n` distinct access tokens (distinct user, session and token ids) valid for six hours,
