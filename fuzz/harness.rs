@@ -1,6 +1,6 @@
 //! Fuzz harnesses, shared by the cargo-fuzz targets (`fuzz/fuzz_targets/*.rs`, through
 //! `#[path = "../harness.rs"] mod harness;`) and by the corpus replay test of the main crate
-//! (`tests/fuzz_corpus.rs`), so a corpus file runs through the same code in both.
+//! (`tests/repository/fuzz_corpus.rs`), so a corpus file runs through the same code in both.
 //!
 //! Each harness takes arbitrary bytes. The library must never panic on them; the `assert!`s
 //! here are the invariants checked on top, and a failing one is a finding like a panic.

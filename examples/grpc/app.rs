@@ -1,4 +1,4 @@
-//! The gRPC service of `examples/grpc_server.rs`, shared with its test (`tests/grpc.rs`
+//! The gRPC service of `examples/grpc_server.rs`, shared with its test (`tests/stacks/grpc.rs`
 //! includes this file), so the test checks exactly what the example serves.
 //!
 //! `charon.demo.Identity`, written by hand in the shape `tonic-build` generates, so that

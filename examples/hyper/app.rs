@@ -1,4 +1,4 @@
-//! The routes of `examples/hyper_server.rs`, shared with its test (`tests/hyper_example.rs`
+//! The routes of `examples/hyper_server.rs`, shared with its test (`tests/stacks/hyper_example.rs`
 //! includes this file), so the test checks exactly what the example serves.
 //!
 //! `POST /login?user=alice` issues bearer tokens; `GET /me` needs the access token;

@@ -1,5 +1,5 @@
 //! Fuzz target `blob`; the harness lives in `fuzz/harness.rs`, shared with
-//! `tests/fuzz_corpus.rs`, which replays `fuzz/corpus/blob/` under `cargo test`.
+//! `tests/repository/fuzz_corpus.rs`, which replays `fuzz/corpus/blob/` under `cargo test`.
 #![no_main]
 
 #[path = "../harness.rs"]

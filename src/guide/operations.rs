@@ -92,7 +92,7 @@
 //! (the counters of the [telemetry](crate::telemetry) module, the duration histograms, the
 //! store's error counter), exported by any Prometheus exporter of the `metrics` crate
 //! (the demo uses `metrics-exporter-prometheus`; give it buckets for the histograms, or it
-//! renders them as summaries without `_bucket` series). `tests/grafana_dashboard.rs` checks
+//! renders them as summaries without `_bucket` series). `tests/repository/grafana_dashboard.rs` checks
 //! that every query reads only metrics the crate documents. The panels, one by one
 //! (`$__rate_interval` is Grafana's rate window; the `job` filter is left out here):
 //!

@@ -10,8 +10,7 @@
     clippy::indexing_slicing
 )]
 
-#[path = "support/jwks_server.rs"]
-mod jwks_server;
+use crate::jwks_server;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

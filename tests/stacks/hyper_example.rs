@@ -2,9 +2,7 @@
 //! `Cache-Control: no-store`, and the layers work on plain hyper types.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-#[path = "../examples/hyper/app.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod app;
+use crate::hyper_app as app;
 
 use charon_auth::Charon;
 use http::{Request, StatusCode};

@@ -8,8 +8,7 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../fuzz/harness.rs"]
-mod harness;
+use crate::harness;
 
 use std::path::Path;
 

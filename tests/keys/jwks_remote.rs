@@ -19,8 +19,7 @@ use charon_auth::token::{
 use charon_auth::{ConfigError, ConfigErrorKind};
 use serde_json::{Value, json};
 
-#[path = "support/jwks_server.rs"]
-mod jwks_server;
+use crate::jwks_server;
 use jwks_server::{Reply, TestServer, eventually, jwks_of};
 
 const ISS: &str = "https://auth.test";

@@ -7,9 +7,7 @@
 //! `GrpcRejection`'s trailers-only answer carries Charon's message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../examples/grpc/app.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod app;
+use crate::grpc_app as app;
 
 use std::net::SocketAddr;
 
