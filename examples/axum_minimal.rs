@@ -6,22 +6,22 @@
 #![allow(clippy::print_stdout)]
 
 use axum::Router;
-use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use charon_auth::transport::CookieConfig;
 use charon_auth::{
     AccessLayer, Authenticated, Charon, CreateSession, RefreshAuth, RefreshLayer, RefreshSession,
-    SessionError, Transport,
+    RequestContext, SessionError, Transport,
 };
 
 async fn login(
     axum::extract::State(charon): axum::extract::State<Charon>,
-    headers: HeaderMap,
+    // What the login needs to know about its request (is it a browser?).
+    ctx: RequestContext,
 ) -> Result<impl IntoResponse, SessionError> {
     // Check the user's credentials here; this sketch signs in "alice".
     charon
-        .create_session(CreateSession::new("alice", Transport::Cookie), &headers)
+        .create_session(CreateSession::new("alice", Transport::Cookie), ctx)
         .await
 }
 

@@ -96,7 +96,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let login = charon
         .create_session(
             CreateSession::new("alice", Transport::Bearer),
-            &http::HeaderMap::new(),
+            // A login outside any HTTP request; a handler passes its request's parts.
+            charon_auth::RequestContext::no_request(),
         )
         .await?;
     let access = login.access_token().unwrap().to_owned();
@@ -196,7 +197,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let login = charon
         .create_session(
             CreateSession::new("alice", Transport::Cookie),
-            &http::HeaderMap::new(),
+            // A login outside any HTTP request; a handler passes its request's parts.
+            charon_auth::RequestContext::no_request(),
         )
         .await?;
     println!(

@@ -1,29 +1,43 @@
-//! axum extractors for the verified identity (feature `axum`).
+//! axum extractors for the verified identity and the session API (feature `axum`).
 //!
 //! Behind an [`AccessLayer`](crate::layer::AccessLayer) (or a
 //! [`RefreshLayer`](crate::layer::RefreshLayer)):
 //!
-//! ```ignore
+//! ```
+//! use axum::extract::State;
+//! use charon_auth::extract::{CurrentSession, SessionId, UserId};
+//! use charon_auth::{Authenticated, Charon, LoggedOut, RefreshAuth, RefreshSession, SessionError};
+//!
 //! async fn me(auth: Authenticated) -> String { auth.user_id().to_owned() }
+//! // With `AccessLayer::new(&charon).optional()`: `None` for an anonymous request.
 //! async fn maybe(auth: Option<Authenticated>) -> &'static str {
 //!     if auth.is_some() { "signed in" } else { "anonymous" }
 //! }
 //! async fn whoami(UserId(user): UserId, SessionId(sid): SessionId) -> String { format!("{user} {sid}") }
-//! async fn rotate(State(charon): State<Charon>, auth: RefreshAuth) -> impl IntoResponse { /* … */ }
+//! // The session API for this request's session (the handle comes from the state).
+//! async fn logout(current: CurrentSession) -> Result<LoggedOut, SessionError> { current.logout().await }
+//! // Behind the refresh layer.
+//! async fn rotate(State(charon): State<Charon>, auth: RefreshAuth) -> Result<charon_auth::IssuedTokens, SessionError> {
+//!     charon.refresh_session(&auth, RefreshSession::new()).await
+//! }
 //! ```
 //!
 //! Every extractor reads the verdict of the innermost layer the route sits behind. Without
 //! a layer in front they answer 500 (a wiring mistake, not a client error). Non-axum users
 //! read `req.extensions().get::<Authenticated>()` (or `RefreshAuth`).
+//!
+//! The login route needs no layer: it takes [`RequestContext`] (what
+//! [`Charon::create_session`](crate::Charon::create_session) needs to know about the
+//! request, for browser enforcement) beside the state.
 
 use axum_core::body::Body;
-use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::request::Parts;
 
-use crate::charon::RefreshAuth;
+use crate::charon::{Charon, LoggedOut, RefreshAuth, RequestContext, SessionInfo};
 use crate::error::{AuthError, SessionError, SessionErrorKind, StoreError, retry_after_secs};
 use crate::layer::access::TypedClaimsExt;
 use crate::layer::{AuthOutcome, JsonRejection, Rejection};
@@ -226,6 +240,31 @@ newtype_extractor!(
     TokenTransport, crate::Transport, |auth| auth.transport()
 );
 
+impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
+    type Rejection = std::convert::Infallible;
+
+    /// What a login needs to know about its request, for
+    /// [`Charon::create_session`](crate::Charon::create_session); never fails, and needs no
+    /// layer.
+    ///
+    /// ```
+    /// use axum::extract::State;
+    /// use charon_auth::{Charon, CreateSession, IssuedTokens, RequestContext, SessionError, Transport};
+    ///
+    /// async fn login(
+    ///     State(charon): State<Charon>,
+    ///     ctx: RequestContext,
+    /// ) -> Result<IssuedTokens, SessionError> {
+    ///     // Check the user's credentials here.
+    ///     charon.create_session(CreateSession::new("alice", Transport::Cookie), ctx).await
+    /// }
+    /// let app: axum::Router<Charon> = axum::Router::new().route("/login", axum::routing::post(login));
+    /// ```
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestContext::from(&*parts))
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for RefreshAuth {
     type Rejection = AuthRejection;
 
@@ -268,5 +307,157 @@ impl<S: Send + Sync, T: Send + Sync + 'static> FromRequestParts<S> for TypedClai
             .filter(|typed| std::sync::Arc::ptr_eq(&typed.source, &auth.claims))
             .map(|typed| TypedClaims(std::sync::Arc::clone(&typed.value)))
             .ok_or(AuthRejection::MissingLayer)
+    }
+}
+
+/// The session API for the current request's session: the verified identity and the
+/// [`Charon`] handle from the router state, so that a handler calls the session-scoped
+/// operations without `State<Charon>` and without rebuilding a session type from the
+/// token.
+///
+/// Extracted behind an [`AccessLayer`](crate::layer::AccessLayer) (or a
+/// [`RefreshLayer`](crate::layer::RefreshLayer)) from a state `S` the handle comes from
+/// (`Charon: FromRef<S>`; a `Charon` state itself qualifies). Refuses what [`SessionId`]
+/// refuses (a token naming no session: 401) and answers 500 without a layer;
+/// `Option<CurrentSession>` is `None` for an anonymous request of an optional-mode layer.
+///
+/// ```
+/// use axum::Router;
+/// use axum::extract::Path;
+/// use axum::routing::{delete, get, post};
+/// use charon_auth::extract::CurrentSession;
+/// use charon_auth::{AccessLayer, Charon, LoggedOut, SessionError, SessionInfo};
+///
+/// async fn sessions(current: CurrentSession) -> Result<axum::Json<Vec<SessionInfo>>, SessionError> {
+///     Ok(axum::Json(current.list().await?))
+/// }
+/// async fn logout(current: CurrentSession) -> Result<LoggedOut, SessionError> {
+///     current.logout().await
+/// }
+/// async fn logout_all(current: CurrentSession) -> Result<LoggedOut, SessionError> {
+///     current.logout_everywhere().await
+/// }
+/// async fn sign_out_device(current: CurrentSession, Path(id): Path<String>) -> String {
+///     match current.revoke(&id).await {
+///         Ok(true) => "signed out".into(),
+///         Ok(false) => "no such session".into(),
+///         Err(e) => e.to_string(),
+///     }
+/// }
+///
+/// # fn app(charon: Charon) -> Router {
+/// Router::new()
+///     .route("/sessions", get(sessions))
+///     .route("/sessions/{id}", delete(sign_out_device))
+///     .route("/logout", post(logout))
+///     .route("/logout-all", post(logout_all))
+///     .route_layer(AccessLayer::new(&charon))
+///     .with_state(charon)
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct CurrentSession {
+    charon: Charon,
+    auth: Authenticated,
+}
+
+impl CurrentSession {
+    /// The verified identity of the request.
+    pub fn auth(&self) -> &Authenticated {
+        &self.auth
+    }
+
+    /// The session authority.
+    pub fn charon(&self) -> &Charon {
+        &self.charon
+    }
+
+    /// The user's active sessions of this session type
+    /// ([`Charon::list_sessions_of`]); [`SessionInfo::is_current`] marks this one.
+    ///
+    /// # Errors
+    ///
+    /// `Store` when the store fails.
+    pub async fn list(&self) -> Result<Vec<SessionInfo>, SessionError> {
+        self.charon.list_sessions_of(&self.auth).await
+    }
+
+    /// Log out: delete this session and clear the token cookies
+    /// ([`Charon::delete_session`]).
+    ///
+    /// # Errors
+    ///
+    /// `Store` when the store fails.
+    pub async fn logout(&self) -> Result<LoggedOut, SessionError> {
+        self.charon.delete_session(&self.auth).await
+    }
+
+    /// Log out everywhere: every session of this user and session type
+    /// ([`Charon::delete_all_sessions_of`]).
+    ///
+    /// # Errors
+    ///
+    /// `Store` when the store fails.
+    pub async fn logout_everywhere(&self) -> Result<LoggedOut, SessionError> {
+        self.charon.delete_all_sessions_of(&self.auth).await
+    }
+
+    /// "Sign out that device": end the user's session `session_id` of this session type;
+    /// `false` for an unknown id or someone else's session
+    /// ([`Charon::revoke_session_of`]).
+    ///
+    /// # Errors
+    ///
+    /// `Store` when the store fails.
+    pub async fn revoke(&self, session_id: &str) -> Result<bool, SessionError> {
+        self.charon.revoke_session_of(&self.auth, session_id).await
+    }
+}
+
+/// The request's identity, refused as [`SessionId`] and [`CurrentSessionType`] refuse
+/// when it names no session.
+fn session_identity(parts: &Parts) -> Result<Authenticated, AuthRejection> {
+    let auth = lookup(parts)?;
+    session_claim(&auth, "sid", auth.session_id())?;
+    session_claim(&auth, "styp", auth.session_type())?;
+    Ok(auth)
+}
+
+impl<S> FromRequestParts<S> for CurrentSession
+where
+    S: Send + Sync,
+    Charon: FromRef<S>,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let auth = session_identity(parts)?;
+        Ok(Self {
+            charon: Charon::from_ref(state),
+            auth,
+        })
+    }
+}
+
+impl<S> OptionalFromRequestParts<S> for CurrentSession
+where
+    S: Send + Sync,
+    Charon: FromRef<S>,
+{
+    type Rejection = AuthRejection;
+
+    /// `None` for an anonymous request (an optional-mode layer found no valid token, or
+    /// the token names no session); other failures are answered, as for
+    /// `Option<Authenticated>`.
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(
+            anonymous_if_unauthorized(session_identity(parts))?.map(|auth| Self {
+                charon: Charon::from_ref(state),
+                auth,
+            }),
+        )
     }
 }

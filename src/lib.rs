@@ -24,9 +24,11 @@
 //!     .base_secret("at least 32 bytes of secret entropy!!")
 //!     .build()?;
 //!
-//! // 2. Log a user in (after checking their password): a session and two tokens.
+//! // 2. Log a user in (after checking their password): a session and two tokens. The
+//! //    login request's parts go along: a browser asking for Bearer tokens is refused.
+//! let (login, _body) = Request::post("/login").body(String::new())?.into_parts();
 //! let tokens = charon
-//!     .create_session(CreateSession::new("user-42", Transport::Bearer), &http::HeaderMap::new())
+//!     .create_session(CreateSession::new("user-42", Transport::Bearer), &login)
 //!     .await?;
 //!
 //! // 3. Protect a service with the access layer.
@@ -64,9 +66,43 @@
 //! ```
 //!
 //! With the `axum` feature, handlers take [`Authenticated`] (or `Option<Authenticated>`,
-//! [`extract::UserId`], …) as extractors, and [`IssuedTokens`] / [`LoggedOut`] are
-//! responses. `examples/axum_server.rs` is a complete server; `cargo run --example
-//! quickstart` is an in-process tour.
+//! [`extract::UserId`], …) as extractors, the login route takes [`RequestContext`], the
+//! session routes take [`extract::CurrentSession`] (list, log out, log out everywhere,
+//! sign out one device, all for the request's own user and session type), and
+//! [`IssuedTokens`] / [`LoggedOut`] / [`SessionError`] are responses.
+//! `examples/axum_minimal.rs` is the smallest app, `examples/axum_server.rs` a complete
+//! server; `cargo run --example quickstart` is an in-process tour.
+//!
+//! # Optional authentication
+//!
+//! A route that serves both signed-in and anonymous users sits behind
+//! [`AccessLayer::optional`]: the layer never rejects, and leaves its verdict in the
+//! request as a [`layer::AuthOutcome`] (`Result<Authenticated, AuthError>`). With the
+//! `axum` feature, take `Option<Authenticated>` (or `Option<extract::UserId>`,
+//! `Option<extract::CurrentSession>`, …): `None` when the request carries no valid token
+//! (no token, expired, bad signature: what would have been a 401). What is not about the
+//! token is still answered, never passed through as anonymous: the store down (503), a
+//! failed CSRF check (403), a malformed request (400). Without axum, read
+//! `req.extensions().get::<AuthOutcome>()`. A route without any layer answers 500 from
+//! the extractors: a wiring mistake, not an anonymous user.
+//!
+//! ```
+//! # #[cfg(feature = "axum")] {
+//! use axum::Router;
+//! use axum::routing::get;
+//! use charon_auth::{AccessLayer, Authenticated, Charon};
+//!
+//! async fn home(auth: Option<Authenticated>) -> String {
+//!     match auth {
+//!         Some(auth) => format!("welcome back, {}", auth.user_id()),
+//!         None => "welcome, stranger".to_owned(),
+//!     }
+//! }
+//! # fn app(charon: &Charon) -> Router {
+//! Router::new().route("/", get(home)).route_layer(AccessLayer::new(charon).optional())
+//! # }
+//! # }
+//! ```
 //!
 //! # How it fits together
 //!
@@ -136,6 +172,12 @@ pub mod token;
 pub mod transport;
 pub mod verifier;
 
+/// The README's Rust examples, compiled by `cargo test --doc --all-features` so that they
+/// cannot rot (its other blocks are shell and TOML, which rustdoc does not compile).
+#[cfg(all(doctest, feature = "axum", feature = "redis"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// Internals that the fuzz targets, benches and integration tests reach into: not part of
 /// the API, no stability promise, hidden from the docs (as rustls does).
 #[doc(hidden)]
@@ -149,6 +191,7 @@ pub mod internals {
 
 pub use charon::{
     Charon, CharonBuilder, CreateSession, IssuedTokens, LoggedOut, RefreshAuth, RefreshSession,
+    RequestContext, SessionInfo,
 };
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use config::{ReuseDetection, SessionTtl};

@@ -75,7 +75,7 @@ impl TestSession {
         request: CreateSession,
     ) -> Result<Self, SessionError> {
         let tokens = charon
-            .create_session(request, &http::HeaderMap::new())
+            .create_session(request, crate::RequestContext::no_request())
             .await?;
         Ok(Self::from_tokens(charon, tokens))
     }

@@ -186,14 +186,14 @@ async fn session_metadata_is_bounded_kept_across_refreshes_and_listed() {
     }
     let err = f
         .charon
-        .create_session(too_many, &http::HeaderMap::new())
+        .create_session(too_many, charon_auth::RequestContext::no_request())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), SessionErrorKind::InvalidInput);
     let bad_key = CreateSession::new("ann", Transport::Bearer).metadata("no spaces", "v");
     let err = f
         .charon
-        .create_session(bad_key, &http::HeaderMap::new())
+        .create_session(bad_key, charon_auth::RequestContext::no_request())
         .await
         .unwrap_err();
     assert_eq!(err.kind(), SessionErrorKind::InvalidInput);
@@ -231,7 +231,98 @@ async fn session_metadata_is_bounded_kept_across_refreshes_and_listed() {
         listed[0].metadata.get("device").map(String::as_str),
         Some("phone")
     );
-    assert!(listed[0].lock_version >= 2, "the refresh was written");
+    let stored = f
+        .charon
+        .store()
+        .get_all("ann", &Default::default(), f.charon.now())
+        .await
+        .unwrap();
+    assert!(stored[0].lock_version >= 2, "the refresh was written");
+}
+
+/// The list calls answer the safe view: what a user may see of their sessions, never the
+/// refresh token id or the extra payload (which the stored record serializes).
+#[tokio::test]
+async fn session_lists_serialize_no_refresh_token_id_and_no_payload() {
+    use charon_auth::CreateSession;
+    let f = fixture(Arc::new(MemoryStore::new()));
+    let mut payload = serde_json::Map::new();
+    payload.insert("secret".into(), "server-side only".into());
+    let login = CreateSession::new("ann", Transport::Bearer)
+        .metadata("device", "phone")
+        .extra_payload(payload);
+    let session = TestSession::create_with(&f.charon, login).await.unwrap();
+    let stored = session.tokens().session();
+    let refresh_jti = stored.refresh_token_id.clone();
+    assert!(
+        serde_json::to_string(stored)
+            .unwrap()
+            .contains(&refresh_jti)
+    );
+
+    let listed = f
+        .charon
+        .list_sessions("ann", &Default::default())
+        .await
+        .unwrap();
+    let json = serde_json::to_value(&listed).unwrap();
+    let text = json.to_string();
+    assert!(!text.contains(&refresh_jti), "{text}");
+    assert!(!text.contains("server-side only"), "{text}");
+    let keys: Vec<&str> = json[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "expires_at",
+            "metadata",
+            "refresh_expires_at",
+            "refreshed_at",
+            "session_id",
+            "session_type"
+        ]
+    );
+    assert_eq!(json[0]["session_id"], stored.id.as_str());
+    assert_eq!(json[0]["metadata"]["device"], "phone");
+}
+
+/// Extra claim names are checked where they are given: a reserved one is a typed error at
+/// the call, before any login (it used to surface at `create_session` as a 400).
+#[tokio::test]
+async fn reserved_claim_names_are_refused_where_they_are_given() {
+    use charon_auth::token::RESERVED_CLAIMS;
+    use charon_auth::{CreateSession, RefreshSession};
+    for name in RESERVED_CLAIMS {
+        let login = || CreateSession::new("ann", Transport::Bearer);
+        assert_eq!(login().access_claim(name, 1).unwrap_err().name(), name);
+        assert_eq!(login().refresh_claim(name, 1).unwrap_err().name(), name);
+        let refresh = RefreshSession::new;
+        assert_eq!(refresh().access_claim(name, 1).unwrap_err().name(), name);
+        assert_eq!(refresh().refresh_claim(name, 1).unwrap_err().name(), name);
+    }
+    // Any other name goes into the token.
+    let f = fixture(Arc::new(MemoryStore::new()));
+    let login = CreateSession::new("ann", Transport::Bearer)
+        .access_claim("tenant", "acme")
+        .unwrap()
+        .refresh_claim("device_class", "phone")
+        .unwrap();
+    let session = TestSession::create_with(&f.charon, login).await.unwrap();
+    let access = f
+        .charon
+        .verifier()
+        .verify(
+            session.tokens().access_token().unwrap(),
+            f.charon.now(),
+            charon_auth::TokenType::Access,
+        )
+        .unwrap();
+    assert_eq!(access.extra("tenant"), Some(&serde_json::json!("acme")));
 }
 
 #[tokio::test]
@@ -262,4 +353,34 @@ async fn revoke_session_ends_only_the_callers_own_session() {
     );
     assert_eq!(call(&app, &bob).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(call(&app, &ann).await.0, StatusCode::OK);
+}
+
+/// `revoke_session_of` ends a session of the request's own user and type, and nobody
+/// else's.
+#[tokio::test]
+async fn revoke_session_of_ends_only_the_callers_own_sessions() {
+    let f = fixture(Arc::new(MemoryStore::new()));
+    let app = me_app(AccessLayer::new(&f.charon).revocation(Revocation::Strict));
+    let laptop = TestSession::create(&f.charon, "ann", Transport::Bearer)
+        .await
+        .unwrap();
+    let phone = TestSession::create(&f.charon, "ann", Transport::Bearer)
+        .await
+        .unwrap();
+    let bob = TestSession::create(&f.charon, "bob", Transport::Bearer)
+        .await
+        .unwrap();
+    let req = laptop.access_request(Request::get("/")).body(()).unwrap();
+    let auth = f
+        .charon
+        .verifier()
+        .authenticate(req.method(), req.headers())
+        .unwrap();
+    let bob_sid = bob.tokens().session().id.clone();
+    assert!(!f.charon.revoke_session_of(&auth, &bob_sid).await.unwrap());
+    assert_eq!(call(&app, &bob).await.0, StatusCode::OK);
+    let phone_sid = phone.tokens().session().id.clone();
+    assert!(f.charon.revoke_session_of(&auth, &phone_sid).await.unwrap());
+    assert_eq!(call(&app, &phone).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(call(&app, &laptop).await.0, StatusCode::OK);
 }

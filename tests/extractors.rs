@@ -8,12 +8,17 @@
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::Path;
+use axum::extract::State;
 use axum::http::{Request, StatusCode};
-use axum::routing::get;
-use charon_auth::extract::{CurrentSessionType, SessionId, TokenTransport, UserId};
+use axum::routing::{delete, get, post};
+use charon_auth::extract::{CurrentSession, CurrentSessionType, SessionId, TokenTransport, UserId};
 use charon_auth::layer::AuthOutcome;
 use charon_auth::test_util::TestSession;
-use charon_auth::{AccessLayer, Authenticated, Charon, RefreshAuth, RefreshLayer, Transport};
+use charon_auth::{
+    AccessLayer, Authenticated, Charon, CreateSession, IssuedTokens, RefreshAuth, RefreshLayer,
+    RequestContext, SessionError, Transport,
+};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -184,7 +189,9 @@ async fn claim_checks_reject_with_charons_message() {
         &charon,
         charon_auth::CreateSession::new("ann", Transport::Bearer)
             .access_claim("scope", "read write")
-            .access_claim("role", "user"),
+            .unwrap()
+            .access_claim("role", "user")
+            .unwrap(),
     )
     .await
     .unwrap();
@@ -335,4 +342,130 @@ async fn optional_extractors_do_not_turn_a_store_outage_into_anonymous() {
     // No token at all is a plain 401: anonymous.
     let (status, text) = body(app, Request::get("/").body(Body::empty()).unwrap()).await;
     assert_eq!((status, text.as_str()), (StatusCode::OK, "false"));
+}
+
+/// A login handler written the way the docs show, with the `RequestContext` extractor:
+/// browser enforcement sees the request (an empty `HeaderMap` in its place let a browser
+/// get Bearer tokens).
+#[tokio::test]
+async fn a_login_through_the_request_context_extractor_refuses_bearer_for_browsers() {
+    async fn login(
+        State(charon): State<Charon>,
+        ctx: RequestContext,
+    ) -> Result<IssuedTokens, SessionError> {
+        charon
+            .create_session(CreateSession::new("ann", Transport::Bearer), ctx)
+            .await
+    }
+    let app = Router::new()
+        .route("/login", post(login))
+        .with_state(charon());
+    let browser = Request::post("/login")
+        .header("sec-fetch-mode", "cors")
+        .body(Body::empty())
+        .unwrap();
+    let (status, text) = body(app.clone(), browser).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    let error: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(error["kind"], "insecure_transport", "{text}");
+
+    let cli = Request::post("/login").body(Body::empty()).unwrap();
+    let (status, text) = body(app, cli).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let tokens: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(tokens["access_token"].is_string(), "{text}");
+}
+
+/// The session API through the `CurrentSession` extractor: list (marking this session),
+/// revoke one of the user's own sessions (never another user's), log out everywhere; and
+/// `Option<CurrentSession>` for an anonymous request.
+#[tokio::test]
+async fn current_session_extractor_scopes_the_session_api_to_the_request() {
+    let charon = charon();
+    let app = Router::new()
+        .route(
+            "/sessions",
+            get(|current: CurrentSession| async move {
+                let list = current.list().await?;
+                let rows: Vec<String> = list
+                    .iter()
+                    .map(|s| format!("{} {}", s.session_id, s.is_current(current.auth())))
+                    .collect();
+                Ok::<_, SessionError>(rows.join(","))
+            }),
+        )
+        .route(
+            "/sessions/{id}",
+            delete(
+                |current: CurrentSession, Path(id): Path<String>| async move {
+                    current.revoke(&id).await.map(|gone| gone.to_string())
+                },
+            ),
+        )
+        .route(
+            "/logout-all",
+            post(|current: CurrentSession| async move { current.logout_everywhere().await }),
+        )
+        .route(
+            "/maybe",
+            get(|current: Option<CurrentSession>| async move {
+                current.map_or("anonymous".to_owned(), |c| c.auth().user_id().to_owned())
+            }),
+        )
+        .route_layer(AccessLayer::new(&charon).optional())
+        .with_state(charon.clone());
+    let laptop = TestSession::create(&charon, "ann", Transport::Bearer)
+        .await
+        .unwrap();
+    let phone = TestSession::create(&charon, "ann", Transport::Bearer)
+        .await
+        .unwrap();
+    let bob = TestSession::create(&charon, "bob", Transport::Bearer)
+        .await
+        .unwrap();
+    let laptop_sid = laptop.tokens().session().id.clone();
+    let phone_sid = phone.tokens().session().id.clone();
+    let bob_sid = bob.tokens().session().id.clone();
+    let as_laptop = |method: &str, uri: &str| {
+        laptop
+            .access_request(Request::builder().method(method).uri(uri))
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    let (status, text) = body(app.clone(), as_laptop("GET", "/sessions")).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let mut rows: Vec<&str> = text.split(',').collect();
+    rows.sort_unstable();
+    let mut expected = [format!("{laptop_sid} true"), format!("{phone_sid} false")];
+    expected.sort_unstable();
+    assert_eq!(rows, expected);
+
+    let bob_uri = format!("/sessions/{bob_sid}");
+    let (status, text) = body(app.clone(), as_laptop("DELETE", &bob_uri)).await;
+    assert_eq!((status, text.as_str()), (StatusCode::OK, "false"));
+    let phone_uri = format!("/sessions/{phone_sid}");
+    let (status, text) = body(app.clone(), as_laptop("DELETE", &phone_uri)).await;
+    assert_eq!((status, text.as_str()), (StatusCode::OK, "true"));
+    let (_, text) = body(app.clone(), as_laptop("GET", "/sessions")).await;
+    assert_eq!(text, format!("{laptop_sid} true"));
+
+    let (status, _) = body(app.clone(), as_laptop("POST", "/logout-all")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let left = charon.list_sessions("ann", &Default::default()).await;
+    assert!(left.unwrap().is_empty());
+    assert_eq!(
+        charon
+            .list_sessions("bob", &Default::default())
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "bob's session is untouched"
+    );
+
+    let (_, text) = body(app.clone(), as_laptop("GET", "/maybe")).await;
+    assert_eq!(text, "ann");
+    let anonymous = Request::get("/maybe").body(Body::empty()).unwrap();
+    assert_eq!(body(app, anonymous).await.1, "anonymous");
 }

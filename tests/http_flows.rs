@@ -354,7 +354,7 @@ async fn rejections(store: Arc<dyn SessionStore>) {
     let foreign = other
         .create_session(
             charon_auth::CreateSession::new(&user, Transport::Bearer),
-            &Default::default(),
+            charon_auth::RequestContext::no_request(),
         )
         .await
         .unwrap();

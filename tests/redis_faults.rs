@@ -620,7 +620,7 @@ async fn out_of_memory_refuses_writes_and_keeps_reads() {
         "create_session",
         h.charon.create_session(
             CreateSession::new(&user, Transport::Bearer),
-            &Default::default(),
+            charon_auth::RequestContext::no_request(),
         ),
     )
     .await

@@ -633,7 +633,7 @@ fn the_histograms_render_with_their_buckets_and_bounded_labels() {
             let failed = redis_charon
                 .create_session(
                     CreateSession::new("user-c", Transport::Bearer),
-                    &HeaderMap::new(),
+                    charon_auth::RequestContext::no_request(),
                 )
                 .await;
             assert!(failed.is_err());

@@ -266,7 +266,9 @@ async fn typed_claims_are_checked_by_the_layer() {
         .route_layer(AccessLayer::new(&charon).typed_claims::<Tenant>());
     let with = TestSession::create_with(
         &charon,
-        charon_auth::CreateSession::new("u", Transport::Bearer).access_claim("tenant", "acme"),
+        charon_auth::CreateSession::new("u", Transport::Bearer)
+            .access_claim("tenant", "acme")
+            .unwrap(),
     )
     .await
     .unwrap();

@@ -9,7 +9,7 @@
 //! | `POST /refresh` | refresh | 200 tokens + cookies |
 //! | `POST /logout` | access | 204, cookies cleared |
 //! | `POST /logout-all` | access | 204, every session of the user and type gone |
-//! | `GET /sessions` | access | 200 array of active sessions, each with its `metadata` (`device`, `user_agent` given at login) |
+//! | `GET /sessions` | access | 200 array of the caller's active sessions (same user and type), each the library's `SessionInfo` (`session_id`, `session_type`, `created_at`, `refreshed_at`, `expires_at`, `refresh_expires_at`, `metadata`: `device`, `user_agent` given at login) plus `current`; never the refresh token id or the extra payload |
 //! | `DELETE /sessions/{session_id}` | access | 204: that session of the caller (same user and type) ended ("sign out that device"); 404 for an unknown id or someone else's session |
 //! | `GET /metrics` | – | Prometheus text |
 //! | `GET /healthz` | – | 200 `ok` (kept for existing probes; asks nothing) |
@@ -34,17 +34,18 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Json, Path, State};
+use axum::extract::{FromRef, Json, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+use charon_auth::extract::CurrentSession;
 use charon_auth::layer::Revocation;
 use charon_auth::token::JwksDocument;
 use charon_auth::{
     AccessLayer, Authenticated, Charon, CreateSession, RefreshAuth, RefreshLayer, RefreshSession,
-    SessionError, SessionType, Transport,
+    RequestContext, SessionInfo, SessionType, Transport,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The session types `/login` accepts (`full` when the body names none). Also the metrics
 /// bridge's allowlist of `session_type` label values ([`session_types`]).
@@ -66,6 +67,13 @@ pub(crate) type MetricsRender = Arc<dyn Fn() -> String + Send + Sync>;
 struct AppState {
     charon: Charon,
     metrics: MetricsRender,
+}
+
+impl FromRef<AppState> for Charon {
+    /// For the extractors that need the handle ([`CurrentSession`]).
+    fn from_ref(state: &AppState) -> Self {
+        state.charon.clone()
+    }
 }
 
 /// Login request body.
@@ -133,10 +141,20 @@ async fn login(
     }
     if let Some(scope) = login.scope {
         // A demo grants what is asked; a real application grants what the user may have.
-        request = request.access_claim("scope", scope);
+        request = match request.access_claim("scope", scope) {
+            Ok(request) => request,
+            // Refused only for a reserved claim name, which "scope" is not.
+            Err(e) => {
+                return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+            }
+        };
     }
     // A demo: no password. A real application checks credentials here.
-    match state.charon.create_session(request, &headers).await {
+    match state
+        .charon
+        .create_session(request, RequestContext::from_headers(&headers))
+        .await
+    {
         Ok(tokens) => tokens.into_response(),
         Err(e) => e.into_response(),
     }
@@ -182,23 +200,22 @@ async fn logout_all(State(state): State<AppState>, auth: Authenticated) -> Respo
     }
 }
 
-async fn sessions(State(state): State<AppState>, auth: Authenticated) -> Response {
-    let list: Result<_, SessionError> = state.charon.list_sessions_of(&auth).await;
-    match list {
+/// The caller's sessions, as the library's safe view (`SessionInfo`: no refresh token
+/// id, no extra payload) plus whether each is the one the request came with.
+async fn sessions(current: CurrentSession) -> Response {
+    #[derive(Serialize)]
+    struct Listed {
+        #[serde(flatten)]
+        info: SessionInfo,
+        current: bool,
+    }
+    match current.list().await {
         Ok(list) => {
-            let items: Vec<_> = list
-                .iter()
-                .map(|s| {
-                    serde_json::json!({
-                        "session_id": s.id,
-                        "session_type": s.session_type.as_str(),
-                        "created_at": s.created_at,
-                        "refreshed_at": s.refreshed_at,
-                        "expires_at": s.expires_at,
-                        "refresh_expires_at": s.refresh_expires_at,
-                        "current": Some(s.id.as_str()) == auth.session_id(),
-                        "metadata": s.metadata,
-                    })
+            let items: Vec<Listed> = list
+                .into_iter()
+                .map(|info| Listed {
+                    current: info.is_current(current.auth()),
+                    info,
                 })
                 .collect();
             Json(items).into_response()
@@ -239,19 +256,8 @@ async fn readiness(State(state): State<AppState>) -> Response {
 }
 
 /// "Sign out that device": end one of the caller's own sessions (same user and type).
-async fn revoke(
-    State(state): State<AppState>,
-    auth: Authenticated,
-    Path(session_id): Path<String>,
-) -> Response {
-    let Some(session_type) = auth.session_type().and_then(|t| SessionType::new(t).ok()) else {
-        return bad_request("the token names no session");
-    };
-    match state
-        .charon
-        .revoke_session(auth.user_id(), &session_type, &session_id)
-        .await
-    {
+async fn revoke(current: CurrentSession, Path(session_id): Path<String>) -> Response {
+    match current.revoke(&session_id).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => (
             StatusCode::NOT_FOUND,

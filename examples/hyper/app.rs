@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use charon_auth::{
     AccessLayer, Authenticated, Charon, CreateSession, RefreshAuth, RefreshLayer, RefreshSession,
-    Transport,
+    RequestContext, Transport,
 };
 use http::header::HeaderValue;
 use http::{Method, Request, Response, StatusCode};
@@ -74,7 +74,10 @@ pub(crate) async fn route<B>(
                 .unwrap_or("demo")
                 .to_owned();
             let created = charon
-                .create_session(CreateSession::new(user, Transport::Bearer), req.headers())
+                .create_session(
+                    CreateSession::new(user, Transport::Bearer),
+                    RequestContext::from_request(&req),
+                )
                 .await;
             Ok(match created {
                 // `to_response`: the body plus `Cache-Control: no-store` and any cookies.

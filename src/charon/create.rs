@@ -2,15 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use http::HeaderMap;
 use serde_json::{Map, Value};
 
-use super::{Charon, IssuedTokens, issue::invalid};
+use super::{Charon, IssuedTokens, RequestContext, issue::invalid};
 use crate::error::{SessionError, SessionErrorKind};
 use crate::session::{Lifetimes, Session, SessionType, random_id};
+use crate::token::{ReservedClaimError, check_extra_name};
 use crate::transport::Transport;
 
-/// What to create on login: `Charon::create_session(CreateSession::new(user, transport), &headers)`.
+/// What to create on login: `charon.create_session(CreateSession::new(user, transport), &parts)`.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct CreateSession {
@@ -43,17 +43,52 @@ impl CreateSession {
         self
     }
 
-    /// An extra claim in the access token. Reserved claims (`iss`, `sub`, `sid`, `styp`,
-    /// `type`, `jti`, `iat`, `nbf`, `exp`) cannot be replaced: the call fails.
-    pub fn access_claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.access_claims.insert(name.into(), value.into());
-        self
+    /// An extra claim in the access token (a second call with the same name replaces the
+    /// value). Defaults to none.
+    ///
+    /// ```
+    /// use charon_auth::{CreateSession, Transport};
+    ///
+    /// let login = CreateSession::new("user-42", Transport::Bearer)
+    ///     .access_claim("scope", "read write")?
+    ///     .access_claim("tenant", "acme")?;
+    /// // A reserved claim is refused here, where the program sees it, not at login time.
+    /// let refused = CreateSession::new("user-42", Transport::Bearer).access_claim("sub", "root");
+    /// assert_eq!(refused.unwrap_err().name(), "sub");
+    /// # let _ = login;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ReservedClaimError`] for a reserved name
+    /// ([`RESERVED_CLAIMS`](crate::token::RESERVED_CLAIMS): `iss`, `sub`, `sid`, `styp`,
+    /// `type`, `jti`, `iat`, `nbf`, `exp`, `aud`), which the session API sets itself.
+    pub fn access_claim(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<Value>,
+    ) -> Result<Self, ReservedClaimError> {
+        let name = name.into();
+        check_extra_name(&name)?;
+        self.access_claims.insert(name, value.into());
+        Ok(self)
     }
 
-    /// An extra claim in the refresh token (same rules as [`access_claim`](Self::access_claim)).
-    pub fn refresh_claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.refresh_claims.insert(name.into(), value.into());
-        self
+    /// An extra claim in the refresh token, as [`access_claim`](Self::access_claim).
+    ///
+    /// # Errors
+    ///
+    /// [`ReservedClaimError`] for a reserved name.
+    pub fn refresh_claim(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<Value>,
+    ) -> Result<Self, ReservedClaimError> {
+        let name = name.into();
+        check_extra_name(&name)?;
+        self.refresh_claims.insert(name, value.into());
+        Ok(self)
     }
 
     /// Server-side payload stored with the session (never in a token). Empty by default.
@@ -84,22 +119,41 @@ impl Charon {
     /// live sessions of this type: a login beyond it evicts the ones that would end first,
     /// in the same store call.
     ///
-    /// `headers` are the login request's headers: with browser enforcement on (the
-    /// default), a Bearer session requested by a browser (`Sec-Fetch-Mode` present) is
-    /// refused with [`SessionErrorKind::InsecureTransport`] (400).
+    /// `context` is what the login request tells: pass the request's `&Parts` (or, with
+    /// the `axum` feature, the [`RequestContext`] extractor; see [`RequestContext`] for the
+    /// other sources). With browser enforcement on (the default), a Bearer session
+    /// requested by a browser (`Sec-Fetch-Mode` present) is refused with
+    /// [`SessionErrorKind::InsecureTransport`] (400).
+    ///
+    /// ```
+    /// use charon_auth::{Charon, CreateSession, Transport};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let charon = Charon::builder()
+    ///     .issuer("my-app")
+    ///     .base_secret("at least 32 bytes of secret entropy!!")
+    ///     .build()?;
+    /// // The login request, after the user's credentials were checked.
+    /// let (parts, _body) = http::Request::post("/login").body(())?.into_parts();
+    /// let login = CreateSession::new("user-42", Transport::Bearer).metadata("device", "cli");
+    /// let tokens = charon.create_session(login, &parts).await?;
+    /// assert!(tokens.access_token().is_some());
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for an empty or oversized user id or a reserved claim override,
+    /// `InvalidInput` for an empty or oversized user id or metadata over the limits,
     /// `InsecureTransport`, `Store` when the store fails, `Signing` when signing fails.
     pub async fn create_session(
         &self,
         request: CreateSession,
-        headers: &HeaderMap,
+        context: impl Into<RequestContext>,
     ) -> Result<IssuedTokens, SessionError> {
         if request.transport == Transport::Bearer
             && self.enforces_browser_cookies()
-            && headers.contains_key("sec-fetch-mode")
+            && context.into().is_browser()
         {
             return Err(SessionError::new(
                 SessionErrorKind::InsecureTransport,

@@ -1,4 +1,5 @@
-//! Logout: [`Charon::delete_session`] and [`Charon::delete_all_sessions`].
+//! Logout: [`Charon::delete_session`], [`Charon::delete_all_sessions`] and
+//! [`Charon::revoke_session`], each also for the current request's user (`*_of`).
 
 use super::{Charon, LoggedOut, issue::session_of};
 use crate::error::SessionError;
@@ -47,6 +48,38 @@ impl Charon {
     ) -> Result<bool, SessionError> {
         let key = SessionKey::new(session_id, user_id, session_type);
         Ok(self.store().delete(key, self.now()).await?)
+    }
+
+    /// "Sign out that device" from the user's own session list: revoke the session
+    /// `session_id` of this request's user and session type, as
+    /// [`revoke_session`](Self::revoke_session) (`false` for an unknown id or a session of
+    /// someone else: the key names the user), without rebuilding the session type from the
+    /// token.
+    ///
+    /// ```
+    /// use charon_auth::{Authenticated, Charon, SessionError};
+    ///
+    /// // Behind an access layer: `DELETE /sessions/{id}`.
+    /// async fn sign_out_device(
+    ///     charon: &Charon,
+    ///     auth: &Authenticated,
+    ///     session_id: &str,
+    /// ) -> Result<bool, SessionError> {
+    ///     charon.revoke_session_of(auth, session_id).await
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a token naming no session (one of another issuer), `Store`.
+    pub async fn revoke_session_of(
+        &self,
+        auth: &Authenticated,
+        session_id: &str,
+    ) -> Result<bool, SessionError> {
+        let (_, session_type) = session_of(auth)?;
+        self.revoke_session(auth.user_id(), &session_type, session_id)
+            .await
     }
 
     /// Log out everywhere: delete every session of a user and type, and clear the cookies

@@ -26,12 +26,15 @@ mod list;
 mod logout;
 mod refresh;
 mod refresh_auth;
+mod request_context;
 
 pub use builder::CharonBuilder;
 pub use create::CreateSession;
 pub use issued::{IssuedTokens, LoggedOut};
+pub use list::SessionInfo;
 pub use refresh::RefreshSession;
 pub use refresh_auth::RefreshAuth;
+pub use request_context::RequestContext;
 
 /// The session authority: signs tokens, keeps sessions, and verifies its own tokens.
 ///
@@ -61,6 +64,25 @@ struct Inner {
 impl Charon {
     /// Start configuring. `issuer` and either [`base_secret`](CharonBuilder::base_secret)
     /// or [`keyset`](CharonBuilder::keyset) are required.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use charon_auth::transport::CookieConfig;
+    /// use charon_auth::{Charon, ConfigErrorKind};
+    ///
+    /// let charon = Charon::builder()
+    ///     .issuer("my-app")
+    ///     .base_secret("at least 32 bytes of secret entropy!!")
+    ///     .access_ttl(Duration::from_secs(10 * 60))
+    ///     .cookies(CookieConfig::host_prefixed())
+    ///     .build()?;
+    /// assert_eq!(charon.issuer(), "my-app");
+    ///
+    /// // A misconfiguration is a typed error at start-up, never a failure at request time.
+    /// let short = Charon::builder().issuer("my-app").base_secret("too short").build();
+    /// assert_eq!(short.unwrap_err().kind(), ConfigErrorKind::KeyTooShort);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn builder() -> CharonBuilder {
         CharonBuilder::default()
     }

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use super::{Charon, IssuedTokens, RefreshAuth};
 use crate::error::{SessionError, SessionErrorKind};
 use crate::session::{Lifetimes, freshness, random_id};
+use crate::token::{ReservedClaimError, check_extra_name};
 
 /// Options of a refresh. Extra claims must be given again on every refresh (they live in
 /// tokens, not in the session); the extra payload is kept unless replaced.
@@ -22,16 +23,39 @@ impl RefreshSession {
         Self::default()
     }
 
-    /// An extra claim in the new access token.
-    pub fn access_claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.access_claims.insert(name.into(), value.into());
-        self
+    /// An extra claim in the new access token, as
+    /// [`CreateSession::access_claim`](crate::CreateSession::access_claim). Defaults to none.
+    ///
+    /// # Errors
+    ///
+    /// [`ReservedClaimError`] for a reserved name
+    /// ([`RESERVED_CLAIMS`](crate::token::RESERVED_CLAIMS)).
+    pub fn access_claim(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<Value>,
+    ) -> Result<Self, ReservedClaimError> {
+        let name = name.into();
+        check_extra_name(&name)?;
+        self.access_claims.insert(name, value.into());
+        Ok(self)
     }
 
-    /// An extra claim in the new refresh token.
-    pub fn refresh_claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.refresh_claims.insert(name.into(), value.into());
-        self
+    /// An extra claim in the new refresh token, as
+    /// [`access_claim`](Self::access_claim). Defaults to none.
+    ///
+    /// # Errors
+    ///
+    /// [`ReservedClaimError`] for a reserved name.
+    pub fn refresh_claim(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<Value>,
+    ) -> Result<Self, ReservedClaimError> {
+        let name = name.into();
+        check_extra_name(&name)?;
+        self.refresh_claims.insert(name, value.into());
+        Ok(self)
     }
 
     /// Replace the session's extra payload.
@@ -53,8 +77,7 @@ impl Charon {
     ///
     /// # Errors
     ///
-    /// `Conflict`, `NotFound`, `Store`, `Signing`; `InvalidInput` for a reserved claim
-    /// override.
+    /// `Conflict`, `NotFound`, `Store`, `Signing`.
     pub async fn refresh_session(
         &self,
         auth: &RefreshAuth,

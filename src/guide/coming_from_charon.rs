@@ -23,13 +23,21 @@
 //!
 //! ## Token compatibility
 //!
-//! Tokens are byte-compatible: header `{"alg","typ":"JWT","kid"}` in that order, the claims
-//! `iss sub sid styp type jti iat nbf exp`, base64url without padding, the split-token
-//! cookie `.signature`, Charon's cookie names. Given the same base secret, both derive the
-//! same HS256 key under kid `default`, so each accepts the other's tokens. EdDSA (Ed25519)
-//! keys interoperate too. Not supported: Ed448 and Poly1305 (outside jsonwebtoken's reach),
-//! and the legacy `header.payload.` + `signature` cookie split (removed from Charon after
-//! 2026-11-18).
+//! Tokens are wire-compatible, not byte-identical. Given the same base secret, both derive
+//! the same HS256 key under kid `default`, so each accepts the other's tokens; EdDSA
+//! (Ed25519) keys interoperate too. What matches exactly: the JWT header
+//! `{"alg","typ":"JWT","kid"}`, byte for byte and in that order; the claim names, types
+//! and meanings (`iss sub sid styp type jti iat nbf exp`, extra claims beside them);
+//! base64url without padding; the split-token cookie (`.signature` in the cookie,
+//! `header.payload` in the body); Charon's cookie names (the defaults) and attributes.
+//! What differs in bytes, harmlessly for a verifier: the order of the payload's claims
+//! (Charon encodes its claims map in key order, alphabetical; charon-auth writes `iss sub
+//! sid styp type jti iat nbf exp`, then `aud`, then the extra claims), so the same claims
+//! signed by each give different tokens; and the token cookies, which carry only
+//! `Max-Age` here where Plug also writes `Expires` (browsers use `Max-Age` when both are
+//! present; the clearing cookies carry both). Not supported: Ed448 and Poly1305 (outside
+//! jsonwebtoken's reach), and the legacy `header.payload.` + `signature` cookie split
+//! (removed from Charon after 2026-11-18).
 //!
 //! Sessions are not shared: Charon stores Erlang terms under `<prefix>.<uid>.<type>` with
 //! hash-field expiry (Redis 8); charon-auth stores signed JSON under a Cluster-safe layout

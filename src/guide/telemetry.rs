@@ -136,8 +136,11 @@
 //! them `metrics-exporter-prometheus` renders summaries, which cannot be aggregated across
 //! instances:
 //!
-//! ```ignore
+//! ```
+//! # #[cfg(feature = "metrics")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use charon_auth::telemetry::MetricsHandler;
+//! use charon_auth::{Charon, SessionType};
 //! use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 //!
 //! let mut builder = PrometheusBuilder::new();
@@ -146,11 +149,17 @@
 //! }
 //! let handle = builder.install_recorder()?;
 //! MetricsHandler::describe(); // HELP texts, optional
+//! // The builder installs the bridge itself: register no second `MetricsHandler`.
 //! let charon = Charon::builder()
-//!     // ...
+//!     .issuer("my-app")
+//!     .base_secret("at least 32 bytes of secret entropy!!")
 //!     .metrics_session_types([SessionType::new("full")?, SessionType::new("oauth2")?])
 //!     .build()?;
 //! // serve `handle.render()` at /metrics (the demo server does exactly this)
+//! # let _ = (charon, handle);
+//! # Ok(()) }
+//! # #[cfg(not(feature = "metrics"))]
+//! # fn main() {}
 //! ```
 //!
 //! Queries: p99 verification time

@@ -14,7 +14,10 @@
 //! **Browsers get cookies.** With browser enforcement on (the default), creating a Bearer
 //! session from a request carrying `Sec-Fetch-Mode` (sent by every current browser) fails
 //! with [`SessionErrorKind::InsecureTransport`](crate::SessionErrorKind::InsecureTransport)
-//! (400). Turn it off only with
+//! (400). The check reads the login request, so give `create_session` that request: its
+//! `&Parts`, or the [`RequestContext`](crate::RequestContext) extractor with the `axum`
+//! feature ([`RequestContext::no_request`](crate::RequestContext::no_request) is only for
+//! logins that answer no client request: it never refuses). Turn the check off only with
 //! [`insecure_allow_bearer_for_browsers`](crate::CharonBuilder::insecure_allow_bearer_for_browsers).
 //!
 //! **The split token** (from Peter Locke's design, as in Charon 4): the page keeps

@@ -443,14 +443,21 @@
 //!
 //! # Recipe: Prometheus
 //!
-//! Enable the `metrics` feature, install a recorder from
-//! [`metrics-exporter-prometheus`](https://docs.rs/metrics-exporter-prometheus), and
-//! register [`MetricsHandler`]:
+//! Enable the `metrics` feature and install a recorder from
+//! [`metrics-exporter-prometheus`](https://docs.rs/metrics-exporter-prometheus).
+//! [`CharonBuilder`](crate::CharonBuilder) installs a [`MetricsHandler`] itself when the
+//! feature is on: do not register another one (with
+//! [`on_event`](crate::CharonBuilder::on_event) or [`Telemetry::attach`]), or every event
+//! is counted twice. Give the bridge its session type allowlist on the builder, and turn
+//! it off with `metrics_counters(false)` only to install a handler of your own instead.
 //!
-//! ```ignore
-//! use std::sync::Arc;
+//! ```
+//! # #[cfg(feature = "metrics")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let secret = "at least 32 bytes of secret entropy!!";
 //! use charon_auth::session::SessionType;
-//! use charon_auth::telemetry::{MetricsHandler, Telemetry};
+//! use charon_auth::telemetry::MetricsHandler;
+//! use charon_auth::Charon;
 //! use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 //!
 //! let mut builder = PrometheusBuilder::new();
@@ -460,14 +467,18 @@
 //! }
 //! let prometheus = builder.install_recorder()?;
 //! MetricsHandler::describe(); // optional `# HELP` lines
-//! let types = [SessionType::new("full")?, SessionType::new("oauth2")?];
-//! let telemetry = Telemetry::new(vec![Arc::new(MetricsHandler::new().with_session_types(types))]);
+//! let charon = Charon::builder()
+//!     .issuer("my-app")
+//!     .base_secret(secret)
+//!     // The built-in bridge counts every event once; this bounds its `session_type` label.
+//!     .metrics_session_types([SessionType::new("full")?, SessionType::new("oauth2")?])
+//!     .build()?;
 //! // Serve `prometheus.render()` at `/metrics`.
+//! # let _ = (charon, prometheus);
+//! # Ok(()) }
+//! # #[cfg(not(feature = "metrics"))]
+//! # fn main() {}
 //! ```
-//!
-//! [`CharonBuilder`](crate::CharonBuilder) installs a `MetricsHandler` itself when the
-//! feature is on (turn it off with `metrics_counters(false)`); give it the allowlist with
-//! `Charon::builder().metrics_session_types(types)`.
 //!
 //! The counters render as they are named, e.g.
 //!

@@ -425,6 +425,17 @@ fn is_reserved(name: &str) -> bool {
     RESERVED_CLAIMS.contains(&name)
 }
 
+/// The check of [`Claims::insert_extra`], for extra claims collected before the claims
+/// exist ([`CreateSession::access_claim`](crate::CreateSession::access_claim)).
+pub(crate) fn check_extra_name(name: &str) -> Result<(), ReservedClaimError> {
+    if is_reserved(name) {
+        return Err(ReservedClaimError {
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// `Err(claim_not_found)` when a required claim is absent.
 fn required<T>(value: Option<T>, name: &'static str) -> Result<T, AuthError> {
     value.ok_or_else(|| AuthError::claim_not_found(name))

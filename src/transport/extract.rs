@@ -133,10 +133,12 @@ impl fmt::Debug for ExtractedToken<'_> {
 ///
 /// # Cookie
 ///
-/// Every `Cookie` header is parsed with the `cookie` crate **without percent-decoding**, and
-/// names compare byte-exact: `__Host%2Dx`, `%5F_Host-x` or `__HOST-x` are other cookies and
-/// never stand in for `__Host-x`. The value is kept raw (tokens are base64url and dots, so
-/// nothing needs decoding). The cookie appearing twice, in one header or across several,
+/// Every `Cookie` header is split into `name=value` pairs by hand (RFC 6265 section 5.2,
+/// not the `cookie` crate, whose parser trims Unicode whitespace), **without
+/// percent-decoding**; only SP and HTAB around names and values are trimmed, and names
+/// compare byte-exact: `__Host%2Dx`, `%5F_Host-x`, `\u{2000}__Host-x` or `__HOST-x` are
+/// other cookies and never stand in for `__Host-x`. The value is kept raw (tokens are
+/// base64url and dots, so nothing needs decoding). The cookie appearing twice, in one header or across several,
 /// is malformed (cookie tossing leaves a duplicate). A non-empty value must be cookie
 /// octets without quotes and at most [`GateLimits::max_token_len`] bytes; an empty value
 /// counts as absent. Unrelated cookies are never judged, even if unparsable.

@@ -16,7 +16,6 @@ use charon_auth::layer::GrpcRejection;
 use charon_auth::{
     AccessLayer, AuthError, AuthErrorKind, Charon, CreateSession, ManualClock, Transport,
 };
-use http::HeaderMap;
 use http::uri::PathAndQuery;
 use tonic::metadata::MetadataValue;
 use tonic::transport::server::TcpIncoming;
@@ -46,10 +45,10 @@ async fn token_from(
 ) -> (String, String) {
     let mut request = CreateSession::new(user, Transport::Bearer);
     if let Some(scope) = scope {
-        request = request.access_claim("scope", scope);
+        request = request.access_claim("scope", scope).unwrap();
     }
     let issued = auth_service(secret, clock)
-        .create_session(request, &HeaderMap::new())
+        .create_session(request, charon_auth::RequestContext::no_request())
         .await
         .unwrap();
     (

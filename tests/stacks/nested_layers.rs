@@ -157,7 +157,9 @@ async fn customer(charon: &Charon, transport: Transport) -> TestSession {
 async fn admin(charon: &Charon) -> TestSession {
     TestSession::create_with(
         charon,
-        CreateSession::new("root", Transport::Bearer).access_claim("role", "admin"),
+        CreateSession::new("root", Transport::Bearer)
+            .access_claim("role", "admin")
+            .unwrap(),
     )
     .await
     .unwrap()

@@ -41,7 +41,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::HeaderMap;
 use axum::routing::get;
 use charon_auth::clock::{Clock as _, SystemClock};
 use charon_auth::store::redis::RedisStore;
@@ -210,7 +209,7 @@ async fn refresh(port: u16) -> Result<(), Error> {
                 let issued = charon
                     .create_session(
                         CreateSession::new(&user, Transport::Bearer),
-                        &HeaderMap::new(),
+                        charon_auth::RequestContext::no_request(),
                     )
                     .await
                     .map_err(|e| e.to_string())?;

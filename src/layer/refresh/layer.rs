@@ -22,6 +22,30 @@ use crate::verifier::ClaimCheck;
 /// otherwise the [`Rejection`](crate::layer::Rejection) answers (401, 400, 403 or 503, never a
 /// pass-through when the store is down). Every request emits `charon.token.valid` or
 /// `charon.token.invalid` with `session_loaded`.
+///
+/// ```
+/// # #[cfg(feature = "axum")] {
+/// use axum::Router;
+/// use axum::extract::State;
+/// use axum::routing::post;
+/// use charon_auth::{Charon, IssuedTokens, RefreshAuth, RefreshLayer, RefreshSession, SessionError};
+///
+/// // Only this layer provides `RefreshAuth` (on a route without it the extractor answers 500).
+/// async fn refresh(
+///     State(charon): State<Charon>,
+///     auth: RefreshAuth,
+/// ) -> Result<IssuedTokens, SessionError> {
+///     charon.refresh_session(&auth, RefreshSession::new()).await
+/// }
+///
+/// # fn app(charon: Charon) -> Router {
+/// Router::new()
+///     .route("/refresh", post(refresh))
+///     .route_layer(RefreshLayer::new(&charon))
+///     .with_state(charon)
+/// # }
+/// # }
+/// ```
 #[must_use]
 pub struct RefreshLayer<R = JsonRejection> {
     pub(crate) charon: Charon,
