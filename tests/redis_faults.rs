@@ -692,6 +692,24 @@ async fn least_privilege_acl_user_runs_every_operation() {
     );
     let list = h.call(&mut c, "GET", "/sessions").await;
     assert_eq!(list.body, json!([]));
+    // Every type of a user: the type index read, and a delete_all per type.
+    h.logged_in(&user, Transport::Bearer).await;
+    assert_eq!(
+        h.charon
+            .list_all_sessions_of_user(&user)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    h.charon.revoke_all_sessions_of_user(&user).await.unwrap();
+    assert!(
+        h.charon
+            .list_all_sessions_of_user(&user)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Nothing outside the prefix, no other command.
     let mut conn = redis::Client::open(url.as_str())

@@ -689,7 +689,9 @@ async fn delete_racing_update_never_resurrects() {
 
 /// Counts the commands each operation sends, with MONITOR on every node: exactly one
 /// command naming the user's keys per operation (script-internal commands are tagged `lua`
-/// and excluded). A NOSCRIPT retry would show up as a second EVALSHA.
+/// and excluded), but for the first write of a (user, type), which raises the user's type
+/// index first: refused upsert, index script, upsert. A NOSCRIPT retry would show up as a
+/// second EVALSHA.
 #[tokio::test]
 async fn each_operation_is_one_command() {
     let _guard = SCRIPT_FLUSH.lock().await;
@@ -707,6 +709,9 @@ async fn each_operation_is_one_command() {
         let user = unique_user("monitor");
         let tag = b.store.keys(&user, &ty).sessions().to_owned();
         let tag = tag[tag.find('{').unwrap()..=tag.find('}').unwrap()].to_owned();
+        let index = b.store.type_index_key(&user);
+        let index_tag = index[index.find('{').unwrap()..=index.find('}').unwrap()].to_owned();
+        assert_ne!(tag, index_tag);
         let mut s = session(&user, &ty, now, 600);
 
         let mut count = async |label: &str| -> Vec<String> {
@@ -728,7 +733,8 @@ async fn each_operation_is_one_command() {
                     if line.contains(&marker) {
                         break;
                     }
-                    if line.contains(&tag) && !line.contains("lua]") {
+                    if (line.contains(&tag) || line.contains(&index_tag)) && !line.contains("lua]")
+                    {
                         lines.push(line);
                     }
                 }
@@ -737,10 +743,36 @@ async fn each_operation_is_one_command() {
         };
 
         let _ = count("warm-up").await;
+        // The first write of the (user, type): the upsert refuses, the index is raised on
+        // the user's own slot, the upsert runs again.
+        let first = session(&user, &ty, now, 600);
+        b.store.create(&first, None, now).await.unwrap();
+        let mut l = count("first create").await;
+        // In the order the nodes ran them (MONITOR lines open with the server's time; the
+        // Cluster nodes share this machine's clock).
+        let at = |line: &String| line.split(' ').next().unwrap().parse::<f64>().unwrap();
+        l.sort_by(|a, b| at(a).total_cmp(&at(b)));
+        assert_eq!(l.len(), 3, "[{}] first create: {l:?}", b.name);
+        assert!(l.iter().all(|line| line.contains("EVALSHA")), "{l:?}");
+        assert!(l[0].contains(&tag) && l[2].contains(&tag), "{l:?}");
+        assert!(l[1].contains(&index) && !l[1].contains(&tag), "{l:?}");
+        // The horizon outlives the last session: the next login is one command again.
+        b.store.delete(first.key(), now).await.unwrap();
+        let _ = count("delete of the first").await;
+
         b.store.create(&s, None, now).await.unwrap();
         let l = count("create").await;
         assert_eq!(l.len(), 1, "[{}] create: {l:?}", b.name);
         assert!(l[0].contains("EVALSHA"), "{l:?}");
+
+        let types = b.store.session_types(&user, now).await.unwrap();
+        assert_eq!(types, vec![ty.clone()], "[{}]", b.name);
+        let l = count("session_types").await;
+        assert_eq!(l.len(), 1, "[{}] session_types: {l:?}", b.name);
+        assert!(
+            l[0].contains("\"ZRANGEBYSCORE\"") && l[0].contains(&index),
+            "{l:?}"
+        );
 
         s.lock_version = 1;
         b.store.update(&s, now).await.unwrap();
@@ -912,4 +944,130 @@ async fn report_memory_usage() {
         eprintln!("MEMORY USAGE {line}");
     }
     b.store.delete_all(&user, &ty).await.unwrap();
+}
+
+/// The type index and the index horizon as the first write leaves them: the user's index
+/// lists the type at `2 · refresh_expires_at − now` and expires then (relative to the
+/// write), the (user, type)'s horizon records the same time, and the index sits in a slot
+/// of its own. A refresh within the horizon leaves both alone; one past it raises both.
+#[tokio::test]
+async fn type_index_and_horizon_after_writes() {
+    let ty = SessionType::new("idx").unwrap();
+    for b in backends().await {
+        let start = now();
+        let user = unique_user("index");
+        let mut s = session(&user, &ty, start, 600);
+        b.store.create(&s, None, start).await.unwrap();
+        let index = b.store.type_index_key(&user);
+        let horizon_key = b.store.keys(&user, &ty).index_horizon().to_owned();
+        let expected = 2 * s.refresh_expires_at - start;
+        let score: Option<f64> = query(&b.raw, redis::cmd("ZSCORE").arg(&index).arg("idx")).await;
+        assert_eq!(score, Some(expected as f64), "[{}]", b.name);
+        let horizon: Option<i64> =
+            query(&b.raw, redis::cmd("HGET").arg(&horizon_key).arg("until")).await;
+        assert_eq!(horizon, Some(expected), "[{}]", b.name);
+        for key in [&index, &horizon_key] {
+            let (t, e) = ttl(&b.raw, key).await;
+            let lifetime = expected - start + 1;
+            assert!(t > 0, "[{}] {key} has TTL {t}", b.name);
+            assert!(
+                (start + lifetime..=now() + lifetime + 1).contains(&e),
+                "[{}] {key} expires at {e}, expected about {}",
+                b.name,
+                start + lifetime
+            );
+        }
+        let slot = |key: &str| redis::cmd("CLUSTER").arg("KEYSLOT").arg(key).to_owned();
+        if b.name == "cluster" {
+            let a: i64 = query(&b.raw, &slot(&index)).await;
+            let c: i64 = query(&b.raw, &slot(&horizon_key)).await;
+            let d: i64 = query(&b.raw, &slot(b.store.keys(&user, &ty).sessions())).await;
+            assert_eq!(c, d, "the horizon shares the (user, type) slot");
+            assert_ne!(
+                a, d,
+                "the index has the user's slot, not the (user, type)'s"
+            );
+        }
+
+        // Within the horizon: nothing moves.
+        s.lock_version = 1;
+        s.refresh_expires_at = start + 900;
+        s.lock_version = b.store.update(&s, start + 300).await.unwrap();
+        let score: Option<f64> = query(&b.raw, redis::cmd("ZSCORE").arg(&index).arg("idx")).await;
+        assert_eq!(score, Some(expected as f64), "[{}]", b.name);
+
+        // Past it: both move to 2 · r − now of that write.
+        let at = start + 500;
+        s.refresh_expires_at = expected + 100;
+        b.store.update(&s, at).await.unwrap();
+        let raised = 2 * s.refresh_expires_at - at;
+        let score: Option<f64> = query(&b.raw, redis::cmd("ZSCORE").arg(&index).arg("idx")).await;
+        assert_eq!(score, Some(raised as f64), "[{}]", b.name);
+        let horizon: Option<i64> =
+            query(&b.raw, redis::cmd("HGET").arg(&horizon_key).arg("until")).await;
+        assert_eq!(horizon, Some(raised), "[{}]", b.name);
+        b.store.delete_all(&user, &ty).await.unwrap();
+    }
+}
+
+/// Sessions written before the type index existed (no index entry, no horizon) are not
+/// listed until their next write, which indexes them: the lazy backfill the store docs
+/// describe. `revoke_all_sessions_of_user` covers such sessions of the default type anyway
+/// (tests/admin_revocation.rs).
+#[tokio::test]
+async fn sessions_written_before_the_index_are_indexed_by_their_next_refresh() {
+    let ty = SessionType::new("legacy").unwrap();
+    for b in backends().await {
+        let now = now();
+        let user = unique_user("legacy");
+        let mut s = session(&user, &ty, now, 600);
+        b.store.create(&s, None, now).await.unwrap();
+        // What an older version left: the session keys only.
+        let horizon_key = b.store.keys(&user, &ty).index_horizon().to_owned();
+        let _: i64 = query(&b.raw, redis::cmd("DEL").arg(b.store.type_index_key(&user))).await;
+        let _: i64 = query(&b.raw, redis::cmd("DEL").arg(&horizon_key)).await;
+        assert!(b.store.session_types(&user, now).await.unwrap().is_empty());
+        assert!(b.store.get(s.key(), now).await.unwrap().is_some());
+
+        s.lock_version = 1;
+        b.store.update(&s, now).await.unwrap();
+        assert_eq!(
+            b.store.session_types(&user, now).await.unwrap(),
+            vec![ty.clone()],
+            "[{}]",
+            b.name
+        );
+        b.store.delete_all(&user, &ty).await.unwrap();
+    }
+}
+
+/// A member of the index that is no valid type name (not written by the store) is skipped,
+/// not an error, and never a session type.
+#[tokio::test]
+async fn a_tampered_index_member_is_skipped() {
+    for b in backends().await {
+        let now = now();
+        let user = unique_user("tampered");
+        let ty = SessionType::default();
+        b.store
+            .create(&session(&user, &ty, now, 600), None, now)
+            .await
+            .unwrap();
+        let index = b.store.type_index_key(&user);
+        let _: i64 = query(
+            &b.raw,
+            redis::cmd("ZADD")
+                .arg(&index)
+                .arg(now + 600)
+                .arg("not a {type}"),
+        )
+        .await;
+        assert_eq!(
+            b.store.session_types(&user, now).await.unwrap(),
+            vec![ty.clone()],
+            "[{}]",
+            b.name
+        );
+        b.store.delete_all(&user, &ty).await.unwrap();
+    }
 }

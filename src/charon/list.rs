@@ -1,4 +1,5 @@
-//! Session lists: [`Charon::list_sessions`] and the view they return, [`SessionInfo`].
+//! Session lists: [`Charon::list_sessions`], [`Charon::list_all_sessions_of_user`] and the
+//! view they return, [`SessionInfo`].
 
 use std::collections::BTreeMap;
 
@@ -127,6 +128,26 @@ impl Charon {
             .into_iter()
             .map(SessionInfo::from)
             .collect())
+    }
+
+    /// The active sessions of a user, of every session type (for an administrator's view,
+    /// or a "your devices" page across apps): the types as
+    /// [`revoke_all_sessions_of_user`](Self::revoke_all_sessions_of_user) finds them, then
+    /// one [`list_sessions`](Self::list_sessions) per type. Ordered by session type, then
+    /// as each type's list is (not one atomic snapshot across types).
+    ///
+    /// # Errors
+    ///
+    /// `Store` when the store fails or cannot list a user's session types.
+    pub async fn list_all_sessions_of_user(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<SessionInfo>, SessionError> {
+        let mut all = Vec::new();
+        for session_type in self.session_types_of_user(user_id).await? {
+            all.extend(self.list_sessions(user_id, &session_type).await?);
+        }
+        Ok(all)
     }
 
     /// The active sessions of this request's user and session type, as

@@ -1,5 +1,6 @@
 //! Logout: [`Charon::delete_session`], [`Charon::delete_all_sessions`] and
-//! [`Charon::revoke_session`], each also for the current request's user (`*_of`).
+//! [`Charon::revoke_session`], each also for the current request's user (`*_of`);
+//! revocation by an administrator: [`Charon::revoke_all_sessions_of_user`].
 
 use super::{Charon, LoggedOut, issue::session_of};
 use crate::error::SessionError;
@@ -80,6 +81,57 @@ impl Charon {
         let (_, session_type) = session_of(auth)?;
         self.revoke_session(auth.user_id(), &session_type, session_id)
             .await
+    }
+
+    /// Revoke every session of a user, of every session type (an administrator's "sign this
+    /// user out everywhere", an account that was compromised or closed). Returns the types
+    /// it deleted the sessions of. The caller's cookies are left alone: an administrator is
+    /// not logging themself out.
+    ///
+    /// It asks the store which types the user may have sessions of
+    /// ([`SessionStore::session_types`](crate::store::SessionStore::session_types)), adds
+    /// the default type, then deletes every session of each type as
+    /// [`delete_all_sessions`](Self::delete_all_sessions) does, one type after the other,
+    /// each type atomically: `charon.session.delete_all` is emitted once per type. A login
+    /// that runs at the same time may end before or after it; any session created before
+    /// the call began is gone when it returns. Access tokens of the deleted sessions stop
+    /// at once on access layers with a
+    /// [session check](crate::layer::AccessLayer::revocation), otherwise when they expire.
+    ///
+    /// With the Redis store, the types come from a per-user index that every write keeps
+    /// (see [`RedisStore`](crate::store::redis::RedisStore), "Every type of a user"):
+    /// sessions written by a version without it are covered once they are refreshed (or
+    /// when they are of the default type); until then, delete the others with
+    /// [`delete_all_sessions`](Self::delete_all_sessions) per type.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionErrorKind::Store`](crate::SessionErrorKind::Store) when the store fails, or
+    /// cannot list a user's session types (a custom store without
+    /// [`session_types`](crate::store::SessionStore::session_types)). The sessions of some
+    /// types may be deleted already; the call is idempotent, retry it.
+    pub async fn revoke_all_sessions_of_user(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<SessionType>, SessionError> {
+        let types = self.session_types_of_user(user_id).await?;
+        for session_type in &types {
+            self.store().delete_all(user_id, session_type).await?;
+        }
+        Ok(types)
+    }
+
+    /// The types `user_id` may have sessions of: the store's answer and the default type,
+    /// sorted, without duplicates.
+    pub(super) async fn session_types_of_user(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<SessionType>, SessionError> {
+        let mut types = self.store().session_types(user_id, self.now()).await?;
+        types.push(SessionType::default());
+        types.sort_unstable();
+        types.dedup();
+        Ok(types)
     }
 
     /// Log out everywhere: delete every session of a user and type, and clear the cookies

@@ -9,7 +9,8 @@
 //! Sessions are held in a fixed number of shards, picked by a hash of the user id. Each
 //! shard is one [`std::sync::Mutex`] around `user id → session type → session id → session`,
 //! so [`get_all`](SessionStore::get_all) and [`delete_all`](SessionStore::delete_all) touch
-//! one bucket, never the whole store. Every operation takes one shard lock once and never
+//! one bucket, never the whole store, and [`session_types`](SessionStore::session_types) is
+//! the user's map of buckets. Every operation takes one shard lock once and never
 //! holds it across an `.await`, which makes each operation atomic.
 //!
 //! # Expiry without a cleanup job
@@ -292,6 +293,21 @@ impl MemoryStore {
             .unwrap_or_default()
     }
 
+    fn session_types_sync(&self, user_id: &str, now: UnixTime) -> Vec<SessionType> {
+        let shard = self.shard(user_id);
+        shard
+            .users
+            .get(user_id)
+            .map(|types| {
+                types
+                    .iter()
+                    .filter(|(_, bucket)| bucket.values().any(|s| !s.is_expired(now)))
+                    .map(|(session_type, _)| session_type.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     fn delete_all_sync(&self, user_id: &str, session_type: &SessionType) {
         let mut shard = self.shard(user_id);
         remove_bucket(&mut shard, user_id, session_type);
@@ -361,6 +377,15 @@ impl SessionStore for MemoryStore {
             self.delete_all_sync(user_id, session_type);
             Ok(())
         })
+    }
+
+    /// Exactly the types with a session live at `now` (the user's buckets are the index).
+    fn session_types<'a>(
+        &'a self,
+        user_id: &'a str,
+        now: UnixTime,
+    ) -> StoreFuture<'a, Vec<SessionType>> {
+        Box::pin(async move { Ok(self.session_types_sync(user_id, now)) })
     }
 }
 

@@ -34,7 +34,14 @@
 //!   session early. (The Redis store sets relative key expiries for this.)
 //! - **Isolation.** A session of another user or type is never returned, even if it
 //!   somehow sits under this key (a tampered backend, a hash-tag collision).
-//! - **Atomicity.** Each operation is atomic; for Redis, one round trip.
+//! - **Every type of a user.** [`session_types`](SessionStore::session_types) lists at
+//!   least every type under which the user has a live session, and never a type the user
+//!   never had a session of (a type whose sessions all ended may stay listed for a while).
+//!   It is what "revoke every session of a user" builds on, so a type missing from it would
+//!   be a session that survives the revocation.
+//! - **Atomicity.** Each operation is atomic; for Redis, one round trip (a write that would
+//!   outlive the Redis store's index of the user's session types takes two more, see its
+//!   docs).
 //! - **Failures** are [`StoreError`]s carrying the driver error as `source()`, never panics.
 //!
 //! Stores emit no telemetry: the session events are emitted once, above the stores, by
@@ -79,6 +86,11 @@ impl Created {
         }
     }
 }
+
+/// The source of the error [`SessionStore::session_types`] returns by default.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("this store cannot list a user's session types")]
+struct SessionTypesUnsupported;
 
 /// A boxed future returned by [`SessionStore`] methods (keeps the trait object-safe).
 pub type StoreFuture<'a, T> =
@@ -139,6 +151,29 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
         user_id: &'a str,
         session_type: &'a SessionType,
     ) -> StoreFuture<'a, ()>;
+
+    /// The session types under which `user_id` may have live sessions: at least every type
+    /// with a session live at `now`, possibly also types whose sessions have all ended
+    /// since (never a type this user never had a session of). What
+    /// [`Charon::revoke_all_sessions_of_user`](crate::Charon::revoke_all_sessions_of_user)
+    /// and [`Charon::list_all_sessions_of_user`](crate::Charon::list_all_sessions_of_user)
+    /// ask, before they call [`delete_all`](Self::delete_all) or [`get_all`](Self::get_all)
+    /// for each type. The order is unspecified.
+    ///
+    /// Defaults to an error ([`StoreErrorKind::Backend`], "this store cannot list a user's
+    /// session types"): a store that cannot tell must not let "log out of every type"
+    /// silently miss one. [`MemoryStore`] and the Redis store implement it.
+    fn session_types<'a>(
+        &'a self,
+        user_id: &'a str,
+        now: UnixTime,
+    ) -> StoreFuture<'a, Vec<SessionType>> {
+        let _ = (user_id, now);
+        Box::pin(std::future::ready(Err(StoreError::with_source(
+            crate::error::StoreErrorKind::Backend,
+            SessionTypesUnsupported,
+        ))))
+    }
 
     /// Whether the backend answers, for health checks
     /// ([`Charon::health`](crate::Charon::health)): `Ok` once it has, an error when it

@@ -204,6 +204,19 @@ impl ObservedStore {
             .0
     }
 
+    /// See [`SessionStore::session_types`]. Emits the store span only, with the session
+    /// type `*` (the operation spans every type).
+    pub async fn session_types(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<Vec<SessionType>, StoreError> {
+        let work = self.store.session_types(user_id, now);
+        self.observe(StoreOperation::SessionTypes, "*", work)
+            .await
+            .0
+    }
+
     /// Delete every session of a user and type; emits `charon.session.delete_all`.
     pub async fn delete_all(
         &self,

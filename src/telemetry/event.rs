@@ -490,21 +490,24 @@ pub enum StoreOperation {
     GetAll,
     /// Delete every session of a user and type.
     DeleteAll,
+    /// List the session types a user may have live sessions of (session type `*`).
+    SessionTypes,
 }
 
 impl StoreOperation {
     /// Every operation, in a fixed order.
-    pub const ALL: [StoreOperation; 6] = [
+    pub const ALL: [StoreOperation; 7] = [
         StoreOperation::Get,
         StoreOperation::Create,
         StoreOperation::Update,
         StoreOperation::Delete,
         StoreOperation::GetAll,
         StoreOperation::DeleteAll,
+        StoreOperation::SessionTypes,
     ];
 
     /// A stable snake_case name: `get`, `create`, `update`, `delete`, `get_all`,
-    /// `delete_all`.
+    /// `delete_all`, `session_types`.
     pub const fn as_str(self) -> &'static str {
         match self {
             StoreOperation::Get => "get",
@@ -513,6 +516,7 @@ impl StoreOperation {
             StoreOperation::Delete => "delete",
             StoreOperation::GetAll => "get_all",
             StoreOperation::DeleteAll => "delete_all",
+            StoreOperation::SessionTypes => "session_types",
         }
     }
 }

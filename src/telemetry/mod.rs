@@ -148,7 +148,10 @@
 //!
 //! ## `charon.session.delete_all`
 //!
-//! Every session of one user and session type was deleted ("log out everywhere").
+//! Every session of one user and session type was deleted ("log out everywhere"). Revoking
+//! every session of a user across types
+//! ([`Charon::revoke_all_sessions_of_user`](crate::Charon::revoke_all_sessions_of_user))
+//! emits one per type it deleted.
 //!
 //! - Metadata: `user_id`, `session_type`; no `session_id` (`SessionMeta::session_id` is
 //!   `None`).
@@ -233,7 +236,9 @@
 //!
 //! A session store operation began. Emitted by the store wrapper above every store (a
 //! custom store gets it too) for each call: `get` (the refresh route's session load),
-//! `create`, `update`, `delete`, `get_all` (listing sessions), `delete_all`.
+//! `create`, `update`, `delete`, `get_all` (listing sessions), `delete_all`,
+//! `session_types` (the first step of revoking or listing every session of a user, across
+//! types; its `session_type` is `*`).
 //!
 //! - Metadata ([`StoreMeta`]): `operation` ([`StoreOperation`]), `session_type`. No ids.
 //! - Measurements: `system_time` when it began; `duration` zero.

@@ -14,6 +14,8 @@
 // that scripts cannot read (or overwrite) the HttpOnly token cookies, /me, refresh (on a
 // 401 and by the page's timer), the sessions list, the /metrics counters, logout, and that
 // the page can no longer call /me afterwards; then "log out everywhere" across two browsers;
+// then "sign out that device" from one browser's sessions list, which stops the other
+// browser's next request at once;
 // then cookie tossing from a sibling subdomain, refused for the demo's `__Host-` cookie
 // names, and locking the user out with Charon's old names (a second server, started with
 // CHARON_COOKIE_NAMES=charon); then the live charts: traffic (logins, /me, refreshes,
@@ -401,6 +403,127 @@ async function logoutEverywhere(base) {
   await b.context.close();
 }
 
+// A plain HTTP call from Node (node:http, not fetch: Node's fetch sends `Sec-Fetch-Mode`,
+// and the demo refuses bearer logins to browsers). Resolves to { status, json }.
+function httpCall(base, method, path, headers = {}, body = undefined) {
+  return new Promise((resolveCall, reject) => {
+    const req = httpRequest(`${base}${path}`, {
+      method, headers: { 'content-type': 'application/json', ...headers },
+    }, (res) => {
+      let raw = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { raw += d; });
+      res.on('end', () => {
+        let json = null;
+        try { json = raw ? JSON.parse(raw) : null; } catch (_) { json = null; }
+        resolveCall({ status: res.statusCode, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+// "Sign out that device": two browsers signed in as one user; the laptop's sessions list
+// shows both with their metadata, the laptop clicks "Sign out" on the phone's row, and the
+// phone's next request is refused at once (the demo checks sessions on access routes,
+// CHARON_ACCESS_REVOCATION=strict by default) although its access token has not expired,
+// and the phone's page ends up signed out.
+async function signOutThatDevice(base) {
+  const t = '[sign out that device]';
+  const user = `carol-${Date.now()}`;
+  const laptop = await openPage(base, `${t} laptop`);
+  const phone = await openPage(base, `${t} phone`);
+  await laptop.page.fill('#device', 'laptop');
+  await login(laptop.page, user, 'cookie_only');
+  await phone.page.fill('#device', 'phone');
+  await login(phone.page, user, 'cookie');
+  // No timer refresh on the phone: its next request below is the one that must fail.
+  await phone.page.uncheck('#auto-refresh');
+  const phoneSession = await text(phone.page, '#who-session');
+  const laptopSession = await text(laptop.page, '#who-session');
+
+  // The laptop's list: both sessions, with the device names and browsers the logins sent.
+  await laptop.page.click('#sessions-btn');
+  await until('two sessions on the laptop',
+    async () => (await laptop.page.locator('#sessions tr').count()) === 2);
+  const phoneRow = laptop.page.locator(`#sessions tr[data-session-id="${phoneSession}"]`);
+  const laptopRow = laptop.page.locator(`#sessions tr[data-session-id="${laptopSession}"]`);
+  const phoneDevice = await phoneRow.locator('td.device').innerText();
+  check(/^phone\b/.test(phoneDevice) && /Chrome\//.test(phoneDevice),
+    `${t} the laptop's list shows the phone's device name and browser`, phoneDevice);
+  const laptopDevice = await laptopRow.locator('td.device').innerText();
+  check(/^laptop\b/.test(laptopDevice) && /this browser/.test(await laptopRow.innerText()),
+    `${t} the laptop's own row is marked "this browser"`, laptopDevice);
+  eq(await laptopRow.locator('button.signout-btn').count(), 0,
+    `${t} no "Sign out" button on the current session's row`);
+  const shot = join(OUT, 'sign-out-that-device.png');
+  await laptop.page.locator('#sessions-panel').screenshot({ path: shot });
+  ok(`${t} screenshot of the laptop's sessions list at ${shot}`);
+
+  // The phone works, with fresh tokens (so its access token is far from expiry below).
+  await phone.page.click('#refresh-btn');
+  await until('the phone refresh', async () => (await text(phone.page, '#refresh-count')) === '1');
+  await clearMe(phone.page);
+  await callMe(phone.page, 200);
+  ok(`${t} the phone's /me answers 200 before`);
+
+  // The laptop signs the phone out.
+  const [deleted] = await Promise.all([
+    laptop.page.waitForResponse((r) => r.request().method() === 'DELETE'
+      && new URL(r.url()).pathname === `/sessions/${phoneSession}`),
+    phoneRow.locator('button.signout-btn').click(),
+  ]);
+  eq(deleted.status(), 204, `${t} "Sign out" sends DELETE /sessions/{id}, answered 204`);
+  await until('one session on the laptop',
+    async () => (await laptop.page.locator('#sessions tr').count()) === 1);
+  eq(await laptop.page.locator(`#sessions tr[data-session-id="${laptopSession}"]`).count(), 1,
+    `${t} the laptop's list now shows only the laptop`);
+
+  // The phone's next access-protected request fails at once, and the page signs out
+  // (its refresh is refused too: the session is gone).
+  const [me] = await Promise.all([
+    phone.page.waitForResponse((r) => new URL(r.url()).pathname === '/me'),
+    phone.page.click('#me-btn'),
+  ]);
+  eq(me.status(), 401, `${t} the phone's next /me answers 401`);
+  eq((await me.json()).error, 'session not found',
+    `${t} ...because its session is gone, not because its token expired`);
+  await phone.page.waitForSelector('body[data-state="signed-out"]');
+  const phoneLog = await text(phone.page, '#log');
+  check(/GET \/me -> 401 \(session not found\)/.test(phoneLog) && /refresh failed/.test(phoneLog),
+    `${t} the phone's page shows the refusal and is signed out`, phoneLog.split('\n').slice(0, 4).join(' | '));
+
+  // The laptop is still signed in.
+  await clearMe(laptop.page);
+  await callMe(laptop.page, 200);
+  ok(`${t} the laptop's /me still answers 200`);
+
+  // HTTP answers with the laptop's cookies (cookie_only: whole tokens in cookies): the
+  // phone's session again, and someone else's session, are 404; the other user keeps theirs.
+  const jar = await tokenCookies(laptop.context);
+  const asLaptop = { cookie: `${ACCESS_COOKIE}=${jar.access.value}`, 'x-csrf-protect': '1' };
+  const stranger = await httpCall(base, 'POST', '/login', {},
+    { user_id: `${user}-stranger`, transport: 'bearer' });
+  eq(stranger.status, 200, `${t} another user signs in (bearer, from an API client)`);
+  const asStranger = { authorization: `Bearer ${stranger.json.access_token}` };
+  const theirs = await httpCall(base, 'GET', '/sessions', asStranger);
+  const strangerSession = theirs.json[0].session_id;
+  for (const [sid, what] of [[phoneSession, 'the signed-out phone'], [strangerSession, 'another user']]) {
+    const r = await httpCall(base, 'DELETE', `/sessions/${encodeURIComponent(sid)}`, asLaptop);
+    eq(r.status, 404, `${t} DELETE /sessions/{id} of ${what}'s session answers 404`);
+  }
+  eq((await httpCall(base, 'GET', '/me', asStranger)).status, 200,
+    `${t} the other user's session is untouched`);
+  const m = await metricsText(base);
+  check(counter(m, 'charon_session_delete_total') >= 1, `${t} /metrics counts the sign-out`);
+
+  const problems = [...laptop.seen.problems, ...phone.seen.problems];
+  check(problems.length === 0, `${t} no script errors or CSP violations`, problems.join('; '));
+  await laptop.context.close();
+  await phone.context.close();
+}
+
 // Cookie tossing: a page on a sibling subdomain plants, for the parent domain, a cookie
 // with the token cookie's name. The browser then sends the application two cookies of that
 // name, which Charon refuses (400) rather than pick one.
@@ -713,6 +836,7 @@ async function main() {
   await transportFlow(base, 'cookie', shot);
   await transportFlow(base, 'cookie_only', null);
   await logoutEverywhere(base);
+  await signOutThatDevice(base);
   await cookieTossing(new URL(base).port, new URL(legacyBase).port);
   const dashboard = join(OUT, 'dashboard.png');
   await liveCharts(base, dashboard);

@@ -108,6 +108,9 @@ macro_rules! store_contract_tests {
             a_conflicting_create_evicts_nothing,
             an_already_expired_create_evicts_nothing,
             concurrent_capped_creates_never_exceed_the_cap,
+            session_types_lists_every_type_of_a_user,
+            session_types_follow_refreshes_past_the_first_expiry,
+            session_types_of_hostile_user_ids_stay_apart,
         );
     };
     // One test at a time: the attributes repeat once per test.
@@ -1421,4 +1424,112 @@ pub async fn concurrent_capped_creates_never_exceed_the_cap(store: Arc<dyn Sessi
         everything, created,
         "a session vanished without being reported"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every type of a user (`session_types`)
+// ---------------------------------------------------------------------------------------------
+
+/// The types `session_types` lists, as a sorted set of names; asserts no duplicates.
+pub async fn type_names(store: &dyn SessionStore, user: &str, now: UnixTime) -> BTreeSet<String> {
+    let types = store
+        .session_types(user, now)
+        .await
+        .expect("session_types succeeds");
+    let names: BTreeSet<String> = types.iter().map(|t| t.as_str().to_owned()).collect();
+    assert_eq!(
+        names.len(),
+        types.len(),
+        "session_types listed a type twice"
+    );
+    names
+}
+
+/// `session_types` lists exactly the types a user wrote sessions of (never another user's,
+/// never one the user never had), through creates and updates; after the sessions of a
+/// type are deleted it may still list that type, but no other.
+pub async fn session_types_lists_every_type_of_a_user(store: Arc<dyn SessionStore>) {
+    let now = now();
+    let user = random_id();
+    let other = random_id();
+    assert!(type_names(&*store, &user, now).await.is_empty());
+
+    let types = [SessionType::default(), stype("oauth2"), stype("a.b")];
+    let mut sessions = Vec::new();
+    for ty in &types {
+        sessions.push(create(&*store, &new_session(&user, ty, now), now).await);
+    }
+    create(&*store, &new_session(&other, &stype("x"), now), now).await;
+    let mine = set(["full", "oauth2", "a.b"]);
+    assert_eq!(type_names(&*store, &user, now).await, mine);
+    assert_eq!(type_names(&*store, &other, now).await, set(["x"]));
+
+    // A refresh keeps the type listed.
+    let v = store.update(&sessions[1], now).await.unwrap();
+    assert_eq!(v, 2);
+    assert_eq!(type_names(&*store, &user, now).await, mine);
+
+    // After a delete_all, the deleted type may stay listed; the others must.
+    store.delete_all(&user, &types[1]).await.unwrap();
+    let listed = type_names(&*store, &user, now).await;
+    assert!(listed.is_subset(&mine), "{listed:?}");
+    assert!(
+        listed.contains("full") && listed.contains("a.b"),
+        "{listed:?}"
+    );
+    // A new login of the deleted type is listed again.
+    create(&*store, &new_session(&user, &types[1], now), now).await;
+    assert_eq!(type_names(&*store, &user, now).await, mine);
+}
+
+/// A session refreshed past its first `refresh_expires_at` (and far past it) is still
+/// listed at a `now` long after the original expiry: the listing follows refreshes, not
+/// only logins.
+pub async fn session_types_follow_refreshes_past_the_first_expiry(store: Arc<dyn SessionStore>) {
+    let now = now();
+    let user = random_id();
+    let ty = stype("long.lived");
+    let mut s = create(&*store, &new_session(&user, &ty, now), now).await;
+    // Refresh just before the end, for three times the TTL more; twice.
+    let mut at = now;
+    for _ in 0..2 {
+        at = s.refresh_expires_at - 1;
+        s.refresh_expires_at = at + 3 * TTL;
+        s.expires_at = Some(at + 10 * TTL);
+        s.lock_version = store.update(&s, at).await.unwrap();
+    }
+    let late = at + 3 * TTL - 1;
+    assert_eq!(get_some(&*store, s.key(), late).await, s);
+    assert_eq!(type_names(&*store, &user, late).await, set(["long.lived"]));
+}
+
+/// Users whose ids look alike, or would escape a key's hash tag, each get their own list.
+pub async fn session_types_of_hostile_user_ids_stay_apart(store: Arc<dyn SessionStore>) {
+    let now = now();
+    let r = random_id();
+    let users = [
+        r.clone(),
+        format!("{r}:full"),
+        format!("{r}:"),
+        format!("{{{r}}}"),
+        format!("{r}}}"),
+        format!("{r}%3A"),
+        format!("{r}%"),
+        format!("{r}\u{0}"),
+    ];
+    for (i, user) in users.iter().enumerate() {
+        create(
+            &*store,
+            &new_session(user, &stype(&format!("t{i}")), now),
+            now,
+        )
+        .await;
+    }
+    for (i, user) in users.iter().enumerate() {
+        assert_eq!(
+            type_names(&*store, user, now).await,
+            set([format!("t{i}").as_str()]),
+            "user {user:?}"
+        );
+    }
 }

@@ -112,8 +112,11 @@
     event.preventDefault();
     const transport = $('transport').value;
     const userId = $('user-id').value.trim();
+    const device = $('device').value.trim();
     $('login-btn').disabled = true;
-    const r = await call('POST', '/login', null, { user_id: userId, transport });
+    const body = { user_id: userId, transport };
+    if (device) body.device = device;
+    const r = await call('POST', '/login', null, body);
     $('login-btn').disabled = false;
     if (r.status !== 200) {
       showMe(r);
@@ -155,29 +158,58 @@
     for (const s of r.json) {
       const tr = document.createElement('tr');
       tr.dataset.sessionId = s.session_id;
-      const cells = [
-        s.session_id,
+      const meta = s.metadata || {};
+      const id = document.createElement('td');
+      id.className = 'mono';
+      id.textContent = s.session_id;
+      tr.appendChild(id);
+      // Metadata is what the login sent: text only, never markup.
+      const device = document.createElement('td');
+      device.className = 'device';
+      device.textContent = meta.device || '(unnamed)';
+      if (meta.user_agent) {
+        const agent = document.createElement('small');
+        agent.textContent = meta.user_agent;
+        device.appendChild(agent);
+      }
+      tr.appendChild(device);
+      for (const text of [
         clock(s.created_at),
         clock(s.refreshed_at),
         clock(s.refresh_expires_at),
         s.expires_at == null ? 'never' : clock(s.expires_at),
-      ];
-      cells.forEach((text, i) => {
+      ]) {
         const td = document.createElement('td');
         td.textContent = text;
-        if (i === 0) td.className = 'mono';
         tr.appendChild(td);
-      });
+      }
       const mark = document.createElement('td');
       if (s.current) {
         const b = document.createElement('span');
         b.className = 'badge';
         b.textContent = 'this browser';
         mark.appendChild(b);
+      } else {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'danger small signout-btn';
+        b.textContent = 'Sign out';
+        b.addEventListener('click', () => signOutDevice(s.session_id, b));
+        mark.appendChild(b);
       }
       tr.appendChild(mark);
       body.appendChild(tr);
     }
+  }
+
+  // "Sign out that device": end another of this user's sessions (DELETE /sessions/{id}).
+  async function signOutDevice(sessionId, button) {
+    button.disabled = true;
+    const r = await api('DELETE', `/sessions/${encodeURIComponent(sessionId)}`);
+    log(r.status === 204 ? `signed out session ${sessionId}`
+      : `could not sign out session ${sessionId} (${r.error || r.status})`);
+    await loadSessions();
+    loadMetrics();
   }
 
   async function logout() {

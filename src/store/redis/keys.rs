@@ -5,7 +5,17 @@
 //!
 //! - `<prefix>{<enc_user>:<type>}:s`: a hash, `<sid> -> signed blob` and
 //!   `l.<sid> -> lock version` (decimal);
-//! - `<prefix>{<enc_user>:<type>}:e`: a sorted set, `<sid> -> refresh_expires_at`.
+//! - `<prefix>{<enc_user>:<type>}:e`: a sorted set, `<sid> -> refresh_expires_at`;
+//! - `<prefix>{<enc_user>:<type>}:i`: a hash, `until -> t`: the type index below lists this
+//!   type until `t` at least (the "index horizon").
+//!
+//! and per user one key in a slot of its own:
+//!
+//! - `<prefix>{<enc_user>}:t`: the type index, a sorted set
+//!   `<type> -> a time up to which that type may have live sessions` (see `scripts.rs`).
+//!
+//! The per-user tag `{<enc_user>}` contains no `:` and the per-type tags always do, so it
+//! is never one of them.
 //!
 //! `enc_user` is the user id percent-encoded: every byte outside the RFC 3986 unreserved
 //! set `[A-Za-z0-9_.~-]` becomes `%XX` (uppercase hex). The encoding is injective and never
@@ -63,6 +73,7 @@ fn encode_user(out: &mut String, user_id: &str) {
 pub struct UserKeys {
     sessions: String,
     expiries: String,
+    horizon: String,
 }
 
 impl UserKeys {
@@ -77,6 +88,12 @@ impl UserKeys {
         &self.expiries
     }
 
+    /// The hash `until -> t`: the user's [type index](super::RedisStore::type_index_key)
+    /// lists this type until `t` at least.
+    pub fn index_horizon(&self) -> &str {
+        &self.horizon
+    }
+
     pub(crate) fn new(prefix: &str, user_id: &str, session_type: &SessionType) -> Self {
         let mut base = String::with_capacity(prefix.len() + user_id.len() + 24);
         base.push_str(prefix);
@@ -88,12 +105,27 @@ impl UserKeys {
         let mut sessions = String::with_capacity(base.len() + 2);
         sessions.push_str(&base);
         sessions.push_str(":s");
+        let mut horizon = String::with_capacity(base.len() + 2);
+        horizon.push_str(&base);
+        horizon.push_str(":i");
         base.push_str(":e");
         Self {
             sessions,
             expiries: base,
+            horizon,
         }
     }
+}
+
+/// The key of `user_id`'s type index under `prefix`: `<prefix>{<enc_user>}:t`, a sorted
+/// set `session type -> a time up to which it may have live sessions`, in a slot of its own.
+pub(crate) fn type_index_key(prefix: &str, user_id: &str) -> String {
+    let mut key = String::with_capacity(prefix.len() + user_id.len() + 4);
+    key.push_str(prefix);
+    key.push('{');
+    encode_user(&mut key, user_id);
+    key.push_str("}:t");
+    key
 }
 
 #[cfg(test)]
@@ -157,12 +189,21 @@ mod tests {
                 assert!(seen.insert(keys.sessions.clone()), "collision for {id:?}");
                 assert!(seen_tags.insert(tag(&keys.sessions).to_owned()));
                 // Exactly one `{` and one `}`: the tag cannot escape.
-                for k in [&keys.sessions, &keys.expiries] {
+                let index = type_index_key(DEFAULT_PREFIX, &id);
+                for k in [&keys.sessions, &keys.expiries, &keys.horizon, &index] {
                     assert_eq!(k.matches('{').count(), 1, "{k}");
                     assert_eq!(k.matches('}').count(), 1, "{k}");
                     assert!(k.is_ascii());
                 }
                 assert_eq!(tag(&keys.sessions), tag(&keys.expiries));
+                assert_eq!(tag(&keys.sessions), tag(&keys.horizon));
+                // The user's index has a tag of its own, never a (user, type)'s.
+                assert_eq!(tag(&index), tag_user(&id));
+                assert!(!tag(&index).contains(':'));
+                if ty == &types[0] {
+                    // Distinct per user, and from every (user, type) tag.
+                    assert!(seen_tags.insert(tag(&index).to_owned()), "{id:?}");
+                }
                 assert_eq!(
                     tag(&keys.sessions),
                     format!("{}:{}", tag_user(&id), ty.as_str())
@@ -202,6 +243,8 @@ mod tests {
         let k = UserKeys::new("charon:", "u{1}", &SessionType::default());
         assert_eq!(k.sessions, "charon:{u%7B1%7D:full}:s");
         assert_eq!(k.expiries, "charon:{u%7B1%7D:full}:e");
+        assert_eq!(k.horizon, "charon:{u%7B1%7D:full}:i");
+        assert_eq!(type_index_key("charon:", "u{1}"), "charon:{u%7B1%7D}:t");
     }
 
     #[test]

@@ -1,15 +1,17 @@
 //! Redis session store, standalone or Cluster (feature `redis`).
 //!
 //! [`RedisStore`] keeps the [`SessionStore`] contract on Redis >= 6.2 (and Valkey), with one
-//! round trip per operation:
+//! round trip per operation (three for a write that must first raise the user's type index,
+//! see [Every type of a user](#every-type-of-a-user)):
 //!
 //! | operation | Redis |
 //! |---|---|
 //! | `get` | `HGET hash sid` |
 //! | `get_all` | `HGETALL hash` |
-//! | `create`, `update` | one Lua script: lock check, evict over the cap (create), write, prune expired, set key expiry |
+//! | `create`, `update` | one Lua script: lock check, index horizon check, evict over the cap (create), write, prune expired, set key expiry |
 //! | `delete` | one Lua script: `HDEL sid l.sid`, `ZREM`, recompute key expiry |
 //! | `delete_all` | `DEL hash zset` (both keys share one slot) |
+//! | `session_types` | `ZRANGEBYSCORE index now +inf` (the user's type index) |
 //!
 //! # Key layout
 //!
@@ -19,6 +21,41 @@
 //! `[A-Za-z0-9_.~-]` becomes `%XX`): injective, and it never contains `{`, `}` or `:`, so
 //! the hash tag cannot escape and two users never share keys. The prefix defaults to
 //! `charon:`.
+//!
+//! # Every type of a user
+//!
+//! Each (user, type) has a hash tag, and so a Cluster slot, of its own; no script can see
+//! every type of one user, and the store never scans keys (no `SCAN`, no `KEYS`). So that
+//! [`session_types`](SessionStore::session_types) (and with it
+//! [`Charon::revoke_all_sessions_of_user`](crate::Charon::revoke_all_sessions_of_user))
+//! finds every type, each user has a **type index** in a slot of its own,
+//! `<prefix>{<enc_user>}:t` ([`RedisStore::type_index_key`]): a sorted set
+//! `type -> a time up to which it may have live sessions`. Its invariant: while a session
+//! is live, its type's score is at least the session's `refresh_expires_at`.
+//!
+//! The write script keeps it without a second round trip on most writes: each (user,
+//! type) also holds its **index horizon** (`<prefix>{<enc_user>:<type>}:i`, the score the
+//! index is known to have reached), and a create or update whose `refresh_expires_at`
+//! lies past it writes nothing and answers "needs index". The store then raises the
+//! index entry (`ZADD GT`, one script on the user's slot) to `2 · refresh_expires_at −
+//! now`, and runs the write again, which stores the new horizon with it: three round
+//! trips instead of one, on the first write of a (user, type) and then about once per
+//! refresh TTL (a refresh that keeps the same TTL stays within the horizon until the TTL
+//! has passed once more). The index is raised before the session is written, so a failed
+//! raise writes nothing, and a login never ends up unlisted.
+//!
+//! Index entries are never removed by deletes (a delete in one slot cannot check, in the
+//! same atomic step, that no login of that type is under way in the other); an entry goes
+//! once its score has passed, when every session of its type has ended, and the key
+//! expires with its highest score. So `session_types` may list a type whose sessions were
+//! all deleted, never miss one with a live session.
+//!
+//! **Data written before the index existed** has no horizon: its first write after the
+//! upgrade (a refresh) needs the index and so indexes it. Until then its type is listed
+//! only if another session of it was written since; `revoke_all_sessions_of_user` always
+//! adds the default type, and [`delete_all`](SessionStore::delete_all) per type covers
+//! the rest. After one refresh TTL every live session has been refreshed (or has ended),
+//! so every one is indexed.
 //!
 //! # Expiry without a cleanup job
 //!
@@ -166,8 +203,8 @@ use tls::{Pem, TlsSettings};
 
 use codec::{decode_blob, encode_blob};
 use connection::Connection;
-use keys::{DEFAULT_PREFIX, LOCK_FIELD_PREFIX, validate_prefix};
-use scripts::{SCRIPTS, UPSERT_CONFLICT, UPSERT_NOT_FOUND, UPSERT_OK};
+use keys::{DEFAULT_PREFIX, LOCK_FIELD_PREFIX, type_index_key, validate_prefix};
+use scripts::{SCRIPTS, UPSERT_CONFLICT, UPSERT_NEEDS_INDEX, UPSERT_NOT_FOUND, UPSERT_OK};
 
 pub use crate::token::MIN_BASE_SECRET_LEN;
 
@@ -292,6 +329,13 @@ impl RedisStore {
     /// The Redis keys holding the sessions of `(user_id, session_type)`.
     pub fn keys(&self, user_id: &str, session_type: &SessionType) -> UserKeys {
         UserKeys::new(&self.inner.prefix, user_id, session_type)
+    }
+
+    /// The Redis key of `user_id`'s type index, `<prefix>{<enc_user>}:t`: a sorted set
+    /// `session type -> a time up to which it may have live sessions` (see
+    /// [Every type of a user](self#every-type-of-a-user)).
+    pub fn type_index_key(&self, user_id: &str) -> String {
+        type_index_key(&self.inner.prefix, user_id)
     }
 
     /// Whether calls go to Redis: `false` while the store is known down and fails fast
@@ -502,40 +546,31 @@ impl RedisStore {
             Mode::Create(cap) => ("c", cap.map_or(0, NonZeroU32::get)),
             Mode::Update => ("u", 0),
         };
-        let mut invocation = SCRIPTS.upsert.prepare_invoke();
-        invocation
-            .key(keys.sessions())
-            .key(keys.expiries())
-            .arg(&session.id)
-            .arg(flag)
-            .arg(session.lock_version)
-            .arg(new_lock)
-            .arg(blob)
-            .arg(session.refresh_expires_at)
-            .arg(now)
-            .arg(cap);
-        let (reply, evicted): (i64, Vec<Vec<u8>>) = match (&self.durable_conn, cap) {
-            // A capped create may evict sessions: with durable deletes those evictions must
-            // be durable too, so the create runs with the waits (`WAIT` only covers the
-            // writes of its own connection).
-            (Some(durable), 1..) => {
-                let reply = self
-                    .run_durable(
-                        durable,
-                        |pipe| {
-                            pipe.invoke_script(&invocation);
-                        },
-                        Some(&SCRIPTS.upsert),
-                    )
-                    .await?;
-                redis::from_redis_value(reply)
-                    .map_err(|e| StoreError::with_source(StoreErrorKind::Backend, e))?
-            }
-            _ => {
-                let mut conn = self.conn.clone();
-                self.run(invocation.invoke_async(&mut conn)).await?
-            }
+        let upsert = |raised_horizon: UnixTime| {
+            let mut invocation = SCRIPTS.upsert.prepare_invoke();
+            invocation
+                .key(keys.sessions())
+                .key(keys.expiries())
+                .key(keys.index_horizon())
+                .arg(&session.id)
+                .arg(flag)
+                .arg(session.lock_version)
+                .arg(new_lock)
+                .arg(&blob)
+                .arg(session.refresh_expires_at)
+                .arg(now)
+                .arg(cap)
+                .arg(raised_horizon);
+            self.run_upsert(invocation, cap)
         };
+        let (mut reply, mut evicted) = upsert(0).await?;
+        if reply == UPSERT_NEEDS_INDEX {
+            // The session would outlive its type's entry in the user's type index: raise
+            // the entry first, then write (see "Every type of a user").
+            let horizon = index_horizon(session.refresh_expires_at, now);
+            self.raise_type_index(session, horizon, now).await?;
+            (reply, evicted) = upsert(horizon).await?;
+        }
         match reply {
             UPSERT_OK => Ok(Created::new(
                 new_lock,
@@ -551,6 +586,71 @@ impl RedisStore {
                 UnexpectedReply(other),
             )),
         }
+    }
+
+    /// Run one upsert invocation; returns the script's reply code and evicted ids.
+    async fn run_upsert(
+        &self,
+        invocation: redis::ScriptInvocation<'_>,
+        cap: u32,
+    ) -> Result<(i64, Vec<Vec<u8>>), StoreError> {
+        match (&self.durable_conn, cap) {
+            // A capped create may evict sessions: with durable deletes those evictions must
+            // be durable too, so the create runs with the waits (`WAIT` only covers the
+            // writes of its own connection).
+            (Some(durable), 1..) => {
+                let reply = self
+                    .run_durable(
+                        durable,
+                        |pipe| {
+                            pipe.invoke_script(&invocation);
+                        },
+                        Some(&SCRIPTS.upsert),
+                    )
+                    .await?;
+                redis::from_redis_value(reply)
+                    .map_err(|e| StoreError::with_source(StoreErrorKind::Backend, e))
+            }
+            _ => {
+                let mut conn = self.conn.clone();
+                self.run(invocation.invoke_async(&mut conn)).await
+            }
+        }
+    }
+
+    /// Raise `session`'s type in its user's type index to `horizon` (one script on the
+    /// user's slot).
+    async fn raise_type_index(
+        &self,
+        session: &Session,
+        horizon: UnixTime,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let mut invocation = SCRIPTS.type_index.prepare_invoke();
+        invocation
+            .key(self.type_index_key(&session.user_id))
+            .arg(session.session_type.as_str())
+            .arg(horizon)
+            .arg(now);
+        let mut conn = self.conn.clone();
+        let _: i64 = self.run(invocation.invoke_async(&mut conn)).await?;
+        Ok(())
+    }
+
+    async fn session_types_impl(
+        &self,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<Vec<SessionType>, StoreError> {
+        let mut cmd = redis::cmd("ZRANGEBYSCORE");
+        cmd.arg(self.type_index_key(user_id)).arg(now).arg("+inf");
+        let mut conn = self.conn.clone();
+        let names: Vec<String> = self.run(cmd.query_async(&mut conn)).await?;
+        // A member that is no valid type name was not written by this store: skip it.
+        Ok(names
+            .into_iter()
+            .filter_map(|name| SessionType::new(name).ok())
+            .collect())
     }
 
     async fn delete_impl(&self, key: SessionKey<'_>, now: UnixTime) -> Result<bool, StoreError> {
@@ -660,6 +760,16 @@ impl SessionStore for RedisStore {
         session_type: &'a SessionType,
     ) -> StoreFuture<'a, ()> {
         Box::pin(self.delete_all_impl(user_id, session_type))
+    }
+
+    /// The user's type index: `ZRANGEBYSCORE <prefix>{<enc_user>}:t now +inf`. See
+    /// [Every type of a user](self#every-type-of-a-user) for what it lists.
+    fn session_types<'a>(
+        &'a self,
+        user_id: &'a str,
+        now: UnixTime,
+    ) -> StoreFuture<'a, Vec<SessionType>> {
+        Box::pin(self.session_types_impl(user_id, now))
     }
 
     /// `PING` within `deadline` (on a Cluster, every node must answer). While the store
@@ -1071,7 +1181,7 @@ async fn finish(
             "durable deletes with local fsync need WAITAOF (Redis >= 7.2); this server lacks it",
         ));
     }
-    for script in [&SCRIPTS.upsert, &SCRIPTS.delete] {
+    for script in [&SCRIPTS.upsert, &SCRIPTS.delete, &SCRIPTS.type_index] {
         bounded(inner.deadline, script.load_async(&mut conn)).await?;
     }
     Ok(RedisStore {
@@ -1142,6 +1252,18 @@ fn store_error(e: RedisError) -> StoreError {
         StoreErrorKind::Backend
     };
     StoreError::with_source(kind, e)
+}
+
+/// The index horizon a write that needs one raises its type's entry to: twice the
+/// session's remaining refresh lifetime from `now` (`2 · refresh_expires_at − now`, at most
+/// [`MAX_EXPIRY`]). The surplus over `refresh_expires_at` is what spares most later writes
+/// the extra round trips: a session refreshed with the same refresh TTL raises it again
+/// once per TTL, not on every refresh. It is also a margin for clock skew between
+/// instances (an index entry is pruned, or its key expires, by the writer's clock): as
+/// long as two clocks differ by less than a refresh TTL, no entry goes before its sessions.
+fn index_horizon(refresh_expires_at: UnixTime, now: UnixTime) -> UnixTime {
+    let remaining = refresh_expires_at.saturating_sub(now).max(0);
+    refresh_expires_at.saturating_add(remaining).min(MAX_EXPIRY)
 }
 
 /// A script answered with a value it never returns.

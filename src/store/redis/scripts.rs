@@ -39,12 +39,15 @@ pub(crate) const UPSERT_OK: i64 = 0;
 pub(crate) const UPSERT_CONFLICT: i64 = 1;
 /// Script reply code: update of a session that is absent or expired.
 pub(crate) const UPSERT_NOT_FOUND: i64 = 2;
+/// Script reply code: nothing written, the session would outlive the index horizon; raise
+/// the user's type index ([`TYPE_INDEX_LUA`]) and call again with the new horizon.
+pub(crate) const UPSERT_NEEDS_INDEX: i64 = 3;
 
 /// Optimistic-locking upsert, with the session cap on create.
 ///
-/// `KEYS`: `[hash, zset]`.
+/// `KEYS`: `[hash, zset, index horizon]`.
 /// `ARGV`: `[sid, mode ("c" | "u"), expected lock, new lock, blob, refresh_expires_at, now,
-/// max sessions (0: no cap)]`.
+/// max sessions (0: no cap), raised horizon (0: none)]`.
 ///
 /// Replies `{code, evicted}`: a reply code (`UPSERT_*`) and the ids evicted (empty but on a
 /// successful capped create).
@@ -52,6 +55,9 @@ pub(crate) const UPSERT_NOT_FOUND: i64 = 2;
 /// 1. A session is live when its zset score is `>= now` and its lock field exists.
 ///    Create: a live session gives `1` (conflict). Update: an absent or expired session gives
 ///    `2` (not found), a lock field other than the expected version gives `1` (conflict).
+///    Then the type index: when `refresh_expires_at` lies after both the stored index
+///    horizon and the raised one, gives `3` (needs index) and writes nothing; a raised
+///    horizon above the stored one is stored with the write (`HSET until`, `EXPIRE` at it).
 /// 2. Create with a cap: when the other live members (score `>= now`, the new id left out)
 ///    number `cap` or more, removes the lowest-scored ones
 ///    (`ZRANGEBYSCORE now +inf LIMIT 0 n`: lowest score first, ties in member byte order)
@@ -80,6 +86,11 @@ else
   if cur ~= ARGV[3] then return {1, {}} end
 end
 
+-- Type index (TYPE_INDEX_LUA): no session may outlive its type's entry in the user's index.
+local stored_horizon = tonumber(redis.call('HGET', KEYS[3], 'until') or '0') or 0
+local raised = tonumber(ARGV[9])
+if tonumber(ARGV[6]) > math.max(stored_horizon, raised) then return {3, {}} end
+
 local evicted = {}
 if ARGV[2] == 'c' and cap > 0 then
   -- A member under the new id without its lock field is no live session, but ZCOUNT sees
@@ -100,6 +111,10 @@ end
 
 redis.call('HSET', hkey, sid, ARGV[5], lfield, ARGV[4])
 redis.call('ZADD', zkey, ARGV[6], sid)
+if raised > stored_horizon then
+  redis.call('HSET', KEYS[3], 'until', ARGV[9])
+  redis.call('EXPIRE', KEYS[3], string.format('%d', raised - now + 1))
+end
 
 local dead = redis.call('ZRANGEBYSCORE', zkey, '-inf', '(' .. ARGV[7], 'LIMIT', 0, 1000)
 for _, m in ipairs(dead) do
@@ -136,15 +151,49 @@ return n
 ",
 );
 
+/// Raise the user's type index: the type `ARGV[1]` may have live sessions until `ARGV[2]`.
+///
+/// `KEYS`: `[type index]` (the per-user key, a slot of its own). `ARGV`: `[session type,
+/// until, now]`.
+///
+/// Every (user, type) hash tag is a slot of its own, so no script can see all of a user's
+/// types; this index lists them, in the user's slot. The invariant: while a session is
+/// live, its type's score here is at least its `refresh_expires_at`. The upsert script
+/// keeps it: it refuses (reply `3`) a write past the index horizon it stored, and the
+/// store then runs this script, then the upsert again with the new horizon, which the
+/// upsert stores with the write. Scores only grow (`ZADD GT`); members whose score has
+/// passed (`< now`: every session of that type has ended) are removed; the key expires
+/// with its highest score. Nothing else removes a member: a type whose sessions were
+/// deleted stays listed until its score passes (deleting it here could race a login of
+/// that type in the other slot). Returns 0.
+pub(crate) const TYPE_INDEX_LUA: &str = r"
+local ikey = KEYS[1]
+local now = tonumber(ARGV[3])
+redis.call('ZADD', ikey, 'GT', ARGV[2], ARGV[1])
+local dead = redis.call('ZRANGEBYSCORE', ikey, '-inf', '(' .. ARGV[3], 'LIMIT', 0, 1000)
+for _, m in ipairs(dead) do redis.call('ZREM', ikey, m) end
+local top = redis.call('ZRANGE', ikey, -1, -1, 'WITHSCORES')
+local ttl = 0
+if #top > 0 then ttl = tonumber(top[2]) - now + 1 end
+if ttl < 1 then
+  redis.call('DEL', ikey)
+else
+  redis.call('EXPIRE', ikey, string.format('%d', ttl))
+end
+return 0
+";
+
 /// The scripts, hashed once.
 #[derive(Debug)]
 pub(crate) struct Scripts {
     pub(crate) upsert: redis::Script,
     pub(crate) delete: redis::Script,
+    pub(crate) type_index: redis::Script,
 }
 
 /// Process-wide script handles.
 pub(crate) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     upsert: redis::Script::new(UPSERT_LUA),
     delete: redis::Script::new(DELETE_LUA),
+    type_index: redis::Script::new(TYPE_INDEX_LUA),
 });
