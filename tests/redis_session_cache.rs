@@ -44,8 +44,12 @@ fn key() -> SigningKey {
     SigningKey::from_bytes([7; 32])
 }
 
+/// A cache whose entries never age out during a test, with a lenient heartbeat (a loaded
+/// test machine must not reset it: "no reset" is what shows the messages did the work).
 fn cached() -> SessionCache {
-    SessionCache::new(10_000).max_age(NO_AGE_LIMIT)
+    SessionCache::new(10_000)
+        .max_age(NO_AGE_LIMIT)
+        .heartbeat(Duration::from_millis(250), Duration::from_secs(5))
 }
 
 async fn standalone(cache: Option<SessionCache>) -> RedisStore {

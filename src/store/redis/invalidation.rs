@@ -230,15 +230,22 @@ mod tests {
 
     #[test]
     fn messages_invalidate_and_only_our_heartbeats_count() {
-        let cache = SessionCacheState::new(SessionCache::new(16));
+        let cache = SessionCacheState::new(
+            SessionCache::new(16).heartbeat(Duration::from_millis(50), Duration::from_millis(50)),
+        );
         apply(&cache, b"charon:{ann:full}:s", "!hb:aa:");
         assert_eq!(cache.stats().invalidations, 1);
-        apply(&cache, b"!hb:bb:123", "!hb:aa:");
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!cache.heartbeat_fresh());
+        // Another instance's heartbeat, or a garbled one, is not ours: still stale, and
+        // no heartbeat is taken for an invalidation.
+        let now = cache.now_ms();
+        apply(&cache, format!("!hb:bb:{now}").as_bytes(), "!hb:aa:");
         apply(&cache, b"!hb:aa:not a number", "!hb:aa:");
+        assert!(!cache.heartbeat_fresh());
         assert_eq!(cache.stats().invalidations, 1);
-        let later = cache.now_ms() + 60_000;
-        apply(&cache, format!("!hb:aa:{later}").as_bytes(), "!hb:aa:");
-        // Our heartbeat, sent "later": fresh now.
+        // Ours, sent just now: fresh again.
+        apply(&cache, format!("!hb:aa:{now}").as_bytes(), "!hb:aa:");
         assert!(cache.heartbeat_fresh());
         assert_eq!(channel("charon:"), "charon:invalidations");
     }

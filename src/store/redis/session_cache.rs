@@ -613,10 +613,11 @@ mod tests {
     #[test]
     fn a_stale_heartbeat_stops_the_cache() {
         let cache =
-            up(SessionCache::new(16).heartbeat(Duration::from_millis(1), Duration::from_millis(1)));
+            up(SessionCache::new(16)
+                .heartbeat(Duration::from_millis(50), Duration::from_millis(50)));
         let t = token(cache.lookup(H, "s1", NOW));
         cache.insert(t, H, "s1", &session("s1"));
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(200));
         assert!(matches!(cache.lookup(H, "s1", NOW), Lookup::Miss(None)));
         assert!(!cache.stats().active);
         cache.heartbeat_seen(cache.now_ms());
@@ -625,7 +626,7 @@ mod tests {
 
     #[test]
     fn entries_age_out_and_expired_sessions_are_never_served() {
-        let cache = up(SessionCache::new(16).max_age(Duration::from_millis(5)));
+        let cache = up(SessionCache::new(16).max_age(Duration::from_millis(100)));
         let t = token(cache.lookup(H, "s1", NOW));
         cache.insert(t, H, "s1", &session("s1"));
         assert!(is_hit(&cache.lookup(H, "s1", NOW)));
@@ -633,7 +634,7 @@ mod tests {
             !is_hit(&cache.lookup(H, "s1", NOW + 3601)),
             "expired by the caller's now"
         );
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(200));
         assert!(!is_hit(&cache.lookup(H, "s1", NOW)), "older than max_age");
     }
 
