@@ -449,3 +449,41 @@ async fn invalid_settings_are_refused_when_connecting() {
     // A store without a cache has no statistics.
     assert!(standalone(None).await.session_cache_stats().is_none());
 }
+
+/// A store that cannot subscribe (an ACL user without `+subscribe`) is refused when it
+/// connects with a cache, instead of silently doing a round trip per read; the same user
+/// connects without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_that_cannot_subscribe_is_a_configuration_error() {
+    let server = RedisServer::spawn();
+    server
+        .command(&[
+            "ACL",
+            "SETUSER",
+            "writer",
+            "on",
+            ">writer-password",
+            "~*",
+            "&*",
+            "+@all",
+            "-subscribe",
+        ])
+        .unwrap();
+    let url = format!("redis://writer:writer-password@127.0.0.1:{}", server.port());
+    let err = RedisStore::builder_with_key(key())
+        .session_cache(cached())
+        .connect(&url)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        charon_auth::error::ConfigErrorKind::InvalidRedis
+    );
+    let store = RedisStore::builder_with_key(key())
+        .connect(&url)
+        .await
+        .unwrap();
+    let t = now();
+    let s = new_session("writer", t);
+    store.create(&s, None, t).await.unwrap();
+}
