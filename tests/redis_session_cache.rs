@@ -487,3 +487,41 @@ async fn a_cache_that_cannot_subscribe_is_a_configuration_error() {
     let s = new_session("writer", t);
     store.create(&s, None, t).await.unwrap();
 }
+
+/// Over TLS with a private CA and a client certificate (mutual TLS), on a Cluster: the
+/// subscriber connects with the store's TLS settings, and a delete on A reaches B's cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_subscriber_follows_the_stores_tls_settings_on_a_cluster() {
+    let pki = support::redis::pki();
+    let connect = || async {
+        RedisStore::builder_with_key(key())
+            .tls_ca_pem(pki.ca_pem.clone())
+            .tls_client_cert_pem(pki.client_cert_pem.clone(), pki.client_key_pem.clone())
+            .session_cache(cached())
+            .connect_cluster(support::redis::tls_cluster().tls_urls())
+            .await
+            .unwrap()
+    };
+    let (a, b) = (connect().await, connect().await);
+    let t = now();
+    let s = new_session(&format!("user-{}", random_id()), t);
+    a.create(&s, None, t).await.unwrap();
+    let start = Instant::now();
+    loop {
+        assert!(get_b(&b, &s).await.is_some());
+        let hits = stats(&b).hits;
+        assert!(get_b(&b, &s).await.is_some());
+        if stats(&b).hits == hits + 1 {
+            break;
+        }
+        assert!(start.elapsed() < LIMIT, "B never cached the session");
+    }
+    let resets = stats(&b).resets;
+    delete(&a, &s).await;
+    let start = Instant::now();
+    while get_b(&b, &s).await.is_some() {
+        assert!(start.elapsed() < LIMIT, "the delete never reached B");
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(stats(&b).resets, resets, "no reset: the message did it");
+}
