@@ -58,6 +58,36 @@ mod redis_cluster {
     });
 }
 
+/// The Redis stores again, with a session cache: `Cached` then reads through it (and
+/// `Strict` still does a round trip per request).
+#[cfg(feature = "redis")]
+mod redis_standalone_with_cache {
+    crate::support::session_check::session_check_tests!(async {
+        let store = charon_auth::store::redis::RedisStore::builder_with_key(
+            charon_auth::store::redis::SigningKey::from_bytes([9; 32]),
+        )
+        .session_cache(charon_auth::store::redis::SessionCache::default())
+        .connect(&crate::support::redis::standalone_url())
+        .await
+        .unwrap();
+        std::sync::Arc::new(store) as std::sync::Arc<dyn charon_auth::store::SessionStore>
+    });
+}
+
+#[cfg(feature = "redis")]
+mod redis_cluster_with_cache {
+    crate::support::session_check::session_check_tests!(async {
+        let store = charon_auth::store::redis::RedisStore::builder_with_key(
+            charon_auth::store::redis::SigningKey::from_bytes([9; 32]),
+        )
+        .session_cache(charon_auth::store::redis::SessionCache::default())
+        .connect_cluster(crate::support::redis::cluster().urls())
+        .await
+        .unwrap();
+        std::sync::Arc::new(store) as std::sync::Arc<dyn charon_auth::store::SessionStore>
+    });
+}
+
 /// A store whose writes succeed and whose reads fail, as a backend going down between a
 /// login and the next request would.
 #[derive(Debug)]

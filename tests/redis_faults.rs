@@ -62,7 +62,7 @@ const DURABLE: [&str; 4] = ["--appendonly", "yes", "--appendfsync", "always"];
 
 /// The least-privilege user documented in `SECURITY.md` (standalone; Cluster adds
 /// `+cluster|slots`), for the default prefix `charon:`.
-const ACL_SETUSER: [&str; 24] = [
+const ACL_SETUSER: [&str; 26] = [
     "ACL",
     "SETUSER",
     "charon",
@@ -71,6 +71,7 @@ const ACL_SETUSER: [&str; 24] = [
     "resetkeys",
     "~charon:*",
     "resetchannels",
+    "&charon:invalidations",
     "-@all",
     "+evalsha",
     "+script|load",
@@ -87,6 +88,7 @@ const ACL_SETUSER: [&str; 24] = [
     "+zcount",
     "+expire",
     "+ping",
+    "+publish",
 ];
 
 /// Run `fut` under [`HANG_GUARD`]; firing fails the test.

@@ -108,7 +108,13 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// layer's [`Revocation::Cached`](crate::layer::Revocation::Cached) calls). A store
     /// with such a cache must answer as `get` would, except within the time an
     /// invalidation takes to arrive, and must answer by a round trip (or not at all)
-    /// whenever it may have missed an invalidation. Defaults to [`get`](Self::get).
+    /// whenever it may have missed an invalidation; its own writes must be seen by its
+    /// next `get_cached`. Defaults to [`get`](Self::get).
+    ///
+    /// The Redis store has such a cache when built with
+    /// `RedisStoreBuilder::session_cache` (feature `redis`): invalidations published by
+    /// its write scripts, a heartbeat, and an empty cache whenever the channel may have
+    /// missed one.
     fn get_cached<'a>(
         &'a self,
         key: SessionKey<'a>,

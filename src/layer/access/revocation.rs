@@ -21,7 +21,7 @@ use crate::verifier::Authenticated;
 /// |---|---|---|
 /// | `Off` | nothing | when they expire (the access TTL, 15 min by default) |
 /// | `Strict` | one store round trip | at once: the next request is refused |
-/// | `Cached` | what the store's [`SessionStore::get_cached`] costs | as the store's `get_cached` guarantees; every store today answers it by a round trip, as `Strict` |
+/// | `Cached` | nothing on a cache hit (Redis with a [session cache](crate::store::redis::RedisStoreBuilder::session_cache)), else one round trip | this instance: at once; another instance: once Redis's invalidation message arrives (measured on loopback: see SECURITY.md); while the invalidation channel is down or lagging, as `Strict` |
 ///
 /// With a check, a request is let through only when the session its token names
 /// (`sub`, `sid`, `styp`) is live in the store: the handler then reads it from
@@ -41,9 +41,21 @@ pub enum Revocation {
     /// Load the session from the store on every request.
     Strict,
     /// Load the session through the store's coherent local cache
-    /// ([`SessionStore::get_cached`]); a store without one answers as in `Strict` (the
-    /// memory store needs none; the Redis store's cache is not built yet, so today this
-    /// mode is `Strict`).
+    /// ([`SessionStore::get_cached`]); a store without one answers as in `Strict`.
+    ///
+    /// - Redis with [`RedisStoreBuilder::session_cache`]: a cached session answers with
+    ///   no round trip. A logout, logout everywhere, reuse revocation, eviction or refresh
+    ///   written by this instance is seen by its next request; one written by another
+    ///   instance once Redis's pub/sub invalidation message arrives here (a delay, not a
+    ///   window without bound: while the channel is down, lagging or reconnecting the
+    ///   cache is emptied and every request is a round trip). A key removed behind the
+    ///   store's back (`redis-cli DEL`, `maxmemory` eviction) is seen within the cache's
+    ///   [maximum age](crate::store::redis::SessionCache::max_age). Expiry is checked on
+    ///   every request against the request's time.
+    /// - Redis without a session cache: as `Strict`.
+    /// - The memory store: as `Strict` (its reads are local already).
+    ///
+    /// [`RedisStoreBuilder::session_cache`]: crate::store::redis::RedisStoreBuilder::session_cache
     Cached,
 }
 

@@ -95,13 +95,7 @@ impl UserKeys {
     }
 
     pub(crate) fn new(prefix: &str, user_id: &str, session_type: &SessionType) -> Self {
-        let mut base = String::with_capacity(prefix.len() + user_id.len() + 24);
-        base.push_str(prefix);
-        base.push('{');
-        encode_user(&mut base, user_id);
-        base.push(':');
-        base.push_str(session_type.as_str());
-        base.push('}');
+        let mut base = tag_base(prefix, user_id, session_type);
         let mut sessions = String::with_capacity(base.len() + 2);
         sessions.push_str(&base);
         sessions.push_str(":s");
@@ -125,6 +119,25 @@ pub(crate) fn type_index_key(prefix: &str, user_id: &str) -> String {
     key.push('{');
     encode_user(&mut key, user_id);
     key.push_str("}:t");
+    key
+}
+
+/// `<prefix>{<enc_user>:<type>}`.
+fn tag_base(prefix: &str, user_id: &str, session_type: &SessionType) -> String {
+    let mut base = String::with_capacity(prefix.len() + user_id.len() + 24);
+    base.push_str(prefix);
+    base.push('{');
+    encode_user(&mut base, user_id);
+    base.push(':');
+    base.push_str(session_type.as_str());
+    base.push('}');
+    base
+}
+
+/// The session hash's key alone ([`UserKeys::sessions`]), for reads (one allocation).
+pub(crate) fn sessions_key(prefix: &str, user_id: &str, session_type: &SessionType) -> String {
+    let mut key = tag_base(prefix, user_id, session_type);
+    key.push_str(":s");
     key
 }
 
@@ -241,6 +254,10 @@ mod tests {
     #[test]
     fn layout() {
         let k = UserKeys::new("charon:", "u{1}", &SessionType::default());
+        assert_eq!(
+            sessions_key("charon:", "u{1}", &SessionType::default()),
+            k.sessions
+        );
         assert_eq!(k.sessions, "charon:{u%7B1%7D:full}:s");
         assert_eq!(k.expiries, "charon:{u%7B1%7D:full}:e");
         assert_eq!(k.horizon, "charon:{u%7B1%7D:full}:i");

@@ -7,10 +7,11 @@
 //! | operation | Redis |
 //! |---|---|
 //! | `get` | `HGET hash sid` |
+//! | `get_cached` | with a [session cache](RedisStoreBuilder::session_cache): nothing on a hit, else `HGET hash sid`; without one, `get` |
 //! | `get_all` | `HGETALL hash` |
-//! | `create`, `update` | one Lua script: lock check, index horizon check, evict over the cap (create), write, prune expired, set key expiry |
-//! | `delete` | one Lua script: `HDEL sid l.sid`, `ZREM`, recompute key expiry |
-//! | `delete_all` | `DEL hash zset` (both keys share one slot) |
+//! | `create`, `update` | one Lua script: lock check, index horizon check, evict over the cap (create), write, prune expired, set key expiry, `PUBLISH` the invalidation |
+//! | `delete` | one Lua script: `HDEL sid l.sid`, `ZREM`, recompute key expiry, `PUBLISH` |
+//! | `delete_all` | one Lua script: `DEL hash zset` (both keys share one slot), `PUBLISH` |
 //! | `session_types` | `ZRANGEBYSCORE index now +inf` (the user's type index) |
 //!
 //! # Key layout
@@ -94,6 +95,17 @@
 //! in member byte order), and the script returns their ids. A Cluster runs it on the
 //! user's slot like every other write, so concurrent creates can never leave more than the
 //! cap.
+//!
+//! # Session cache
+//!
+//! Every write script publishes the name of the session hash it wrote on
+//! `<prefix>invalidations`, in the same atomic step. A store built with
+//! [`session_cache`](RedisStoreBuilder::session_cache) subscribes to that channel and keeps
+//! a bounded local cache of the sessions it read, which `get_cached` serves; a message
+//! invalidates the cached sessions of that user and type on every instance. It fails
+//! safe: while the subscription is not confirmed, has dropped, or its heartbeat has not
+//! come back in time, the cache is empty and every read is a round trip. See
+//! [`SessionCache`] for the protocol, the read/invalidation race and the limits.
 //!
 //! # Blobs
 //!
@@ -187,18 +199,26 @@ pub(crate) mod codec;
 mod connection;
 mod durable;
 mod health;
+mod invalidation;
 mod keys;
 mod scripts;
 mod sentinel;
+mod session_cache;
 mod tls;
 
 pub use codec::{SIGNING_KEY_SALT, SigningKey};
 pub use durable::{DEFAULT_DURABLE_TIMEOUT, DurableDeletes};
 pub use health::{DEFAULT_FAILURES, DEFAULT_PROBE_INTERVAL, FailFast, WARNING_INTERVAL};
 pub use keys::UserKeys;
+pub use session_cache::{
+    DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_SESSION_CACHE_CAPACITY,
+    DEFAULT_SESSION_CACHE_MAX_AGE, SessionCache, SessionCacheStats,
+};
 
 use health::{Failure, Health};
+use invalidation::{Source, Subscriber};
 use sentinel::SentinelConnection;
+use session_cache::{Lookup, SessionCacheState};
 use tls::{Pem, TlsSettings};
 
 use codec::{decode_blob, encode_blob};
@@ -260,6 +280,12 @@ struct Inner {
     durable_deadline: Duration,
     fail_fast: Option<FailFast>,
     health: Arc<Health>,
+    /// The invalidation channel the write scripts publish on (always, cache or not).
+    channel: String,
+    /// The session cache's settings, when one was asked for.
+    cache_config: Option<SessionCache>,
+    /// The session cache and its subscriber, once connected.
+    cache: Option<(Arc<SessionCacheState>, Subscriber)>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -271,6 +297,7 @@ impl fmt::Debug for RedisStore {
             .field("response_timeout", &self.inner.response_timeout)
             .field("durable_deletes", &self.inner.durable)
             .field("available", &self.inner.health.is_available())
+            .field("session_cache", &self.inner.cache.as_ref().map(|(c, _)| c))
             .field("signing_key", &"REDACTED")
             .finish()
     }
@@ -292,6 +319,7 @@ pub struct RedisStoreBuilder {
     tls: TlsSettings,
     durable: DurableDeletes,
     fail_fast: Option<FailFast>,
+    session_cache: Option<SessionCache>,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
@@ -304,6 +332,7 @@ impl fmt::Debug for RedisStoreBuilder {
             .field("tls", &self.tls)
             .field("durable_deletes", &self.durable)
             .field("fail_fast", &self.fail_fast)
+            .field("session_cache", &self.session_cache)
             .finish()
     }
 }
@@ -363,6 +392,12 @@ impl RedisStore {
             .run_within(deadline, redis::cmd("PING").query_async(&mut conn))
             .await?;
         Ok(())
+    }
+
+    /// What the session cache has done so far, or `None` when the store has none (see
+    /// [`RedisStoreBuilder::session_cache`]).
+    pub fn session_cache_stats(&self) -> Option<SessionCacheStats> {
+        self.inner.cache.as_ref().map(|(cache, _)| cache.stats())
     }
 
     /// The durable-deletes setting in force.
@@ -479,10 +514,53 @@ impl RedisStore {
         key: SessionKey<'_>,
         now: UnixTime,
     ) -> Result<Option<Session>, StoreError> {
-        let keys = self.keys(key.user_id, key.session_type);
+        let hash = keys::sessions_key(&self.inner.prefix, key.user_id, key.session_type);
+        self.get_at(&hash, key, now).await
+    }
+
+    /// `get` through the session cache: a hit answers without a round trip; a miss reads
+    /// Redis and keeps a live answer unless an invalidation overtook the read (see
+    /// [`SessionCache`]).
+    async fn get_cached_impl(
+        &self,
+        key: SessionKey<'_>,
+        now: UnixTime,
+    ) -> Result<Option<Session>, StoreError> {
+        let Some((cache, _)) = &self.inner.cache else {
+            return self.get_impl(key, now).await;
+        };
+        let hash = keys::sessions_key(&self.inner.prefix, key.user_id, key.session_type);
+        // The lookup takes the read's generation before the round trip is sent.
+        let token = match cache.lookup(&hash, key.session_id, now) {
+            Lookup::Hit(session) => return Ok(Some(session)),
+            Lookup::Miss(token) => token,
+        };
+        let found = self.get_at(&hash, key, now).await?;
+        if let (Some(token), Some(session)) = (token, &found) {
+            cache.insert(token, &hash, key.session_id, session);
+        }
+        Ok(found)
+    }
+
+    /// Invalidate this instance's cached sessions of `(user_id, session_type)` after a
+    /// write of its own (whatever its outcome: a write that failed may still have run).
+    fn invalidate_local(&self, user_id: &str, session_type: &SessionType) {
+        if let Some((cache, _)) = &self.inner.cache {
+            let hash = keys::sessions_key(&self.inner.prefix, user_id, session_type);
+            cache.invalidate(hash.as_bytes());
+        }
+    }
+
+    /// `HGET hash sid`, decoded and checked against `key` and `now`.
+    async fn get_at(
+        &self,
+        hash: &str,
+        key: SessionKey<'_>,
+        now: UnixTime,
+    ) -> Result<Option<Session>, StoreError> {
         let mut conn = self.conn.clone();
         let mut cmd = redis::cmd("HGET");
-        cmd.arg(keys.sessions()).arg(key.session_id);
+        cmd.arg(hash).arg(key.session_id);
         let blob: Option<Vec<u8>> = self.run(cmd.query_async(&mut conn)).await?;
         Ok(blob
             .and_then(|b| decode_blob(&self.inner.signing_key, &b, key))
@@ -560,7 +638,8 @@ impl RedisStore {
                 .arg(session.refresh_expires_at)
                 .arg(now)
                 .arg(cap)
-                .arg(raised_horizon);
+                .arg(raised_horizon)
+                .arg(&self.inner.channel);
             self.run_upsert(invocation, cap)
         };
         let (mut reply, mut evicted) = upsert(0).await?;
@@ -660,7 +739,8 @@ impl RedisStore {
             .key(keys.sessions())
             .key(keys.expiries())
             .arg(key.session_id)
-            .arg(now);
+            .arg(now)
+            .arg(&self.inner.channel);
         if let Some(durable) = &self.durable_conn {
             let reply = self
                 .run_durable(
@@ -690,21 +770,24 @@ impl RedisStore {
         session_type: &SessionType,
     ) -> Result<(), StoreError> {
         let keys = self.keys(user_id, session_type);
-        let mut cmd = redis::cmd("DEL");
-        cmd.arg(keys.sessions()).arg(keys.expiries());
+        let mut invocation = SCRIPTS.delete_all.prepare_invoke();
+        invocation
+            .key(keys.sessions())
+            .key(keys.expiries())
+            .arg(&self.inner.channel);
         if let Some(durable) = &self.durable_conn {
             self.run_durable(
                 durable,
                 |pipe| {
-                    pipe.add_command(cmd.clone());
+                    pipe.invoke_script(&invocation);
                 },
-                None,
+                Some(&SCRIPTS.delete_all),
             )
             .await?;
             return Ok(());
         }
         let mut conn = self.conn.clone();
-        let _: i64 = self.run(cmd.query_async(&mut conn)).await?;
+        let _: i64 = self.run(invocation.invoke_async(&mut conn)).await?;
         Ok(())
     }
 }
@@ -724,25 +807,50 @@ impl SessionStore for RedisStore {
         Box::pin(self.get_impl(key, now))
     }
 
+    /// With a [session cache](RedisStoreBuilder::session_cache): from the cache while it
+    /// is in use and holds a live, uninvalidated entry younger than its maximum age,
+    /// otherwise as `get` (and the answer kept). Without one: `get`.
+    fn get_cached<'a>(
+        &'a self,
+        key: SessionKey<'a>,
+        now: UnixTime,
+    ) -> StoreFuture<'a, Option<Session>> {
+        Box::pin(self.get_cached_impl(key, now))
+    }
+
     fn create<'a>(
         &'a self,
         session: &'a Session,
         max_sessions: Option<NonZeroU32>,
         now: UnixTime,
     ) -> StoreFuture<'a, Created> {
-        Box::pin(self.write_impl(session, Mode::Create(max_sessions), now))
+        Box::pin(async move {
+            let created = self
+                .write_impl(session, Mode::Create(max_sessions), now)
+                .await;
+            // A capped create may have evicted sessions of this user and type (or, when
+            // it failed, may still do so).
+            if created.as_ref().map_or(true, |c| !c.evicted.is_empty()) {
+                self.invalidate_local(&session.user_id, &session.session_type);
+            }
+            created
+        })
     }
 
     fn update<'a>(&'a self, session: &'a Session, now: UnixTime) -> StoreFuture<'a, u64> {
         Box::pin(async move {
-            self.write_impl(session, Mode::Update, now)
-                .await
-                .map(|c| c.lock_version)
+            let updated = self.write_impl(session, Mode::Update, now).await;
+            self.invalidate_local(&session.user_id, &session.session_type);
+            updated.map(|c| c.lock_version)
         })
     }
 
     fn delete<'a>(&'a self, key: SessionKey<'a>, now: UnixTime) -> StoreFuture<'a, bool> {
-        Box::pin(self.delete_impl(key, now))
+        Box::pin(async move {
+            let deleted = self.delete_impl(key, now).await;
+            self.invalidate_local(key.user_id, key.session_type);
+            deleted
+        })
     }
 
     fn get_all<'a>(
@@ -759,7 +867,11 @@ impl SessionStore for RedisStore {
         user_id: &'a str,
         session_type: &'a SessionType,
     ) -> StoreFuture<'a, ()> {
-        Box::pin(self.delete_all_impl(user_id, session_type))
+        Box::pin(async move {
+            let deleted = self.delete_all_impl(user_id, session_type).await;
+            self.invalidate_local(user_id, session_type);
+            deleted
+        })
     }
 
     /// The user's type index: `ZRANGEBYSCORE <prefix>{<enc_user>}:t now +inf`. See
@@ -796,6 +908,7 @@ impl RedisStoreBuilder {
             tls: TlsSettings::default(),
             durable: DurableDeletes::off(),
             fail_fast: None,
+            session_cache: None,
         }
     }
 
@@ -887,6 +1000,28 @@ impl RedisStoreBuilder {
         self
     }
 
+    /// Keep a coherent local cache of sessions, read by
+    /// [`SessionStore::get_cached`] (what the access layer's
+    /// [`Revocation::Cached`](crate::layer::Revocation::Cached) calls): a session check
+    /// then costs no round trip while its session is cached, and a logout, a refresh or a
+    /// revocation on any instance reaches this one through Redis pub/sub (typically well
+    /// under a millisecond on loopback; see SECURITY.md). While the invalidation channel
+    /// is down, lagging or reconnecting, the cache is emptied and every read is a round
+    /// trip. See [`SessionCache`] for the settings, the protocol and its limits.
+    ///
+    /// Costs one more connection (the subscriber) and a heartbeat `PUBLISH` per
+    /// heartbeat interval. Settings are checked when connecting
+    /// ([`ConfigErrorKind::Invalid`]); connecting also waits for the first subscription
+    /// ([`ConfigErrorKind::InvalidRedis`] when it fails, e.g. an ACL without
+    /// `SUBSCRIBE`). Defaults to none: no cache, and `get_cached` is `get`.
+    ///
+    /// Every store publishes its writes' invalidations, cache or not, so instances with
+    /// and without a cache can share a Redis.
+    pub fn session_cache(mut self, cache: SessionCache) -> Self {
+        self.session_cache = Some(cache);
+        self
+    }
+
     /// Connect to a standalone Redis (`redis://`, `rediss://` or `unix://` URL) through a
     /// self-reconnecting [`ConnectionManager`].
     ///
@@ -918,6 +1053,7 @@ impl RedisStoreBuilder {
             ConnectionManager::new_with_config(client.clone(), manager_config(&inner, false)),
         )
         .await?;
+        let source = Source::Clients(vec![client.clone()]);
         let durable = if inner.durable.is_enabled() {
             let manager = bounded(
                 inner.durable_deadline,
@@ -928,7 +1064,7 @@ impl RedisStoreBuilder {
         } else {
             None
         };
-        finish(Connection::Standalone(main), durable, inner).await
+        finish(Connection::Standalone(main), durable, inner, source).await
     }
 
     /// Connect to a Redis Cluster through the given seed nodes (`redis://host:port` or,
@@ -976,6 +1112,17 @@ impl RedisStoreBuilder {
         };
         let client = build(inner.response_timeout)?;
         let conn = bounded(inner.deadline, client.get_async_connection()).await?;
+        // The session cache's subscriber: one plain connection to a seed node (classic
+        // pub/sub reaches every node of a Cluster), the next one on failure.
+        let source = Source::Clients(
+            urls.iter()
+                .map(|url| match &certs {
+                    Some(certs) => redis::Client::build_with_tls(url.as_str(), certs.clone()),
+                    None => redis::Client::open(url.as_str()),
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|e| invalid_redis("invalid redis cluster node url", e))?,
+        );
         let durable = if inner.durable.is_enabled() {
             let client = build(inner.response_timeout + inner.durable.wait_timeout())?;
             let conn = bounded(inner.durable_deadline, client.get_async_connection()).await?;
@@ -983,7 +1130,7 @@ impl RedisStoreBuilder {
         } else {
             None
         };
-        finish(Connection::Cluster(conn), durable, inner).await
+        finish(Connection::Cluster(conn), durable, inner, source).await
     }
 
     /// Connect to the master that the given Sentinels name `master_name`, and follow it:
@@ -1071,7 +1218,8 @@ impl RedisStoreBuilder {
             .durable
             .is_enabled()
             .then(|| Connection::Sentinel(conn.durable()));
-        finish(Connection::Sentinel(conn), durable, inner).await
+        let source = Source::Sentinel(conn.clone());
+        finish(Connection::Sentinel(conn), durable, inner, source).await
     }
 
     fn validate(self, fail_fast: FailFast) -> Result<(Inner, TlsSettings), ConfigError> {
@@ -1086,6 +1234,13 @@ impl RedisStoreBuilder {
             return Err(ConfigError::new(
                 ConfigErrorKind::Invalid,
                 "fail-fast needs at least one failure and a probe interval greater than zero",
+            ));
+        }
+        if self.session_cache.is_some_and(|c| !c.is_valid()) {
+            return Err(ConfigError::new(
+                ConfigErrorKind::Invalid,
+                "the session cache needs a capacity of at least 1, and a maximum age, \
+                 heartbeat interval and heartbeat timeout greater than zero",
             ));
         }
         if self.durable.is_enabled() && self.durable.wait_timeout().is_zero() {
@@ -1109,6 +1264,9 @@ impl RedisStoreBuilder {
         Ok((
             Inner {
                 signing_key,
+                channel: invalidation::channel(&self.prefix),
+                cache_config: self.session_cache,
+                cache: None,
                 prefix: self.prefix,
                 connect_timeout: self.connect_timeout,
                 response_timeout: self.response_timeout,
@@ -1173,7 +1331,8 @@ fn sentinel_addr(url: &str, tls: bool) -> Result<ConnectionAddr, ConfigError> {
 async fn finish(
     mut conn: Connection,
     durable_conn: Option<Connection>,
-    inner: Inner,
+    mut inner: Inner,
+    source: Source,
 ) -> Result<RedisStore, ConfigError> {
     if inner.durable.waits_for_local_fsync() && !has_command(&mut conn, "WAITAOF", &inner).await? {
         return Err(ConfigError::new(
@@ -1181,8 +1340,39 @@ async fn finish(
             "durable deletes with local fsync need WAITAOF (Redis >= 7.2); this server lacks it",
         ));
     }
-    for script in [&SCRIPTS.upsert, &SCRIPTS.delete, &SCRIPTS.type_index] {
+    for script in [
+        &SCRIPTS.upsert,
+        &SCRIPTS.delete,
+        &SCRIPTS.delete_all,
+        &SCRIPTS.type_index,
+    ] {
         bounded(inner.deadline, script.load_async(&mut conn)).await?;
+    }
+    if let Some(config) = inner.cache_config {
+        let cache = Arc::new(SessionCacheState::new(config));
+        let subscriber = invalidation::start(
+            Arc::clone(&cache),
+            source,
+            conn.clone(),
+            invalidation::Settings {
+                channel: inner.channel.clone(),
+                deadline: inner.deadline,
+            },
+        );
+        // Wait for the first confirmed subscription, so that a store that cannot subscribe
+        // (an ACL, a proxy without pub/sub) is a configuration error, not a silent
+        // round trip per read.
+        let started = tokio::time::Instant::now();
+        while !cache.is_subscribed() {
+            if started.elapsed() > inner.deadline.max(STARTUP_TIMEOUT) {
+                return Err(ConfigError::new(
+                    ConfigErrorKind::InvalidRedis,
+                    "the session cache could not subscribe to its invalidation channel",
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        inner.cache = Some((cache, subscriber));
     }
     Ok(RedisStore {
         conn,

@@ -32,6 +32,16 @@ end
     };
 }
 
+/// The Lua line that publishes the invalidation of the session hash `hkey` on the channel
+/// `channel` (both in scope). See the [module docs](self#invalidation-messages).
+macro_rules! publish_invalidation {
+    () => {
+        r"
+redis.call('PUBLISH', channel, hkey)
+"
+    };
+}
+
 /// Script reply code: the write happened.
 pub(crate) const UPSERT_OK: i64 = 0;
 /// Script reply code: the lock check failed (live session on create, other version on
@@ -47,7 +57,7 @@ pub(crate) const UPSERT_NEEDS_INDEX: i64 = 3;
 ///
 /// `KEYS`: `[hash, zset, index horizon]`.
 /// `ARGV`: `[sid, mode ("c" | "u"), expected lock, new lock, blob, refresh_expires_at, now,
-/// max sessions (0: no cap), raised horizon (0: none)]`.
+/// max sessions (0: no cap), raised horizon (0: none), invalidation channel]`.
 ///
 /// Replies `{code, evicted}`: a reply code (`UPSERT_*`) and the ids evicted (empty but on a
 /// successful capped create).
@@ -67,6 +77,9 @@ pub(crate) const UPSERT_NEEDS_INDEX: i64 = 3;
 /// 5. Sets both keys to expire with the highest score left (see
 ///    `expire_with_newest_member!`), so no key outlives its newest session and no key is
 ///    left without a TTL.
+/// 6. Publishes the hash's name on the invalidation channel (`publish_invalidation!`) after
+///    an update or a create that evicted. (A plain create needs none: no instance can
+///    have cached a session under a new key, as only live sessions read back are cached.)
 pub(crate) const UPSERT_LUA: &str = concat!(
     r"
 local hkey = KEYS[1]
@@ -75,6 +88,7 @@ local sid = ARGV[1]
 local lfield = 'l.' .. sid
 local now = tonumber(ARGV[7])
 local cap = tonumber(ARGV[8])
+local channel = ARGV[10]
 
 local score = redis.call('ZSCORE', zkey, sid)
 local cur = redis.call('HGET', hkey, lfield)
@@ -125,27 +139,52 @@ end
 ",
     expire_with_newest_member!(),
     r"
+if ARGV[2] ~= 'c' or #evicted > 0 then
+",
+    publish_invalidation!(),
+    r"
+end
 return {0, evicted}
 ",
 );
 
 /// Delete one session.
 ///
-/// `KEYS`: `[hash, zset]`. `ARGV`: `[sid, now]`.
+/// `KEYS`: `[hash, zset]`. `ARGV`: `[sid, now, invalidation channel]`.
 ///
 /// `HDEL sid l.sid`, `ZREM sid`, then sets both keys to expire with the highest score left
-/// (relative to `now`), or deletes both keys when no live member is left. Returns the
-/// number of hash fields removed.
+/// (relative to `now`), or deletes both keys when no live member is left, and publishes
+/// the hash's name on the invalidation channel. Returns the number of hash fields removed.
 pub(crate) const DELETE_LUA: &str = concat!(
     r"
 local hkey = KEYS[1]
 local zkey = KEYS[2]
 local sid = ARGV[1]
 local now = tonumber(ARGV[2])
+local channel = ARGV[3]
 local n = redis.call('HDEL', hkey, sid, 'l.' .. sid)
 redis.call('ZREM', zkey, sid)
 ",
     expire_with_newest_member!(),
+    publish_invalidation!(),
+    r"
+return n
+",
+);
+
+/// Delete every session of one user and type.
+///
+/// `KEYS`: `[hash, zset]`. `ARGV`: `[invalidation channel]`.
+///
+/// `DEL hash zset`, and publishes the hash's name on the invalidation channel. Returns the
+/// number of keys removed.
+pub(crate) const DELETE_ALL_LUA: &str = concat!(
+    r"
+local hkey = KEYS[1]
+local channel = ARGV[1]
+local n = redis.call('DEL', hkey, KEYS[2])
+",
+    publish_invalidation!(),
     r"
 return n
 ",
@@ -188,6 +227,7 @@ return 0
 pub(crate) struct Scripts {
     pub(crate) upsert: redis::Script,
     pub(crate) delete: redis::Script,
+    pub(crate) delete_all: redis::Script,
     pub(crate) type_index: redis::Script,
 }
 
@@ -195,5 +235,6 @@ pub(crate) struct Scripts {
 pub(crate) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     upsert: redis::Script::new(UPSERT_LUA),
     delete: redis::Script::new(DELETE_LUA),
+    delete_all: redis::Script::new(DELETE_ALL_LUA),
     type_index: redis::Script::new(TYPE_INDEX_LUA),
 });

@@ -49,6 +49,8 @@ struct Shared {
 
 struct Master {
     addr: String,
+    /// A client for the master (the session cache's subscriber connects with it).
+    client: redis::Client,
     main: ConnectionManager,
     durable: Option<ConnectionManager>,
 }
@@ -87,6 +89,11 @@ impl SentinelConnection {
     /// `host:port` of the master in use.
     pub(crate) fn master_addr(&self) -> String {
         self.current().addr.clone()
+    }
+
+    /// A client for the master in use.
+    pub(crate) fn master_client(&self) -> redis::Client {
+        self.current().client.clone()
     }
 
     fn current(&self) -> Arc<Master> {
@@ -178,11 +185,14 @@ async fn connect_master(
     let addr = client.get_connection_info().addr().to_string();
     let main = ConnectionManager::new_with_config(client.clone(), main_config.clone()).await?;
     let durable = match durable_config {
-        Some(config) => Some(ConnectionManager::new_with_config(client, config.clone()).await?),
+        Some(config) => {
+            Some(ConnectionManager::new_with_config(client.clone(), config.clone()).await?)
+        }
         None => None,
     };
     Ok(Master {
         addr,
+        client,
         main,
         durable,
     })

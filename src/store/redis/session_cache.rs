@@ -1,0 +1,674 @@
+//! The coherent local cache of sessions ([`SessionCache`]): what
+//! [`Revocation::Cached`](crate::layer::Revocation::Cached) reads through
+//! ([`SessionStore::get_cached`](crate::store::SessionStore::get_cached)). See [`SessionCache`] for the protocol.
+
+use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use quick_cache::sync::Cache;
+use quick_cache::{DefaultHashBuilder, Equivalent, UnitWeighter};
+
+use crate::clock::UnixTime;
+use crate::session::Session;
+
+/// Default [`SessionCache::max_age`]: 5 s.
+///
+/// The bound on what the invalidation messages cannot see (a key deleted by hand, a
+/// `maxmemory` eviction); it costs one round trip per cached session and period, so 5 s
+/// keeps that under a thousandth of the requests of a session making a few a second.
+pub const DEFAULT_SESSION_CACHE_MAX_AGE: Duration = Duration::from_secs(5);
+
+/// Default heartbeat interval of a [`SessionCache`]: 250 ms (4 small `PUBLISH`es a second
+/// per instance).
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Default heartbeat timeout of a [`SessionCache`]: 1 s. A heartbeat that has not come
+/// back this long after the next one was due stops the cache (it is emptied and reads go
+/// to Redis until the subscription is confirmed again).
+pub const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Default [`SessionCache`] capacity: 32 768 sessions (the verified-token cache's default,
+/// so every token that stays cached finds its session cached too).
+pub const DEFAULT_SESSION_CACHE_CAPACITY: usize = 32_768;
+
+/// Settings of a Redis store's coherent local cache of sessions, given to
+/// [`RedisStoreBuilder::session_cache`](super::RedisStoreBuilder::session_cache), and how
+/// that cache works.
+///
+/// # How it stays coherent
+///
+/// Every Redis write script that ends or changes a session (create, update/refresh,
+/// delete, delete all, the evictions of `max_sessions`) also `PUBLISH`es the name of the
+/// session hash it wrote (`<prefix>{<user>:<type>}:s`) on the store's invalidation channel
+/// (`<prefix>invalidations`), in the same atomic step as the write. Each store with a cache
+/// subscribes to that channel on a connection of its own (see `invalidation.rs`); a message
+/// invalidates every cached session of that user and type. A Cluster broadcasts classic
+/// pub/sub to every node, so one subscription on any node hears the writes of all of them.
+/// The store's own writes invalidate locally as well, as soon as Redis answers them, so
+/// an instance never serves its own stale entry.
+///
+/// # The read/invalidation race: generations
+///
+/// A read that misses sends `HGET`; while it is in flight a write may run and its message
+/// may arrive before the (stale) answer does. Inserting that answer after the invalidation
+/// would keep a deleted session alive. So invalidation works on *generations*, not on
+/// entries:
+///
+/// - Session hashes map onto a fixed set of stripes (a randomly seeded hash of the hash
+///   key name); each stripe has a generation counter. An invalidation increments the
+///   stripe's counter (it removes nothing).
+/// - A read loads its stripe's generation (and the cache epoch, below) *before* it sends
+///   `HGET`, and stores its answer tagged with them.
+/// - A hit is served only when the entry's generation still equals the stripe's current
+///   one. An answer whose read began before an invalidation carries the old generation: it
+///   may be inserted, but it is never served.
+///
+/// Why that is enough: if the invalidation was processed *before* the read loaded the
+/// generation, the read's `HGET` was sent after the message arrived, hence after Redis
+/// ran the write (the message is published by the write itself, and Redis runs a node's
+/// commands one at a time), so it reads the new state. If it was processed *after*, the
+/// generations differ. Nothing is ever compared under a lock; a stripe shared by several
+/// users only costs them extra misses.
+///
+/// # Fail safe: epochs and heartbeats
+///
+/// The cache is in use only while the subscription is confirmed and live. An epoch counter
+/// is odd while it is, even while it is not (start-up, dropped, reconnecting, lagging):
+/// every entry carries the epoch of its read, and is served only in that same epoch. When
+/// the subscriber loses its connection, or its heartbeat does not come back in time, the
+/// epoch moves to even (nothing is served from the cache, every read is a round trip, no
+/// answer is kept) and the map is cleared; once a new `SUBSCRIBE` is confirmed, the epoch
+/// moves to the next odd value, and the cache fills again from fresh reads.
+///
+/// The heartbeat: every `interval` the store publishes a message of its own on the channel
+/// (through its normal connection); the cache is used only while the latest heartbeat seen
+/// back was sent at most `interval + timeout` ago. This is checked on every read, so a
+/// silently stalled subscription (a half-open TCP connection, a stuck node) stops the
+/// cache within that bound even before the subscriber notices. (In a Cluster the
+/// heartbeat goes through the node the client picks for it, so it proves that node's
+/// messages reach the subscribed node; the cluster bus forwards every node's alike.)
+///
+/// # What it does not see
+///
+/// Writes that bypass the scripts: a key deleted with `redis-cli`, a key evicted by
+/// `maxmemory` (a session store should run `noeviction`), a restore from a snapshot. For
+/// those every entry has a maximum age ([`SessionCache::max_age`]), after which it is read
+/// again. Expiry needs no message: a cached session is never served after its
+/// `refresh_expires_at` by the caller's `now`.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use charon_auth::store::redis::SessionCache;
+///
+/// let cache = SessionCache::new(50_000).max_age(Duration::from_secs(2));
+/// assert_eq!(cache.capacity(), 50_000);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionCache {
+    capacity: usize,
+    max_age: Duration,
+    heartbeat_interval: Duration,
+    heartbeat_timeout: Duration,
+}
+
+impl Default for SessionCache {
+    /// [`SessionCache::new`] with [`DEFAULT_SESSION_CACHE_CAPACITY`].
+    fn default() -> Self {
+        Self::new(DEFAULT_SESSION_CACHE_CAPACITY)
+    }
+}
+
+impl SessionCache {
+    /// A cache of at most `capacity` sessions (checked when connecting: at least 1), with
+    /// the default maximum age and heartbeat. An entry holds the decoded session: a few
+    /// hundred bytes for a typical one, about 3 KiB with the largest metadata allowed
+    /// (estimated from the field sizes, not measured).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            max_age: DEFAULT_SESSION_CACHE_MAX_AGE,
+            heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
+            heartbeat_timeout: DEFAULT_HEARTBEAT_TIMEOUT,
+        }
+    }
+
+    /// How long an entry may be served before it is read from Redis again, whatever the
+    /// invalidations say: the bound on writes that bypass the store's scripts (see the
+    /// [type docs](Self#what-it-does-not-see)). Checked when connecting: greater than
+    /// zero. Defaults to [`DEFAULT_SESSION_CACHE_MAX_AGE`] (5 s).
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// Publish a heartbeat every `interval`, and stop using the cache when the latest one
+    /// seen back was sent more than `interval + timeout` ago. Checked when connecting:
+    /// both greater than zero. Defaults to [`DEFAULT_HEARTBEAT_INTERVAL`] (250 ms) and
+    /// [`DEFAULT_HEARTBEAT_TIMEOUT`] (1 s): a subscription that stalls silently is given
+    /// up within 1.25 s.
+    pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self.heartbeat_timeout = timeout;
+        self
+    }
+
+    /// The capacity, in sessions.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The maximum age of an entry.
+    pub fn get_max_age(&self) -> Duration {
+        self.max_age
+    }
+
+    /// The heartbeat interval and timeout.
+    pub fn get_heartbeat(&self) -> (Duration, Duration) {
+        (self.heartbeat_interval, self.heartbeat_timeout)
+    }
+
+    pub(crate) fn is_valid(&self) -> bool {
+        self.capacity > 0
+            && !self.max_age.is_zero()
+            && !self.heartbeat_interval.is_zero()
+            && !self.heartbeat_timeout.is_zero()
+    }
+}
+
+/// What a store's session cache has done since it was created
+/// ([`RedisStore::session_cache_stats`](super::RedisStore::session_cache_stats)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionCacheStats {
+    /// `get_cached` calls answered from the cache (no round trip).
+    pub hits: u64,
+    /// `get_cached` calls that asked Redis (not cached, invalidated, too old, or the cache
+    /// was not in use).
+    pub misses: u64,
+    /// Invalidations applied: messages from the channel and the store's own writes.
+    pub invalidations: u64,
+    /// Times the cache was emptied and stopped because the subscription dropped or its
+    /// heartbeat did not come back in time.
+    pub resets: u64,
+    /// Whether the cache is in use now (subscription confirmed, heartbeat fresh).
+    pub active: bool,
+}
+
+/// The cache key: the session hash's key name and the session id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct EntryKey {
+    hash: Box<str>,
+    sid: Box<str>,
+}
+
+/// A borrowed [`EntryKey`] for lookups without allocating (same `Hash`: fields in the same
+/// order, `str` hashed alike whatever holds it).
+#[derive(Hash)]
+struct KeyRef<'a> {
+    hash: &'a str,
+    sid: &'a str,
+}
+
+impl Equivalent<EntryKey> for KeyRef<'_> {
+    fn equivalent(&self, key: &EntryKey) -> bool {
+        *self.hash == *key.hash && *self.sid == *key.sid
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    session: Session,
+    /// The epoch of the read that loaded it.
+    epoch: u64,
+    /// The stripe's generation when that read began.
+    generation: u64,
+    /// When that read began (ms since the cache's base instant).
+    read_at_ms: u64,
+}
+
+/// What a read taken before the round trip remembers, to tag its answer with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadToken {
+    epoch: u64,
+    stripe: usize,
+    generation: u64,
+    read_at_ms: u64,
+}
+
+/// The outcome of [`SessionCacheState::lookup`].
+#[derive(Debug)]
+pub(crate) enum Lookup {
+    /// Served from the cache.
+    Hit(Session),
+    /// Ask Redis; with a token, the answer may be inserted (the cache is in use).
+    Miss(Option<ReadToken>),
+}
+
+/// The cache, shared by a store's clones and its subscriber.
+pub(crate) struct SessionCacheState {
+    config: SessionCache,
+    map: Cache<EntryKey, Arc<Entry>, UnitWeighter, DefaultHashBuilder>,
+    stripes: Box<[AtomicU64]>,
+    stripe_hasher: DefaultHashBuilder,
+    /// Odd while the cache is in use.
+    epoch: AtomicU64,
+    base: Instant,
+    /// Send time (ms since `base`) of the latest heartbeat of ours seen back, or of the
+    /// subscription's confirmation.
+    fresh_at_ms: AtomicU64,
+    /// `interval + timeout`, in ms.
+    silence_ms: u64,
+    max_age_ms: u64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    invalidations: AtomicU64,
+    resets: AtomicU64,
+}
+
+/// Whether `epoch` is one in which the cache is in use (odd).
+fn in_use_epoch(epoch: u64) -> bool {
+    !epoch.is_multiple_of(2)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl SessionCacheState {
+    /// An empty cache, not in use until [`mark_up`](Self::mark_up).
+    pub(crate) fn new(config: SessionCache) -> Self {
+        let stripes = config.capacity.clamp(1024, 1 << 16).next_power_of_two();
+        Self {
+            config,
+            map: Cache::with(
+                config.capacity,
+                u64::try_from(config.capacity).unwrap_or(u64::MAX),
+                UnitWeighter,
+                DefaultHashBuilder::default(),
+                Default::default(),
+            ),
+            stripes: (0..stripes).map(|_| AtomicU64::new(0)).collect(),
+            stripe_hasher: DefaultHashBuilder::default(),
+            epoch: AtomicU64::new(0),
+            base: Instant::now(),
+            fresh_at_ms: AtomicU64::new(0),
+            silence_ms: millis(
+                config
+                    .heartbeat_interval
+                    .saturating_add(config.heartbeat_timeout),
+            ),
+            max_age_ms: millis(config.max_age),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            invalidations: AtomicU64::new(0),
+            resets: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn config(&self) -> &SessionCache {
+        &self.config
+    }
+
+    /// Milliseconds since the cache's base instant (monotonic).
+    pub(crate) fn now_ms(&self) -> u64 {
+        millis(self.base.elapsed())
+    }
+
+    /// The instant `ms` after the base.
+    pub(crate) fn instant_at(&self, ms: u64) -> Instant {
+        self.base + Duration::from_millis(ms)
+    }
+
+    fn stripe_of(&self, hash_key: &[u8]) -> usize {
+        let h = self.stripe_hasher.hash_one(hash_key);
+        // The stripe count is a power of two: the low bits pick one.
+        usize::try_from(h & (self.stripes.len() as u64 - 1)).unwrap_or(0)
+    }
+
+    fn generation(&self, stripe: usize) -> u64 {
+        self.stripes
+            .get(stripe)
+            .map_or(u64::MAX, |g| g.load(Ordering::SeqCst))
+    }
+
+    /// The current epoch when the cache is in use at `now_ms` (odd epoch, fresh heartbeat).
+    fn in_use(&self, now_ms: u64) -> Option<u64> {
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let fresh =
+            now_ms.saturating_sub(self.fresh_at_ms.load(Ordering::SeqCst)) <= self.silence_ms;
+        (in_use_epoch(epoch) && fresh).then_some(epoch)
+    }
+
+    /// Whether the latest heartbeat is recent enough for the cache to be used.
+    pub(crate) fn heartbeat_fresh(&self) -> bool {
+        let now = self.now_ms();
+        now.saturating_sub(self.fresh_at_ms.load(Ordering::SeqCst)) <= self.silence_ms
+    }
+
+    /// When the heartbeat goes stale if none comes back before.
+    pub(crate) fn stale_at(&self) -> Instant {
+        self.instant_at(
+            self.fresh_at_ms
+                .load(Ordering::SeqCst)
+                .saturating_add(self.silence_ms)
+                .saturating_add(1),
+        )
+    }
+
+    /// Look `sid` of the session hash `hash_key` up; on a miss, the token to tag the
+    /// answer of the round trip with. Must be called before the round trip is sent.
+    pub(crate) fn lookup(&self, hash_key: &str, sid: &str, now: UnixTime) -> Lookup {
+        let now_ms = self.now_ms();
+        let Some(epoch) = self.in_use(now_ms) else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return Lookup::Miss(None);
+        };
+        let stripe = self.stripe_of(hash_key.as_bytes());
+        let generation = self.generation(stripe);
+        let found = self.map.get(&KeyRef {
+            hash: hash_key,
+            sid,
+        });
+        if let Some(entry) = found
+            && entry.epoch == epoch
+            && entry.generation == generation
+            && now_ms.saturating_sub(entry.read_at_ms) < self.max_age_ms
+            && !entry.session.is_expired(now)
+        {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Lookup::Hit(entry.session.clone());
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        Lookup::Miss(Some(ReadToken {
+            epoch,
+            stripe,
+            generation,
+            read_at_ms: now_ms,
+        }))
+    }
+
+    /// Keep the answer of a read that looked up with `token` (only a live session is
+    /// kept). An answer that an invalidation or a reset overtook is not kept; even if it
+    /// were, it would never be served (its generation or epoch is past).
+    pub(crate) fn insert(&self, token: ReadToken, hash_key: &str, sid: &str, session: &Session) {
+        if self.epoch.load(Ordering::SeqCst) != token.epoch
+            || self.generation(token.stripe) != token.generation
+        {
+            return;
+        }
+        self.map.insert(
+            EntryKey {
+                hash: hash_key.into(),
+                sid: sid.into(),
+            },
+            Arc::new(Entry {
+                session: session.clone(),
+                epoch: token.epoch,
+                generation: token.generation,
+                read_at_ms: token.read_at_ms,
+            }),
+        );
+    }
+
+    /// Invalidate every cached session of the session hash `hash_key`.
+    pub(crate) fn invalidate(&self, hash_key: &[u8]) {
+        let stripe = self.stripe_of(hash_key);
+        if let Some(g) = self.stripes.get(stripe) {
+            g.fetch_add(1, Ordering::SeqCst);
+        }
+        self.invalidations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Stop using the cache and empty it (the subscription dropped, lags or is not yet
+    /// confirmed). Returns whether it was in use.
+    pub(crate) fn mark_down(&self) -> bool {
+        let mut epoch = self.epoch.load(Ordering::SeqCst);
+        let was_up = loop {
+            if !in_use_epoch(epoch) {
+                break false;
+            }
+            match self
+                .epoch
+                .compare_exchange(epoch, epoch + 1, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => break true,
+                Err(now) => epoch = now,
+            }
+        };
+        if was_up {
+            self.resets.fetch_add(1, Ordering::Relaxed);
+        }
+        self.map.clear();
+        was_up
+    }
+
+    /// Use the cache again: `SUBSCRIBE` is confirmed. Counts as a fresh heartbeat (every
+    /// write from now on is heard; the cache is empty).
+    pub(crate) fn mark_up(&self) {
+        self.fresh_at_ms.fetch_max(self.now_ms(), Ordering::SeqCst);
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        if !in_use_epoch(epoch) {
+            // Only the subscriber moves the epoch up, so no race with another `mark_up`.
+            let _ =
+                self.epoch
+                    .compare_exchange(epoch, epoch + 1, Ordering::SeqCst, Ordering::SeqCst);
+        }
+    }
+
+    /// One of our heartbeats, sent at `sent_ms`, came back.
+    pub(crate) fn heartbeat_seen(&self, sent_ms: u64) {
+        self.fresh_at_ms.fetch_max(sent_ms, Ordering::SeqCst);
+    }
+
+    /// Whether the subscription is confirmed (the epoch is odd), fresh or not.
+    pub(crate) fn is_subscribed(&self) -> bool {
+        in_use_epoch(self.epoch.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn stats(&self) -> SessionCacheStats {
+        SessionCacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            invalidations: self.invalidations.load(Ordering::Relaxed),
+            resets: self.resets.load(Ordering::Relaxed),
+            active: self.in_use(self.now_ms()).is_some(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SessionCacheState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCache")
+            .field("config", &self.config)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use crate::session::SessionType;
+
+    const NOW: UnixTime = 1_000_000;
+
+    fn session(id: &str) -> Session {
+        Session::new(
+            id.into(),
+            "ann".into(),
+            SessionType::default(),
+            NOW,
+            None,
+            NOW + 3600,
+            "rtid".into(),
+        )
+    }
+
+    fn up(config: SessionCache) -> SessionCacheState {
+        let cache = SessionCacheState::new(config);
+        cache.mark_up();
+        cache
+    }
+
+    fn token(lookup: Lookup) -> ReadToken {
+        match lookup {
+            Lookup::Miss(Some(t)) => t,
+            other => panic!("expected a miss with a token, got {other:?}"),
+        }
+    }
+
+    fn is_hit(lookup: &Lookup) -> bool {
+        matches!(lookup, Lookup::Hit(_))
+    }
+
+    const H: &str = "charon:{ann:full}:s";
+
+    #[test]
+    fn a_kept_answer_is_served_until_invalidated() {
+        let cache = up(SessionCache::new(16));
+        let t = token(cache.lookup(H, "s1", NOW));
+        cache.insert(t, H, "s1", &session("s1"));
+        assert!(is_hit(&cache.lookup(H, "s1", NOW)));
+        assert!(!is_hit(&cache.lookup(H, "s2", NOW)));
+        cache.invalidate(H.as_bytes());
+        assert!(!is_hit(&cache.lookup(H, "s1", NOW)));
+        let s = cache.stats();
+        assert_eq!((s.hits, s.invalidations, s.active), (1, 1, true));
+    }
+
+    #[test]
+    fn an_answer_read_before_an_invalidation_is_never_served_after_it() {
+        // The race: the read loads its generation, the write's invalidation arrives, then
+        // the (stale) answer is inserted.
+        let cache = up(SessionCache::new(16));
+        let t = token(cache.lookup(H, "s1", NOW));
+        cache.invalidate(H.as_bytes());
+        cache.insert(t, H, "s1", &session("s1"));
+        assert!(!is_hit(&cache.lookup(H, "s1", NOW)));
+        // Even inserted behind the check (the invalidation landing between the insert's
+        // check and its write), the entry's generation is past: not served.
+        let t = token(cache.lookup(H, "s1", NOW));
+        cache.map.insert(
+            EntryKey {
+                hash: H.into(),
+                sid: "s1".into(),
+            },
+            Arc::new(Entry {
+                session: session("s1"),
+                epoch: t.epoch,
+                generation: t.generation,
+                read_at_ms: t.read_at_ms,
+            }),
+        );
+        assert!(is_hit(&cache.lookup(H, "s1", NOW)));
+        cache.invalidate(H.as_bytes());
+        assert!(!is_hit(&cache.lookup(H, "s1", NOW)));
+        // A read that began after the invalidation is kept and served.
+        let t = token(cache.lookup(H, "s1", NOW));
+        cache.insert(t, H, "s1", &session("s1"));
+        assert!(is_hit(&cache.lookup(H, "s1", NOW)));
+    }
+
+    #[test]
+    fn not_in_use_until_subscribed_and_emptied_when_down() {
+        let cache = SessionCacheState::new(SessionCache::new(16));
+        assert!(matches!(cache.lookup(H, "s1", NOW), Lookup::Miss(None)));
+        assert!(!cache.stats().active);
+        cache.mark_up();
+        let t = token(cache.lookup(H, "s1", NOW));
+        cache.insert(t, H, "s1", &session("s1"));
+        assert!(is_hit(&cache.lookup(H, "s1", NOW)));
+        // A read in flight when the subscription drops.
+        let in_flight = token(cache.lookup(H, "s2", NOW));
+        assert!(cache.mark_down());
+        assert!(matches!(cache.lookup(H, "s1", NOW), Lookup::Miss(None)));
+        cache.insert(in_flight, H, "s2", &session("s2"));
+        cache.mark_up();
+        // Back up: the old entries are gone and the in-flight answer was not kept.
+        assert!(!is_hit(&cache.lookup(H, "s1", NOW)));
+        assert!(!is_hit(&cache.lookup(H, "s2", NOW)));
+        // An answer of the old epoch inserted after the return is never served either.
+        cache.map.insert(
+            EntryKey {
+                hash: H.into(),
+                sid: "s2".into(),
+            },
+            Arc::new(Entry {
+                session: session("s2"),
+                epoch: in_flight.epoch,
+                generation: in_flight.generation,
+                read_at_ms: in_flight.read_at_ms,
+            }),
+        );
+        assert!(!is_hit(&cache.lookup(H, "s2", NOW)));
+        assert_eq!(cache.stats().resets, 1);
+        assert!(!cache.mark_down() || cache.stats().resets == 2);
+    }
+
+    #[test]
+    fn a_stale_heartbeat_stops_the_cache() {
+        let cache =
+            up(SessionCache::new(16)
+                .heartbeat(Duration::from_millis(50), Duration::from_millis(50)));
+        let t = token(cache.lookup(H, "s1", NOW));
+        cache.insert(t, H, "s1", &session("s1"));
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(matches!(cache.lookup(H, "s1", NOW), Lookup::Miss(None)));
+        assert!(!cache.stats().active);
+        cache.heartbeat_seen(cache.now_ms());
+        assert!(is_hit(&cache.lookup(H, "s1", NOW)));
+    }
+
+    #[test]
+    fn entries_age_out_and_expired_sessions_are_never_served() {
+        let cache = up(SessionCache::new(16).max_age(Duration::from_millis(100)));
+        let t = token(cache.lookup(H, "s1", NOW));
+        cache.insert(t, H, "s1", &session("s1"));
+        assert!(is_hit(&cache.lookup(H, "s1", NOW)));
+        assert!(
+            !is_hit(&cache.lookup(H, "s1", NOW + 3601)),
+            "expired by the caller's now"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!is_hit(&cache.lookup(H, "s1", NOW)), "older than max_age");
+    }
+
+    #[test]
+    fn invalidating_a_hash_covers_all_its_sessions_and_not_others() {
+        let cache = up(SessionCache::new(4096));
+        let other = "charon:{bob:full}:s";
+        for (h, sid) in [(H, "s1"), (H, "s2"), (other, "s3")] {
+            let t = token(cache.lookup(h, sid, NOW));
+            cache.insert(t, h, sid, &session(sid));
+        }
+        cache.invalidate(H.as_bytes());
+        assert!(!is_hit(&cache.lookup(H, "s1", NOW)));
+        assert!(!is_hit(&cache.lookup(H, "s2", NOW)));
+        // Bob's hash sits on another stripe unless the random seed put both on one.
+        if cache.stripe_of(other.as_bytes()) != cache.stripe_of(H.as_bytes()) {
+            assert!(is_hit(&cache.lookup(other, "s3", NOW)));
+        }
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        assert!(SessionCache::default().is_valid());
+        assert!(!SessionCache::new(0).is_valid());
+        assert!(!SessionCache::new(1).max_age(Duration::ZERO).is_valid());
+        assert!(
+            !SessionCache::new(1)
+                .heartbeat(Duration::ZERO, Duration::from_secs(1))
+                .is_valid()
+        );
+        assert!(
+            !SessionCache::new(1)
+                .heartbeat(Duration::from_secs(1), Duration::ZERO)
+                .is_valid()
+        );
+    }
+}

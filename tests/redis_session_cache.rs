@@ -1,0 +1,527 @@
+//! The Redis store's coherent session cache (`RedisStoreBuilder::session_cache`), on real
+//! `redis-server` processes: two instances on one Redis (standalone and Cluster), where a
+//! logout, logout everywhere, revocation or refresh on instance A reaches instance B's
+//! cache through the write scripts' invalidation messages; the fail-safe under a killed
+//! subscriber connection; and the maximum age that bounds writes the scripts never see.
+//!
+//! No timing is asserted: waits are bounded polls (hang guards), and each "B rejects"
+//! check also asserts that B's cache was serving before and did not reset, so that the
+//! rejection came from the invalidation message, not from a fallback or an entry's age.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use charon_auth::layer::{AccessLayer, Revocation};
+use charon_auth::session::{Session, SessionKey, SessionType, random_id};
+use charon_auth::store::SessionStore;
+use charon_auth::store::redis::{RedisStore, SessionCache, SessionCacheStats, SigningKey};
+use charon_auth::test_util::TestSession;
+use charon_auth::{Authenticated, Charon, RefreshSession, Transport};
+use http_body_util::BodyExt;
+use support::redis::{RedisServer, cluster, standalone_url};
+use tower::ServiceExt;
+
+/// Long enough that no entry ages out during a test: a rejection must come from a message.
+const NO_AGE_LIMIT: Duration = Duration::from_secs(3600);
+
+/// The hang guard of every poll.
+const LIMIT: Duration = Duration::from_secs(10);
+
+fn key() -> SigningKey {
+    SigningKey::from_bytes([7; 32])
+}
+
+/// A cache whose entries never age out during a test, with a lenient heartbeat (a loaded
+/// test machine must not reset it: "no reset" is what shows the messages did the work).
+fn cached() -> SessionCache {
+    SessionCache::new(10_000)
+        .max_age(NO_AGE_LIMIT)
+        .heartbeat(Duration::from_millis(250), Duration::from_secs(5))
+}
+
+async fn standalone(cache: Option<SessionCache>) -> RedisStore {
+    let builder = RedisStore::builder_with_key(key());
+    let builder = match cache {
+        Some(c) => builder.session_cache(c),
+        None => builder,
+    };
+    builder.connect(&standalone_url()).await.unwrap()
+}
+
+async fn clustered(cache: Option<SessionCache>) -> RedisStore {
+    let builder = RedisStore::builder_with_key(key());
+    let builder = match cache {
+        Some(c) => builder.session_cache(c),
+        None => builder,
+    };
+    builder.connect_cluster(cluster().urls()).await.unwrap()
+}
+
+fn charon(store: RedisStore) -> Charon {
+    Charon::builder()
+        .issuer("session-cache")
+        .base_secret("session cache tests secret, 32+ bytes")
+        .store(store)
+        .build()
+        .unwrap()
+}
+
+/// `/me` answers `sid lock_version` from the session the layer loaded.
+fn app(charon: &Charon) -> Router {
+    Router::new()
+        .route(
+            "/me",
+            get(|auth: Authenticated| async move {
+                let s = auth.session().expect("the layer loads the session");
+                format!("{} {}", s.id, s.lock_version)
+            }),
+        )
+        .route_layer(AccessLayer::new(charon).revocation(Revocation::Cached))
+}
+
+async fn call(app: &Router, session: &TestSession) -> (StatusCode, String) {
+    let req = session
+        .access_request(Request::get("/me"))
+        .body(Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+fn stats(store: &RedisStore) -> SessionCacheStats {
+    store.session_cache_stats().expect("a store with a cache")
+}
+
+/// Call B until `done` holds for its answer (a bounded poll, not a timing assertion).
+async fn poll_until(app: &Router, session: &TestSession, done: impl Fn(StatusCode, &str) -> bool) {
+    let start = Instant::now();
+    loop {
+        let (status, body) = call(app, session).await;
+        if done(status, &body) {
+            return;
+        }
+        assert!(start.elapsed() < LIMIT, "B still answers {status} {body}");
+        tokio::task::yield_now().await;
+    }
+}
+
+/// B serves `session` from its cache: a call, then one that is a hit. (A miss in between
+/// is an invalidation of the user's sessions still arriving, e.g. from an earlier write
+/// on another Cluster node: try again, boundedly.)
+async fn cached_on_b(app_b: &Router, store_b: &RedisStore, session: &TestSession) -> String {
+    let start = Instant::now();
+    loop {
+        let (status, body) = call(app_b, session).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let hits = stats(store_b).hits;
+        let (status, again) = call(app_b, session).await;
+        assert_eq!((status, &again), (StatusCode::OK, &body));
+        if stats(store_b).hits == hits + 1 {
+            return body;
+        }
+        assert!(
+            start.elapsed() < LIMIT,
+            "B never served the session from its cache"
+        );
+    }
+}
+
+/// Everything a logout, revocation or refresh on A does reaches B's cache.
+async fn a_write_on_a_reaches_b(store_a: RedisStore, store_b: RedisStore) {
+    let a = charon(store_a);
+    let b = charon(store_b.clone());
+    let app_b = app(&b);
+    let user = format!("user-{}", random_id());
+    let full = SessionType::default();
+    let resets = stats(&store_b).resets;
+
+    // Revoke one session ("sign out that device", the logout's delete).
+    let one = TestSession::create(&a, &user, Transport::Bearer)
+        .await
+        .unwrap();
+    let other = TestSession::create(&a, &user, Transport::Bearer)
+        .await
+        .unwrap();
+    cached_on_b(&app_b, &store_b, &one).await;
+    cached_on_b(&app_b, &store_b, &other).await;
+    let sid = one.tokens().session().id.clone();
+    assert!(a.revoke_session(&user, &full, &sid).await.unwrap());
+    poll_until(&app_b, &one, |s, _| s == StatusCode::UNAUTHORIZED).await;
+    // The other session of the user is still live (read again after the invalidation).
+    assert_eq!(call(&app_b, &other).await.0, StatusCode::OK);
+
+    // Logout through the request's own token.
+    let req = other
+        .access_request(Request::get("/logout"))
+        .body(())
+        .unwrap();
+    let auth = a
+        .verifier()
+        .authenticate(req.method(), req.headers())
+        .unwrap();
+    cached_on_b(&app_b, &store_b, &other).await;
+    assert!(a.delete_session(&auth).await.unwrap().deleted());
+    poll_until(&app_b, &other, |s, _| s == StatusCode::UNAUTHORIZED).await;
+
+    // Log out everywhere.
+    let sessions = [
+        TestSession::create(&a, &user, Transport::Bearer)
+            .await
+            .unwrap(),
+        TestSession::create(&a, &user, Transport::Bearer)
+            .await
+            .unwrap(),
+    ];
+    for s in &sessions {
+        cached_on_b(&app_b, &store_b, s).await;
+    }
+    a.delete_all_sessions(&user, &full).await.unwrap();
+    for s in &sessions {
+        poll_until(&app_b, s, |s, _| s == StatusCode::UNAUTHORIZED).await;
+    }
+
+    // A refresh on A: B serves the refreshed session, not the one it had cached.
+    let session = TestSession::create(&a, &user, Transport::Bearer)
+        .await
+        .unwrap();
+    let before = cached_on_b(&app_b, &store_b, &session).await;
+    let req = session
+        .refresh_request(Request::post("/refresh"))
+        .body(())
+        .unwrap();
+    let auth = a
+        .authenticate_refresh(req.method(), req.headers())
+        .await
+        .unwrap();
+    let refreshed = a
+        .refresh_session(&auth, RefreshSession::new())
+        .await
+        .unwrap();
+    let lock = refreshed.session().lock_version;
+    assert_ne!(before, format!("{} {lock}", refreshed.session().id));
+    let expected = format!("{} {lock}", refreshed.session().id);
+    poll_until(&app_b, &session, |s, body| {
+        s == StatusCode::OK && body == expected
+    })
+    .await;
+
+    let after = stats(&store_b);
+    assert_eq!(after.resets, resets, "no reset: the messages did it");
+    assert!(after.active);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_a_write_on_one_instance_reaches_the_others_cache() {
+    // A with a cache of its own, as a fleet of identical instances would run.
+    a_write_on_a_reaches_b(
+        standalone(Some(cached())).await,
+        standalone(Some(cached())).await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_a_write_on_one_instance_reaches_the_others_cache() {
+    // A without a cache: every store publishes its writes' invalidations all the same.
+    a_write_on_a_reaches_b(clustered(None).await, clustered(Some(cached())).await).await;
+}
+
+fn new_session(user: &str, now: i64) -> Session {
+    Session::new(
+        random_id(),
+        user.to_owned(),
+        SessionType::default(),
+        now,
+        None,
+        now + 3600,
+        random_id(),
+    )
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+async fn get_b(store: &RedisStore, s: &Session) -> Option<Session> {
+    let key = SessionKey::new(&s.id, &s.user_id, &s.session_type);
+    store.get_cached(key, now()).await.unwrap()
+}
+
+async fn delete(store: &RedisStore, s: &Session) {
+    let key = SessionKey::new(&s.id, &s.user_id, &s.session_type);
+    store.delete(key, now()).await.unwrap();
+}
+
+/// `CLIENT KILL TYPE pubsub` in a loop while A and B delete and B's readers check: no read
+/// on B that began after B's own delete returned ever sees the session, and once the
+/// killing stops and B has caught up, no session deleted on A (during an outage of the
+/// channel or not) is served by B's cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_subscriber_never_lets_a_deleted_session_be_served() {
+    // An owned server: the kills must not reach the other tests' subscribers.
+    let server = RedisServer::spawn();
+    let connect = || async {
+        RedisStore::builder_with_key(key())
+            .session_cache(cached())
+            .connect(&server.url())
+            .await
+            .unwrap()
+    };
+    let a = connect().await;
+    let b = connect().await;
+    const N: usize = 400;
+    let t = now();
+    let sessions: Arc<Vec<Session>> = Arc::new(
+        (0..N)
+            .map(|i| new_session(&format!("user-{i}-{}", random_id()), t))
+            .collect(),
+    );
+    for s in sessions.iter() {
+        a.create(s, None, t).await.unwrap();
+        assert!(get_b(&b, s).await.is_some());
+    }
+    // Half the sessions are deleted on B (the `deleted_on_b` flag is set once the delete
+    // has returned), half on A.
+    let deleted_on_b: Arc<Vec<AtomicBool>> =
+        Arc::new((0..N).map(|_| AtomicBool::new(false)).collect());
+    let stop = Arc::new(AtomicBool::new(false));
+    let violations = Arc::new(AtomicUsize::new(0));
+    let reads = Arc::new(AtomicUsize::new(0));
+
+    let port = server.port();
+    let killer = {
+        let stop = Arc::clone(&stop);
+        tokio::task::spawn_blocking(move || {
+            let mut kills = 0;
+            while !stop.load(Ordering::SeqCst) {
+                RedisServer::command_on(port, &["CLIENT", "KILL", "TYPE", "pubsub"]).unwrap();
+                kills += 1;
+                std::thread::sleep(Duration::from_millis(15));
+            }
+            kills
+        })
+    };
+    let mut readers = Vec::new();
+    for r in 0..2 {
+        let (b, sessions, deleted_on_b, stop, violations, reads) = (
+            b.clone(),
+            Arc::clone(&sessions),
+            Arc::clone(&deleted_on_b),
+            Arc::clone(&stop),
+            Arc::clone(&violations),
+            Arc::clone(&reads),
+        );
+        readers.push(tokio::spawn(async move {
+            let mut i = r;
+            while !stop.load(Ordering::SeqCst) {
+                i = (i * 7 + 13) % N;
+                let was_deleted = deleted_on_b[i].load(Ordering::SeqCst);
+                let found = get_b(&b, &sessions[i]).await;
+                reads.fetch_add(1, Ordering::Relaxed);
+                if was_deleted && found.is_some() {
+                    violations.fetch_add(1, Ordering::SeqCst);
+                }
+                // A hit never waits: let the connections' tasks run on the 2 workers.
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    for (i, s) in sessions.iter().enumerate() {
+        if i % 2 == 0 {
+            delete(&b, s).await;
+            deleted_on_b[i].store(true, Ordering::SeqCst);
+        } else {
+            delete(&a, s).await;
+        }
+        // Let the readers and the kills interleave with the deletes.
+        if i % 8 == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    for r in readers {
+        r.await.unwrap();
+    }
+    let kills = killer.await.unwrap();
+    assert_eq!(
+        violations.load(Ordering::SeqCst),
+        0,
+        "a read on B after B's own delete returned saw the session"
+    );
+
+    // Caught up: B subscribed again, and a last invalidation published after every delete
+    // has arrived with no reset in between (messages from one server arrive in order).
+    let barrier = new_session("barrier", t);
+    loop {
+        let start = Instant::now();
+        while !stats(&b).active {
+            assert!(start.elapsed() < LIMIT, "B never subscribed again");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let resets = stats(&b).resets;
+        a.create(&barrier, None, t).await.unwrap();
+        assert!(get_b(&b, &barrier).await.is_some());
+        let hits = stats(&b).hits;
+        assert!(get_b(&b, &barrier).await.is_some());
+        let cached = stats(&b).hits == hits + 1;
+        delete(&a, &barrier).await;
+        let start = Instant::now();
+        while get_b(&b, &barrier).await.is_some() {
+            assert!(start.elapsed() < LIMIT, "the barrier never reached B");
+            tokio::task::yield_now().await;
+        }
+        if cached && stats(&b).resets == resets {
+            break;
+        }
+    }
+    for (i, s) in sessions.iter().enumerate() {
+        assert!(
+            get_b(&b, s).await.is_none(),
+            "session {i} (deleted on {}) still served by B",
+            if i % 2 == 0 { "B" } else { "A" }
+        );
+    }
+    let end = stats(&b);
+    assert!(kills > 0 && end.resets > 0, "the kills reached B: {end:?}");
+    assert!(end.hits > 0, "B's cache served reads: {end:?}");
+    assert!(reads.load(Ordering::Relaxed) > 0);
+}
+
+/// A key removed behind the scripts' back publishes nothing; the entry's maximum age
+/// bounds how long B serves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_deleted_by_hand_is_read_again_after_the_maximum_age() {
+    let max_age = Duration::from_millis(200);
+    // The spawned server (not `CHARON_TEST_REDIS_URL`): the test deletes a key on it.
+    let server = support::redis::shared_standalone();
+    let b = RedisStore::builder_with_key(key())
+        .session_cache(SessionCache::new(100).max_age(max_age))
+        .connect(&server.url())
+        .await
+        .unwrap();
+    let t = now();
+    let s = new_session(&format!("user-{}", random_id()), t);
+    b.create(&s, None, t).await.unwrap();
+    assert!(get_b(&b, &s).await.is_some());
+    let keys = b.keys(&s.user_id, &s.session_type);
+    server
+        .command(&["DEL", keys.sessions(), keys.expiries()])
+        .unwrap();
+    tokio::time::sleep(max_age + Duration::from_millis(50)).await;
+    assert!(
+        get_b(&b, &s).await.is_none(),
+        "older than max_age: read again"
+    );
+}
+
+#[tokio::test]
+async fn invalid_settings_are_refused_when_connecting() {
+    for bad in [
+        SessionCache::new(0),
+        SessionCache::new(10).max_age(Duration::ZERO),
+        SessionCache::new(10).heartbeat(Duration::ZERO, Duration::from_secs(1)),
+    ] {
+        let err = RedisStore::builder_with_key(key())
+            .session_cache(bad)
+            .connect("redis://127.0.0.1:1")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), charon_auth::error::ConfigErrorKind::Invalid);
+    }
+    // A store without a cache has no statistics.
+    assert!(standalone(None).await.session_cache_stats().is_none());
+}
+
+/// A store that cannot subscribe (an ACL user without `+subscribe`) is refused when it
+/// connects with a cache, instead of silently doing a round trip per read; the same user
+/// connects without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_that_cannot_subscribe_is_a_configuration_error() {
+    let server = RedisServer::spawn();
+    server
+        .command(&[
+            "ACL",
+            "SETUSER",
+            "writer",
+            "on",
+            ">writer-password",
+            "~*",
+            "&*",
+            "+@all",
+            "-subscribe",
+        ])
+        .unwrap();
+    let url = format!("redis://writer:writer-password@127.0.0.1:{}", server.port());
+    let err = RedisStore::builder_with_key(key())
+        .session_cache(cached())
+        .connect(&url)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        charon_auth::error::ConfigErrorKind::InvalidRedis
+    );
+    let store = RedisStore::builder_with_key(key())
+        .connect(&url)
+        .await
+        .unwrap();
+    let t = now();
+    let s = new_session("writer", t);
+    store.create(&s, None, t).await.unwrap();
+}
+
+/// Over TLS with a private CA and a client certificate (mutual TLS), on a Cluster: the
+/// subscriber connects with the store's TLS settings, and a delete on A reaches B's cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_subscriber_follows_the_stores_tls_settings_on_a_cluster() {
+    let pki = support::redis::pki();
+    let connect = || async {
+        RedisStore::builder_with_key(key())
+            .tls_ca_pem(pki.ca_pem.clone())
+            .tls_client_cert_pem(pki.client_cert_pem.clone(), pki.client_key_pem.clone())
+            .session_cache(cached())
+            .connect_cluster(support::redis::tls_cluster().tls_urls())
+            .await
+            .unwrap()
+    };
+    let (a, b) = (connect().await, connect().await);
+    let t = now();
+    let s = new_session(&format!("user-{}", random_id()), t);
+    a.create(&s, None, t).await.unwrap();
+    let start = Instant::now();
+    loop {
+        assert!(get_b(&b, &s).await.is_some());
+        let hits = stats(&b).hits;
+        assert!(get_b(&b, &s).await.is_some());
+        if stats(&b).hits == hits + 1 {
+            break;
+        }
+        assert!(start.elapsed() < LIMIT, "B never cached the session");
+    }
+    let resets = stats(&b).resets;
+    delete(&a, &s).await;
+    let start = Instant::now();
+    while get_b(&b, &s).await.is_some() {
+        assert!(start.elapsed() < LIMIT, "the delete never reached B");
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(stats(&b).resets, resets, "no reset: the message did it");
+}
