@@ -32,7 +32,9 @@
 //!   per outage and one per recovery).
 //! - `CHARON_ACCESS_REVOCATION`: `off` (access tokens live until they expire), `strict`
 //!   (default: the access routes load the session on every request, so a logged-out
-//!   session's access token answers 401 at once) or `cached` (the store's coherent cache)
+//!   session's access token answers 401 at once) or `cached` (with Redis, a coherent local
+//!   cache of sessions, `SessionCache`, kept by Redis pub/sub: no round trip while a
+//!   session is cached; the in-memory store needs none)
 //! - `CHARON_SECRET` (a loud warning when the demo default is used while it matters: for
 //!   HS256 tokens, or for the Redis store's blob signatures)
 //! - `CHARON_SIGNING_ALG`: `HS256` (default: the key is derived from `CHARON_SECRET`, as
@@ -77,7 +79,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use charon_auth::layer::Revocation;
-use charon_auth::store::redis::{DurableDeletes, RedisStore};
+use charon_auth::store::redis::{DurableDeletes, RedisStore, SessionCache};
 use charon_auth::token::{Algorithm, JwksDocument, Key, Keyset};
 use charon_auth::transport::CookieConfig;
 use charon_auth::{Charon, SessionTtl};
@@ -182,18 +184,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     // Out of range (0 or above 10 000): `build()` below refuses it with a ConfigError.
     builder = builder.max_sessions_per_user(max_sessions);
-    if let Some(store) = redis_store_from_env(&secret).await? {
-        builder = builder.store(store);
-    } else {
-        println!("session store: in-memory (set REDIS_URL to use Redis)");
-    }
-    let charon = builder.build()?;
     let revocation: Revocation = match std::env::var("CHARON_ACCESS_REVOCATION") {
         Err(_) => Revocation::Strict,
         Ok(value) => value
             .parse()
             .map_err(|e| format!("CHARON_ACCESS_REVOCATION={value:?}: {e}"))?,
     };
+    if let Some(store) = redis_store_from_env(&secret, revocation).await? {
+        builder = builder.store(store);
+    } else {
+        println!("session store: in-memory (set REDIS_URL to use Redis)");
+    }
+    let charon = builder.build()?;
     println!("access routes: session check {revocation}");
 
     let addr = std::env::var("CHARON_DEMO_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
@@ -455,12 +457,20 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// The Redis store the environment asks for, connected; `None` for the in-memory store.
-async fn redis_store_from_env(secret: &str) -> Result<Option<RedisStore>, StartError> {
+/// The Redis store the environment asks for, connected (with a session cache when the
+/// access routes' session check is `cached`); `None` for the in-memory store.
+async fn redis_store_from_env(
+    secret: &str,
+    revocation: Revocation,
+) -> Result<Option<RedisStore>, StartError> {
     let Some(target) = redis_target_from_env().map_err(StartError)? else {
         return Ok(None);
     };
     let mut builder = RedisStore::builder(secret.as_bytes());
+    // `cached`: the access routes' session check reads the store's coherent cache.
+    if revocation == Revocation::Cached {
+        builder = builder.session_cache(SessionCache::default());
+    }
     if let Some(ca) = env_value("CHARON_REDIS_CA_FILE") {
         builder = builder.tls_ca_file(ca);
     }
