@@ -166,9 +166,10 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// ask, before they call [`delete_all`](Self::delete_all) or [`get_all`](Self::get_all)
     /// for each type. The order is unspecified.
     ///
-    /// Defaults to an error ([`StoreErrorKind::Backend`], "this store cannot list a user's
-    /// session types"): a store that cannot tell must not let "log out of every type"
-    /// silently miss one. [`MemoryStore`] and the Redis store implement it.
+    /// Defaults to an error ([`Backend`](crate::error::StoreErrorKind::Backend), "this
+    /// store cannot list a user's session types"): a store that cannot tell must not let
+    /// "log out of every type" silently miss one. [`MemoryStore`] and the Redis store
+    /// implement it.
     fn session_types<'a>(
         &'a self,
         user_id: &'a str,
