@@ -156,7 +156,7 @@ async fn me(auth: Authenticated) -> Response {
 
 /// Behind a layer requiring scope `admin`: 403 `insufficient_scope` otherwise.
 async fn admin(auth: Authenticated) -> Response {
-    Json(serde_json::json!({ "user_id": auth.user_id() })).into_response()
+    Json(serde_json::json!({ "user_id": auth.user_id_value() })).into_response()
 }
 
 async fn refresh(State(state): State<AppState>, auth: RefreshAuth) -> Response {
