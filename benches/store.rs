@@ -80,7 +80,7 @@ impl Drop for Server {
 fn session(user: &str, now: UnixTime) -> Session {
     Session::new(
         random_id(),
-        user.to_owned(),
+        user.into(),
         SessionType::default(),
         now,
         Some(now + 86_400),

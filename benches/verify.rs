@@ -115,7 +115,7 @@ fn bench(c: &mut Criterion) {
     .with_validity(now, now + 900);
     let bare = BareClaims {
         iss: ISS.into(),
-        sub: claims.sub.clone(),
+        sub: claims.sub.to_string(),
         sid: "Ko2LvV3Gz1Qz5oQ9nU8h7A".into(),
         styp: "full".into(),
         typ: "access".into(),

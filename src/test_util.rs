@@ -21,6 +21,7 @@ use http::header::{AUTHORIZATION, COOKIE, HeaderValue};
 use http::request::Builder;
 
 use crate::charon::{CreateSession, IssuedTokens};
+use crate::session::UserId;
 use crate::{Charon, SessionError, SessionType, Transport};
 
 pub use crate::telemetry::{RecordedEvent, RecordingHandler};
@@ -41,7 +42,7 @@ impl TestSession {
     /// Whatever [`Charon::create_session`] returns.
     pub async fn create(
         charon: &Charon,
-        user_id: &str,
+        user_id: impl Into<UserId>,
         transport: Transport,
     ) -> Result<Self, SessionError> {
         Self::create_with(charon, CreateSession::new(user_id, transport)).await
@@ -54,7 +55,7 @@ impl TestSession {
     /// Whatever [`Charon::create_session`] returns.
     pub async fn create_typed(
         charon: &Charon,
-        user_id: &str,
+        user_id: impl Into<UserId>,
         transport: Transport,
         session_type: SessionType,
     ) -> Result<Self, SessionError> {

@@ -414,3 +414,170 @@ async fn revoke_session_of_ends_only_the_callers_own_sessions() {
     assert_eq!(call(&app, &phone).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(call(&app, &laptop).await.0, StatusCode::OK);
 }
+
+/// Refresh `session` with `options`; the new tokens and session.
+async fn refreshed(
+    charon: &charon_auth::Charon,
+    session: &TestSession,
+    options: charon_auth::RefreshSession,
+) -> Result<charon_auth::IssuedTokens, charon_auth::SessionError> {
+    let req = session
+        .refresh_request(Request::post("/refresh"))
+        .body(())
+        .unwrap();
+    let auth = charon
+        .authenticate_refresh(req.method(), req.headers())
+        .await
+        .unwrap();
+    charon.refresh_session(&auth, options).await
+}
+
+#[tokio::test]
+async fn typed_payload_and_typed_claims_are_kept_across_refreshes_unless_replaced() {
+    use charon_auth::session::PayloadErrorKind;
+    use charon_auth::{CreateSession, RefreshSession};
+    use support::session_check::payload_of;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Cart {
+        items: Vec<String>,
+        total_cents: u64,
+    }
+    #[derive(serde::Serialize)]
+    struct Grants<'a> {
+        scope: &'a str,
+        tenant: u32,
+    }
+
+    let f = fixture(Arc::new(MemoryStore::new()));
+    let cart = Cart {
+        items: vec!["tea".into()],
+        total_cents: 350,
+    };
+    let login = CreateSession::new(7_u64, Transport::Bearer)
+        .extra_payload_typed(&cart)
+        .unwrap()
+        .access_claims(&Grants {
+            scope: "read admin",
+            tenant: 3,
+        })
+        .unwrap()
+        .access_claim("plan", "pro")
+        .refresh_claims(&serde_json::json!({"device": "phone"}))
+        .unwrap();
+    let session = TestSession::create_with(&f.charon, login).await.unwrap();
+    let tokens = session.tokens();
+    assert_eq!(tokens.session().extra_payload_as::<Cart>().unwrap(), cart);
+    let access = payload_of(tokens.access_token().unwrap());
+    assert_eq!(
+        (&access["scope"], &access["tenant"], &access["plan"]),
+        (&"read admin".into(), &3.into(), &"pro".into())
+    );
+    assert_eq!(
+        payload_of(tokens.refresh_token().unwrap())["device"],
+        "phone"
+    );
+
+    // A refresh with no options keeps the payload and every extra claim.
+    let new_cycle = f.charon.times().new_cycle_after.as_secs() as i64 + 1;
+    f.clock.advance(new_cycle);
+    let kept = refreshed(&f.charon, &session, RefreshSession::new())
+        .await
+        .unwrap();
+    let access = payload_of(kept.access_token().unwrap());
+    assert_eq!(access["scope"], "read admin");
+    assert_eq!(access["tenant"], 3);
+    assert_eq!(access["plan"], "pro");
+    assert_eq!(payload_of(kept.refresh_token().unwrap())["device"], "phone");
+    assert_eq!(kept.session().extra_payload_as::<Cart>().unwrap(), cart);
+    let stored = f
+        .charon
+        .list_sessions("7", &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].access_claims.len(), 3, "kept in the store too");
+
+    // One claim changed, the others kept; then every access claim replaced; the payload
+    // replaced by a typed one.
+    let session = TestSession::from_tokens(&f.charon, kept);
+    f.clock.advance(new_cycle);
+    let changed = refreshed(
+        &f.charon,
+        &session,
+        RefreshSession::new().access_claim("plan", "free"),
+    )
+    .await
+    .unwrap();
+    let access = payload_of(changed.access_token().unwrap());
+    assert_eq!(
+        (&access["plan"], &access["scope"]),
+        (&"free".into(), &"read admin".into())
+    );
+    let session = TestSession::from_tokens(&f.charon, changed);
+    f.clock.advance(new_cycle);
+    let smaller = Cart {
+        items: Vec::new(),
+        total_cents: 0,
+    };
+    let replaced = refreshed(
+        &f.charon,
+        &session,
+        RefreshSession::new()
+            .replace_access_claims(&serde_json::json!({"scope": "read"}))
+            .unwrap()
+            .replace_extra_payload_typed(&smaller)
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let access = payload_of(replaced.access_token().unwrap());
+    assert_eq!(access["scope"], "read");
+    assert!(
+        access.get("plan").is_none() && access.get("tenant").is_none(),
+        "{access}"
+    );
+    assert_eq!(
+        payload_of(replaced.refresh_token().unwrap())["device"],
+        "phone",
+        "the refresh claims were not replaced"
+    );
+    assert_eq!(
+        replaced.session().extra_payload_as::<Cart>().unwrap(),
+        smaller
+    );
+    assert_eq!(payload_of(replaced.access_token().unwrap())["sub"], 7);
+
+    // Typed errors, never panics: a payload of the wrong type, values that are no JSON
+    // object, reserved claim names.
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Profile {
+        display_name: String,
+    }
+    let err = replaced
+        .session()
+        .extra_payload_as::<Profile>()
+        .unwrap_err();
+    assert_eq!(err.kind(), PayloadErrorKind::Deserialize);
+    assert!(std::error::Error::source(&err).is_some());
+    let err = CreateSession::new("u", Transport::Bearer)
+        .extra_payload_typed(&[1, 2])
+        .unwrap_err();
+    assert_eq!(err.kind(), PayloadErrorKind::NotAnObject);
+    let err = CreateSession::new("u", Transport::Bearer)
+        .access_claims(&serde_json::json!({"role": "x", "exp": 1}))
+        .unwrap_err();
+    assert_eq!(
+        (err.kind(), err.claim()),
+        (PayloadErrorKind::ReservedClaim, Some("exp"))
+    );
+    let err = RefreshSession::new()
+        .replace_refresh_claims(&serde_json::json!({"sub": 1}))
+        .unwrap_err();
+    assert_eq!(err.kind(), PayloadErrorKind::ReservedClaim);
+    let err = RefreshSession::new()
+        .replace_access_claims(&"scope")
+        .unwrap_err();
+    assert_eq!(err.kind(), PayloadErrorKind::NotAnObject);
+}

@@ -1544,8 +1544,24 @@ fn claims_cases() -> Vec<Case> {
                 m.insert("type".into(), json!("Access"));
             },
         ),
-        claims_case("sub as a number", K::ClaimInvalid, false, |_, m| {
-            m.insert("sub".into(), json!(42));
+        // A positive integer `sub` is Charon's integer user id (accepted); other numbers
+        // and other JSON types are not user ids.
+        claims_case("sub as 0", K::ClaimInvalid, false, |_, m| {
+            m.insert("sub".into(), json!(0));
+        }),
+        claims_case(
+            "sub as a negative number",
+            K::ClaimInvalid,
+            false,
+            |_, m| {
+                m.insert("sub".into(), json!(-42));
+            },
+        ),
+        claims_case("sub as a float (42.0)", K::ClaimInvalid, false, |_, m| {
+            m.insert("sub".into(), json!(42.0));
+        }),
+        claims_case("sub as a boolean", K::ClaimInvalid, false, |_, m| {
+            m.insert("sub".into(), json!(true));
         }),
         claims_case("missing exp", K::ClaimNotFound, false, |_, m| {
             m.remove("exp");

@@ -52,7 +52,7 @@ async fn identity_extractors_read_the_verified_token() {
                  CurrentSessionType(t): CurrentSessionType,
                  TokenTransport(tr): TokenTransport,
                  auth: Authenticated| async move {
-                    assert_eq!(auth.claims().sub, u);
+                    assert_eq!(auth.claims().sub.as_str(), u);
                     assert!(auth.session().is_none(), "access layer loads no session");
                     format!("{u} {} {t} {tr}", s.len())
                 },
@@ -84,7 +84,7 @@ async fn refresh_auth_and_its_session_behind_the_refresh_layer() {
                     auth.session().map(|s| s.id.as_str()),
                     Some(refresh.session_id())
                 );
-                refresh.session().user_id.clone()
+                refresh.session().user_id.to_string()
             }),
         )
         .route_layer(RefreshLayer::new(&charon));
@@ -223,7 +223,7 @@ async fn claim_checks_reject_with_charons_message() {
         ),
         (
             AccessLayer::new(&charon).check(|c| {
-                if c.sub == "root" {
+                if c.sub.as_str() == "root" {
                     Ok(())
                 } else {
                     Err(charon_auth::AuthError::custom("only root"))

@@ -643,12 +643,23 @@ async fn declared_session_types(store: Arc<dyn SessionStore>) {
     assert_eq!(app::session_types().len(), app::SESSION_TYPES.len());
     h.events.take();
     // Any other type, well-formed or not, is refused before a session is created.
-    for undeclared in ["mobile", "full2", "FULL", "type-1999", "has space", ""] {
+    for undeclared in ["mobile", "full2", "FULL", "type-1999"] {
         let r = send(&h.app, login(undeclared.into())).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{undeclared}");
         assert_eq!(
             r.body["error"], "session_type must be one of: full, oauth2",
             "{undeclared}"
+        );
+    }
+    // A malformed one is not a `SessionType`: the typed login body refuses it, naming
+    // the field and the session type rule.
+    for malformed in ["has space", ""] {
+        let r = send(&h.app, login(malformed.into())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{malformed}");
+        let error = r.body["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("session_type") && error.contains("1 to 64 characters"),
+            "{malformed}: {error}"
         );
     }
     let r = send(&h.app, login(Value::Null)).await;
@@ -704,6 +715,147 @@ async fn admin_requires_the_admin_scope(store: Arc<dyn SessionStore>) {
 }
 
 /// A login naming a device, from a client with a `User-Agent`.
+/// The payload of a token as the body carries it (whole or `header.payload`).
+fn payload_of(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+fn login_body(body: &Value) -> Request<Body> {
+    Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+/// `POST /login` with a JSON number: Charon's integer user ids (an Ecto primary key).
+async fn integer_user_ids(store: Arc<dyn SessionStore>) {
+    let h = harness(store);
+    let n = support::contract::random_integer_user();
+    for transport in ["bearer", "cookie"] {
+        let r = send(
+            &h.app,
+            login_body(&json!({"user_id": n, "transport": transport})),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{transport}: {:?}", r.body);
+        let mut c = Client {
+            csrf: true,
+            ..Client::default()
+        };
+        c.absorb(&r);
+        let access = c.access.clone().unwrap();
+        assert_eq!(payload_of(&access)["sub"], json!(n), "signed as a number");
+        let me = h.call(&mut c, "GET", "/me").await;
+        assert_eq!(me.status, StatusCode::OK, "{:?}", me.body);
+        assert_eq!(me.body["user_id"], json!(n), "and read back as one");
+
+        // A refresh of a session created with a number signs the number again.
+        h.clock.advance(30);
+        let r = h.call(&mut c, "POST", "/refresh").await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        for token in [&c.access, &c.refresh] {
+            assert_eq!(payload_of(token.as_ref().unwrap())["sub"], json!(n));
+        }
+        assert_eq!(h.call(&mut c, "GET", "/me").await.body["user_id"], json!(n));
+    }
+    let mut text = h.login(&n.to_string(), Transport::Bearer).await;
+    assert_eq!(
+        payload_of(text.access.as_ref().unwrap())["sub"],
+        json!(n.to_string())
+    );
+    assert_eq!(
+        h.call(&mut text, "GET", "/me").await.body["user_id"],
+        json!(n.to_string()),
+        "the string id stays a string"
+    );
+    // The store keys the user by its text, as Charon's Redis store does: the three
+    // sessions of `n` and `"n"` are listed together, each with its own type.
+    let listed = h
+        .charon
+        .list_sessions(&n.to_string(), &Default::default())
+        .await
+        .unwrap();
+    let mut integers: Vec<bool> = listed.iter().map(|s| s.user_id.is_integer()).collect();
+    integers.sort_unstable();
+    assert_eq!(integers, [false, true, true]);
+    assert_eq!(
+        h.call(&mut text, "GET", "/sessions")
+            .await
+            .body
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+    // Logout ends the integer session only.
+    let mut last = Client::default();
+    last.absorb(
+        &send(
+            &h.app,
+            login_body(&json!({"user_id": n, "transport": "bearer"})),
+        )
+        .await,
+    );
+    assert_eq!(
+        h.call(&mut last, "POST", "/logout").await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        h.call(&mut last, "GET", "/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(h.call(&mut text, "GET", "/me").await.status, StatusCode::OK);
+
+    // Not user ids: 0 (the session API's InvalidInput), and what is no integer or string
+    // (the typed login body).
+    let r = send(
+        &h.app,
+        login_body(&json!({"user_id": 0, "transport": "bearer"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+    assert_eq!(r.body["kind"], "invalid_input", "{:?}", r.body);
+    for bad in [json!(-1), json!(4.2), json!(true), json!(null), json!([1])] {
+        let r = send(
+            &h.app,
+            login_body(&json!({"user_id": bad, "transport": "bearer"})),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {:?}", r.body);
+        let error = r.body["error"].as_str().unwrap_or_default();
+        assert!(error.contains("user_id"), "{bad}: {error}");
+    }
+}
+
+/// The demo puts the login's `scope` in the access token; a refresh keeps it (the session
+/// keeps its extra claims), so `/admin` still answers 200 after one.
+async fn scope_survives_refresh(store: Arc<dyn SessionStore>) {
+    let h = harness(store);
+    let r = send(
+        &h.app,
+        login_body(&json!({"user_id": "ada", "transport": "bearer", "scope": "read admin"})),
+    )
+    .await;
+    let mut c = Client::default();
+    c.absorb(&r);
+    assert_eq!(h.call(&mut c, "GET", "/admin").await.status, StatusCode::OK);
+    for _ in 0..2 {
+        h.clock.advance(30);
+        let r = h.call(&mut c, "POST", "/refresh").await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        assert_eq!(
+            payload_of(c.access.as_ref().unwrap())["scope"],
+            "read admin"
+        );
+        let admin = h.call(&mut c, "GET", "/admin").await;
+        assert_eq!(admin.status, StatusCode::OK, "{:?}", admin.body);
+    }
+}
+
 async fn login_from(h: &Harness, user: &str, device: &str, agent: &str) -> Client {
     let req = Request::post("/login")
         .header(header::CONTENT_TYPE, "application/json")
@@ -854,6 +1006,16 @@ macro_rules! flows_for {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn bearer_refused_for_browsers() {
                 browser_enforcement($store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn integer_user_ids_are_signed_as_numbers_and_keep_their_type() {
+                integer_user_ids($store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_scope_claim_is_kept_across_refreshes() {
+                scope_survives_refresh($store).await;
             }
         }
     };

@@ -125,7 +125,7 @@ impl Pair {
 
     /// Wait until the replica holds `session`.
     fn wait_replicated(&self, store: &RedisStore, session: &Session) {
-        let keys = store.keys(&session.user_id, &session.session_type);
+        let keys = store.keys(session.user_id.as_str(), &session.session_type);
         wait_for(GUARD, "session replicated", || {
             self.replica
                 .command(&["HEXISTS", keys.sessions(), &session.id])
@@ -188,7 +188,10 @@ async fn with_wait_a_logout_that_did_not_replicate_is_not_acknowledged() {
     assert_eq!(err.kind(), StoreErrorKind::NotDurable, "{err}");
     assert!(err.retry_after().is_some());
     assert!(std::error::Error::source(&err).is_some());
-    let err = store.delete_all(&other.user_id, &ty).await.unwrap_err();
+    let err = store
+        .delete_all(other.user_id.as_str(), &ty)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::NotDurable, "{err}");
 
     let promoted = pair.fail_over().await;
@@ -219,7 +222,7 @@ async fn with_wait_an_acknowledged_logout_survives_a_failover() {
     assert!(store.delete(key, t).await.unwrap());
     // Deleting again is still a durable success (nothing to delete).
     assert!(!store.delete(key, t).await.unwrap());
-    store.delete_all(&other.user_id, &ty).await.unwrap();
+    store.delete_all(other.user_id.as_str(), &ty).await.unwrap();
     // Killed right after the acknowledgement.
     let promoted = pair.fail_over().await;
     assert!(promoted.get(key, t).await.unwrap().is_none());

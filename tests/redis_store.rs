@@ -127,7 +127,7 @@ async fn backends() -> Vec<Backend> {
 fn session(user: &str, ty: &SessionType, now: i64, refresh_ttl: i64) -> Session {
     Session::new(
         random_id(),
-        user.to_owned(),
+        user.into(),
         ty.clone(),
         now,
         Some(now + 3600),
@@ -573,17 +573,17 @@ async fn hostile_user_ids_are_isolated() {
         }
         let mut seen_keys = std::collections::HashSet::new();
         for s in &sessions {
-            let all = b.store.get_all(&s.user_id, &ty, now).await.unwrap();
+            let all = b.store.get_all(s.user_id.as_str(), &ty, now).await.unwrap();
             assert_eq!(all.len(), 1, "[{}] user {:?}", b.name, s.user_id);
             assert_eq!(all[0].id, s.id);
             assert!(b.store.get(s.key(), now).await.unwrap().is_some());
-            let keys = b.store.keys(&s.user_id, &ty);
+            let keys = b.store.keys(s.user_id.as_str(), &ty);
             assert!(seen_keys.insert(keys.sessions().to_owned()));
-            assert_key_expiry(&b, &s.user_id, &ty, now + 600, now, now).await;
+            assert_key_expiry(&b, s.user_id.as_str(), &ty, now + 600, now, now).await;
         }
         for s in &sessions {
-            b.store.delete_all(&s.user_id, &ty).await.unwrap();
-            assert_keys_gone(&b, &s.user_id, &ty).await;
+            b.store.delete_all(s.user_id.as_str(), &ty).await.unwrap();
+            assert_keys_gone(&b, s.user_id.as_str(), &ty).await;
         }
     }
 }
@@ -894,7 +894,7 @@ async fn base_secret_derivation_and_redacted_debug() {
         .await
         .unwrap();
     assert!(c.get(s.key(), now).await.unwrap().is_none());
-    a.delete_all(&s.user_id, &ty).await.unwrap();
+    a.delete_all(s.user_id.as_str(), &ty).await.unwrap();
 }
 
 /// Reports (asserts nothing about) the memory used per user with 1 and 100 sessions.

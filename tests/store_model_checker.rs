@@ -451,7 +451,9 @@ impl SessionStore for FaultyStore {
         let all = map
             .values()
             .filter(|s| {
-                s.user_id == user_id && &s.session_type == session_type && self.live(s, now)
+                s.user_id.as_str() == user_id
+                    && &s.session_type == session_type
+                    && self.live(s, now)
             })
             .cloned()
             .collect();
@@ -466,7 +468,7 @@ impl SessionStore for FaultyStore {
         self.sessions
             .lock()
             .unwrap()
-            .retain(|_, s| !(s.user_id == user_id && &s.session_type == session_type));
+            .retain(|_, s| !(s.user_id.as_str() == user_id && &s.session_type == session_type));
         Box::pin(async move { Ok(()) })
     }
 }

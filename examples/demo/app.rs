@@ -4,8 +4,8 @@
 //!
 //! | route | layer | answer |
 //! |---|---|---|
-//! | `POST /login` `{"user_id", "transport", "session_type"?, "device"?}` | – | 200 tokens + cookies; 400 for a `session_type` not in [`SESSION_TYPES`] |
-//! | `GET /me` | access | 200 `{user_id, session_id, session_type, transport}` |
+//! | `POST /login` `{"user_id", "transport", "session_type"?, "scope"?, "device"?}` | – | 200 tokens + cookies; 400 for a `session_type` not in [`SESSION_TYPES`] or a malformed field. `user_id` is a string or a positive integer (`42`, signed `"sub": 42`) |
+//! | `GET /me` | access | 200 `{user_id, session_id, session_type, transport}` (`user_id` with the type it was given at login) |
 //! | `POST /refresh` | refresh | 200 tokens + cookies |
 //! | `POST /logout` | access | 204, cookies cleared |
 //! | `POST /logout-all` | access | 204, every session of the user and type gone |
@@ -40,6 +40,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use charon_auth::extract::CurrentSession;
 use charon_auth::layer::Revocation;
+use charon_auth::session::UserId;
 use charon_auth::token::JwksDocument;
 use charon_auth::{
     AccessLayer, Authenticated, Charon, CreateSession, RefreshAuth, RefreshLayer, RefreshSession,
@@ -76,12 +77,14 @@ impl FromRef<AppState> for Charon {
     }
 }
 
-/// Login request body.
+/// Login request body, typed: a malformed `user_id`, `transport` or `session_type` is
+/// refused (400) by deserialization, with the crate's own complaint.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Login {
-    user_id: String,
-    transport: String,
-    session_type: Option<String>,
+    /// A string or a positive integer (an integer id is signed as a JSON number).
+    user_id: UserId,
+    transport: Transport,
+    session_type: Option<SessionType>,
     /// OAuth2-style scope, space-separated, put in the access token's `scope` claim.
     scope: Option<String>,
     /// A device name the user gives, shown in the session list.
@@ -104,16 +107,17 @@ async fn login(
     headers: HeaderMap,
     body: Result<Json<Login>, JsonRejection>,
 ) -> Response {
-    let Ok(Json(login)) = body else {
-        return bad_request(
-            "expected JSON {\"user_id\", \"transport\", \"session_type\"?, \"scope\"?}",
-        );
+    let login = match body {
+        Ok(Json(login)) => login,
+        // A field of the wrong type or value: serde's message names it.
+        Err(JsonRejection::JsonDataError(e)) => return bad_request(&e.body_text()),
+        Err(_) => {
+            return bad_request(
+                "expected JSON {\"user_id\", \"transport\", \"session_type\"?, \"scope\"?}",
+            );
+        }
     };
-    let transport: Transport = match login.transport.parse() {
-        Ok(transport) => transport,
-        Err(e) => return bad_request(&e.to_string()),
-    };
-    let mut request = CreateSession::new(login.user_id, transport);
+    let mut request = CreateSession::new(login.user_id, login.transport);
     // What tells a user's sessions apart in `GET /sessions`; not secret (see
     // `Session::metadata`).
     if let Some(device) = login.device {
@@ -131,13 +135,11 @@ async fn login(
     }
     if let Some(t) = login.session_type {
         // Only the declared types: each one is a metrics series and a session partition.
-        match SessionType::new(t) {
-            Ok(t) if SESSION_TYPES.contains(&t.as_str()) => request = request.session_type(t),
-            _ => {
-                let allowed = SESSION_TYPES.join(", ");
-                return bad_request(&format!("session_type must be one of: {allowed}"));
-            }
+        if !SESSION_TYPES.contains(&t.as_str()) {
+            let allowed = SESSION_TYPES.join(", ");
+            return bad_request(&format!("session_type must be one of: {allowed}"));
         }
+        request = request.session_type(t);
     }
     if let Some(scope) = login.scope {
         // A demo grants what is asked; a real application grants what the user may have.
@@ -162,7 +164,7 @@ async fn login(
 
 async fn me(auth: Authenticated) -> Response {
     Json(serde_json::json!({
-        "user_id": auth.user_id(),
+        "user_id": auth.user_id_value(),
         "session_id": auth.session_id(),
         "session_type": auth.session_type(),
         "transport": auth.transport().as_str(),
@@ -172,7 +174,7 @@ async fn me(auth: Authenticated) -> Response {
 
 /// Behind a layer requiring scope `admin`: 403 `insufficient_scope` otherwise.
 async fn admin(auth: Authenticated) -> Response {
-    Json(serde_json::json!({ "user_id": auth.user_id() })).into_response()
+    Json(serde_json::json!({ "user_id": auth.user_id_value() })).into_response()
 }
 
 async fn refresh(State(state): State<AppState>, auth: RefreshAuth) -> Response {

@@ -2,11 +2,13 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Charon, IssuedTokens, RequestContext, issue::invalid};
+use super::issue::{invalid, to_claims};
+use super::{Charon, IssuedTokens, RequestContext};
 use crate::error::{SessionError, SessionErrorKind};
-use crate::session::{Lifetimes, Session, SessionType, random_id};
+use crate::session::{Lifetimes, PayloadError, Session, SessionType, UserId, random_id};
 use crate::token::{ReservedClaimError, check_extra_name};
 use crate::transport::Transport;
 
@@ -14,7 +16,7 @@ use crate::transport::Transport;
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct CreateSession {
-    user_id: String,
+    user_id: UserId,
     transport: Transport,
     session_type: SessionType,
     access_claims: Map<String, Value>,
@@ -25,7 +27,12 @@ pub struct CreateSession {
 
 impl CreateSession {
     /// A session for `user_id` whose tokens travel by `transport`.
-    pub fn new(user_id: impl Into<String>, transport: Transport) -> Self {
+    ///
+    /// The user id is a string (`"alice"`, `String`) or a positive integer (`42_u64`, a
+    /// `u32`): an integer id is signed as a JSON number (`"sub": 42`), as Charon does, and
+    /// keeps its type across refreshes ([`UserId`]). An `i64` primary key converts with
+    /// `u64::try_from(id)`.
+    pub fn new(user_id: impl Into<UserId>, transport: Transport) -> Self {
         Self {
             user_id: user_id.into(),
             transport,
@@ -44,7 +51,8 @@ impl CreateSession {
     }
 
     /// An extra claim in the access token (a second call with the same name replaces the
-    /// value). Defaults to none.
+    /// value), signed again on every refresh unless the refresh replaces it
+    /// ([`RefreshSession`](crate::RefreshSession)). Defaults to none.
     ///
     /// ```
     /// use charon_auth::{CreateSession, Transport};
@@ -96,6 +104,72 @@ impl CreateSession {
         self.extra_payload = payload;
         self
     }
+
+    /// Server-side payload as the application's own type: any `Serialize` value that is a
+    /// JSON object (a struct, a map), read back with
+    /// [`Session::extra_payload_as`]. Replaces what [`extra_payload`](Self::extra_payload)
+    /// set. Empty by default.
+    ///
+    /// ```
+    /// # use charon_auth::{CreateSession, Transport};
+    /// #[derive(serde::Serialize)]
+    /// struct Cart { items: Vec<String> }
+    /// let request = CreateSession::new(42_u64, Transport::Cookie)
+    ///     .extra_payload_typed(&Cart { items: vec!["tea".into()] })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`PayloadError`] when `payload` does not serialize, or not to an object.
+    pub fn extra_payload_typed<T: Serialize + ?Sized>(
+        mut self,
+        payload: &T,
+    ) -> Result<Self, PayloadError> {
+        self.extra_payload = crate::session::to_object(payload)?;
+        Ok(self)
+    }
+
+    /// Extra claims of the access token from the application's own type: each field of
+    /// `claims` (a struct or a map, serialized to a JSON object) becomes a claim, added to
+    /// those of [`access_claim`](Self::access_claim) (a field replaces a claim of the same
+    /// name). Kept across refreshes as `access_claim`'s are.
+    ///
+    /// ```
+    /// # use charon_auth::{CreateSession, Transport};
+    /// #[derive(serde::Serialize)]
+    /// struct Grants { scope: String, tenant: u32 }
+    /// let request = CreateSession::new("alice", Transport::Bearer)
+    ///     .access_claims(&Grants { scope: "read admin".into(), tenant: 7 })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`PayloadError`] when `claims` does not serialize to an object, or names a reserved
+    /// claim ([`PayloadErrorKind::ReservedClaim`](crate::session::PayloadErrorKind::ReservedClaim)):
+    /// refused here, where the program sees it, not at login.
+    pub fn access_claims<T: Serialize + ?Sized>(
+        mut self,
+        claims: &T,
+    ) -> Result<Self, PayloadError> {
+        self.access_claims.extend(to_claims(claims)?);
+        Ok(self)
+    }
+
+    /// Extra claims of the refresh token from the application's own type, as
+    /// [`access_claims`](Self::access_claims).
+    ///
+    /// # Errors
+    ///
+    /// As [`access_claims`](Self::access_claims).
+    pub fn refresh_claims<T: Serialize + ?Sized>(
+        mut self,
+        claims: &T,
+    ) -> Result<Self, PayloadError> {
+        self.refresh_claims.extend(to_claims(claims)?);
+        Ok(self)
+    }
 }
 
 impl CreateSession {
@@ -144,7 +218,8 @@ impl Charon {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for an empty or oversized user id or metadata over the limits,
+    /// `InvalidInput` for an invalid user id (`0`, an empty, oversized or control-character
+    /// string) or metadata over the limits,
     /// `InsecureTransport`, `Store` when the store fails, `Signing` when signing fails.
     pub async fn create_session(
         &self,
@@ -160,9 +235,10 @@ impl Charon {
                 "bearer token transport refused for a browser request; use a cookie transport",
             ));
         }
-        if !crate::session::is_valid_user_id(&request.user_id) {
+        if !request.user_id.is_valid() {
             return Err(invalid(
-                "user id must be 1 to 1024 bytes without control characters",
+                "user id must be a positive integer or 1 to 1024 bytes without control \
+                 characters",
             ));
         }
         crate::session::check_metadata(&request.metadata).map_err(invalid)?;
@@ -179,14 +255,10 @@ impl Charon {
         );
         session.extra_payload = request.extra_payload;
         session.metadata = request.metadata;
+        session.access_claims = request.access_claims;
+        session.refresh_claims = request.refresh_claims;
         // Build (and check) the claims before writing, so a bad override stores nothing.
-        let claims = self.claims_for(
-            &session,
-            &lifetimes,
-            now,
-            request.access_claims,
-            request.refresh_claims,
-        )?;
+        let claims = self.claims_for(&session, &lifetimes, now)?;
         // The cap is kept inside the store's create (one atomic step); the store reports
         // what it evicted and the observed store emits a delete event for each.
         session.lock_version = self

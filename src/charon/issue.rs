@@ -1,17 +1,32 @@
 //! What every issuance shares: the claims of both tokens, signing, cookies.
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::{Charon, IssuedTokens};
 use crate::clock::UnixTime;
 use crate::error::{SessionError, SessionErrorKind};
-use crate::session::{Lifetimes, Session, SessionType, random_id};
-use crate::token::{Claims, TokenType};
+use crate::session::{Lifetimes, PayloadError, Session, SessionType, random_id};
+use crate::token::{Claims, RESERVED_CLAIMS, TokenType};
 use crate::transport::Transport;
 use crate::verifier::Authenticated;
 
 pub(super) fn invalid(message: &'static str) -> SessionError {
     SessionError::new(SessionErrorKind::InvalidInput, message)
+}
+
+/// `claims` as extra claims: a JSON object naming no reserved claim.
+pub(super) fn to_claims<T: Serialize + ?Sized>(
+    claims: &T,
+) -> Result<Map<String, Value>, PayloadError> {
+    let map = crate::session::to_object(claims)?;
+    match map
+        .keys()
+        .find(|name| RESERVED_CLAIMS.contains(&name.as_str()))
+    {
+        Some(name) => Err(crate::session::reserved_claim(name.clone())),
+        None => Ok(map),
+    }
 }
 
 /// The session id and type an access token names.
@@ -34,20 +49,19 @@ impl Charon {
         ]
     }
 
-    /// The access and refresh claims of one issuance.
+    /// The access and refresh claims of one issuance: the reserved ones, then the
+    /// session's extra claims ([`Session::access_claims`], [`Session::refresh_claims`]).
     pub(super) fn claims_for(
         &self,
         session: &Session,
         lifetimes: &Lifetimes,
         now: UnixTime,
-        access_extra: Map<String, Value>,
-        refresh_extra: Map<String, Value>,
     ) -> Result<(Claims, Claims), SessionError> {
-        let make = |token_type, jti: String, exp, extra: Map<String, Value>| {
+        let make = |token_type, jti: String, exp, extra: &Map<String, Value>| {
             let mut claims = Claims::new(
                 token_type,
                 self.issuer(),
-                session.user_id.as_str(),
+                &session.user_id,
                 session.id.as_str(),
                 session.session_type.as_str(),
                 jti,
@@ -56,7 +70,7 @@ impl Charon {
             .with_audience(self.audiences().iter().cloned());
             for (name, value) in extra {
                 claims
-                    .insert_extra(name, value)
+                    .insert_extra(name.as_str(), value.clone())
                     .map_err(|_| invalid("extra claims may not replace a reserved claim"))?;
             }
             Ok::<_, SessionError>(claims)
@@ -66,13 +80,13 @@ impl Charon {
                 TokenType::Access,
                 random_id(),
                 lifetimes.access_expires_at,
-                access_extra,
+                &session.access_claims,
             )?,
             make(
                 TokenType::Refresh,
                 session.refresh_token_id.clone(),
                 lifetimes.refresh_expires_at,
-                refresh_extra,
+                &session.refresh_claims,
             )?,
         ))
     }

@@ -1,29 +1,48 @@
 //! Token rotation: [`RefreshSession`] and [`Charon::refresh_session`].
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::issue::to_claims;
 use super::{Charon, IssuedTokens, RefreshAuth};
 use crate::error::{SessionError, SessionErrorKind};
-use crate::session::{Lifetimes, freshness, random_id};
+use crate::session::{Lifetimes, PayloadError, freshness, random_id};
 use crate::token::{ReservedClaimError, check_extra_name};
 
-/// Options of a refresh. Extra claims must be given again on every refresh (they live in
-/// tokens, not in the session); the extra payload is kept unless replaced.
+/// Options of a refresh. What the session carries is kept unless replaced: its extra
+/// payload and the extra claims of its tokens (given at login with
+/// [`CreateSession::access_claim`](crate::CreateSession::access_claim) and kept in
+/// [`Session::access_claims`](crate::Session::access_claims)), which the new tokens carry
+/// again.
+///
+/// ```
+/// # use charon_auth::RefreshSession;
+/// // Keep everything:
+/// let keep = RefreshSession::new();
+/// // Change one claim, keep the others:
+/// let upgraded = RefreshSession::new().access_claim("scope", "read write")?;
+/// // Drop every extra claim of the access token:
+/// let dropped = RefreshSession::new().replace_access_claims(&serde_json::Map::new())?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct RefreshSession {
     access_claims: Map<String, Value>,
     refresh_claims: Map<String, Value>,
+    replace_access_claims: Option<Map<String, Value>>,
+    replace_refresh_claims: Option<Map<String, Value>>,
     extra_payload: Option<Map<String, Value>>,
 }
 
 impl RefreshSession {
-    /// No extra claims, payload kept.
+    /// Everything kept: the payload and the extra claims.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// An extra claim in the new access token, as
+    /// Add or replace one extra claim of the new access token (and of the session's later
+    /// ones), keeping the others; as
     /// [`CreateSession::access_claim`](crate::CreateSession::access_claim). Defaults to none.
     ///
     /// # Errors
@@ -41,7 +60,7 @@ impl RefreshSession {
         Ok(self)
     }
 
-    /// An extra claim in the new refresh token, as
+    /// Add or replace one extra claim of the new refresh token, as
     /// [`access_claim`](Self::access_claim). Defaults to none.
     ///
     /// # Errors
@@ -58,10 +77,54 @@ impl RefreshSession {
         Ok(self)
     }
 
+    /// Replace every extra claim of the access token with the fields of `claims` (the
+    /// application's own type, or a JSON map; an empty one drops them all);
+    /// [`access_claim`](Self::access_claim) adds to it.
+    ///
+    /// # Errors
+    ///
+    /// [`PayloadError`] when `claims` does not serialize to a JSON object or names a
+    /// reserved claim.
+    pub fn replace_access_claims<T: Serialize + ?Sized>(
+        mut self,
+        claims: &T,
+    ) -> Result<Self, PayloadError> {
+        self.replace_access_claims = Some(to_claims(claims)?);
+        Ok(self)
+    }
+
+    /// Replace every extra claim of the refresh token, as
+    /// [`replace_access_claims`](Self::replace_access_claims).
+    ///
+    /// # Errors
+    ///
+    /// As [`replace_access_claims`](Self::replace_access_claims).
+    pub fn replace_refresh_claims<T: Serialize + ?Sized>(
+        mut self,
+        claims: &T,
+    ) -> Result<Self, PayloadError> {
+        self.replace_refresh_claims = Some(to_claims(claims)?);
+        Ok(self)
+    }
+
     /// Replace the session's extra payload.
     pub fn replace_extra_payload(mut self, payload: Map<String, Value>) -> Self {
         self.extra_payload = Some(payload);
         self
+    }
+
+    /// Replace the session's extra payload with the application's own type (a JSON
+    /// object), read back with [`Session::extra_payload_as`](crate::Session::extra_payload_as).
+    ///
+    /// # Errors
+    ///
+    /// [`PayloadError`] when `payload` does not serialize, or not to an object.
+    pub fn replace_extra_payload_typed<T: Serialize + ?Sized>(
+        mut self,
+        payload: &T,
+    ) -> Result<Self, PayloadError> {
+        self.extra_payload = Some(crate::session::to_object(payload)?);
+        Ok(self)
     }
 }
 
@@ -70,7 +133,8 @@ impl Charon {
     /// put in the request: a refresh route without the refresh layer does not compile).
     ///
     /// Keeps the transport of the incoming token, rotates the refresh token id, starts a
-    /// new token generation when due, keeps the extra payload unless replaced, and writes
+    /// new token generation when due, keeps the extra payload and the extra claims unless
+    /// replaced ([`RefreshSession`]), keeps the user id with its JSON type, and writes
     /// under the optimistic lock: a concurrent refresh of the same session fails with
     /// [`SessionErrorKind::Conflict`] (409), and a session deleted meanwhile with
     /// `NotFound`: it is never brought back.
@@ -97,13 +161,15 @@ impl Charon {
         if let Some(payload) = options.extra_payload {
             session.extra_payload = payload;
         }
-        let claims = self.claims_for(
-            &session,
-            &lifetimes,
-            now,
-            options.access_claims,
-            options.refresh_claims,
-        )?;
+        if let Some(claims) = options.replace_access_claims {
+            session.access_claims = claims;
+        }
+        session.access_claims.extend(options.access_claims);
+        if let Some(claims) = options.replace_refresh_claims {
+            session.refresh_claims = claims;
+        }
+        session.refresh_claims.extend(options.refresh_claims);
+        let claims = self.claims_for(&session, &lifetimes, now)?;
         session.lock_version = self.store().update(&session, now).await?;
         self.issue(
             session,

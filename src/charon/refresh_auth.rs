@@ -40,7 +40,7 @@ impl RefreshAuth {
 
     /// The user id.
     pub fn user_id(&self) -> &str {
-        &self.session.user_id
+        self.session.user_id.as_str()
     }
 
     /// The session id.
@@ -138,8 +138,10 @@ impl Charon {
         let session_type = SessionType::new(styp).map_err(|_| AuthError::claim_invalid("styp"))?;
         let key = SessionKey::new(sid, auth.user_id(), &session_type);
         let session: Session = match self.store().get(key, auth.now()).await {
-            Ok(Some(session)) => session,
-            Ok(None) => return Err(AuthError::new(AuthErrorKind::SessionNotFound)),
+            // Stores key by the user id's text; `sub` must also have its type (42 is not
+            // "42"), as Charon's stores match it.
+            Ok(Some(session)) if session.user_id == *auth.user_id_value() => session,
+            Ok(_) => return Err(AuthError::new(AuthErrorKind::SessionNotFound)),
             Err(e) => return Err(AuthError::new(AuthErrorKind::StoreUnavailable).with_source(e)),
         };
         attempt.session_loaded = true;

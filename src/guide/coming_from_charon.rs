@@ -54,8 +54,17 @@
 //!   here an update of a missing session fails with "session not found".
 //! - **Create vs refresh** telemetry comes from the operation, not from
 //!   `created_at == refreshed_at` (which misreports a refresh in the login's second).
-//! - **Extra session payload is kept across refreshes** unless replaced (Charon replaces it
-//!   with `%{}` unless passed again). Extra *claims* must still be passed on every refresh.
+//! - **Extra session payload and extra claims are kept across refreshes** unless replaced
+//!   (Charon replaces the payload with `%{}` and drops claim overrides unless passed
+//!   again): the session stores its tokens' extra claims
+//!   ([`Session::access_claims`](crate::Session::access_claims)) and signs them again.
+//! - **User ids** are a positive integer or a string, as in Charon, and keep their JSON
+//!   type (`"sub": 42` on login and on every refresh; [`UserId`](crate::session::UserId)).
+//!   Stores key them by their text, as Charon's Redis store (`to_string(uid)` in the key),
+//!   and a token's `sub` must match its session's user id in type too, as Charon's
+//!   `^uid` match: `42` and `"42"` are different users that share a store key, so
+//!   `list_sessions("42")` and `delete_all_sessions("42")` see both (Charon's `get_all`
+//!   filters by type; its `delete_all` deletes the key, both).
 //! - **`iss` is verified** (Charon never checks it unless asked), and extra claims cannot
 //!   replace a reserved claim (Charon merges overrides last, so they could).
 //! - **Leeway** is configurable (default 5 s as Charon, at most 60 s).

@@ -3,9 +3,12 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-use super::SessionType;
+use super::payload::{self, PayloadError};
+use super::{SessionType, UserId};
 use crate::clock::UnixTime;
 
 /// Current schema version of the serialized session (field `v`).
@@ -50,8 +53,9 @@ pub(crate) fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), 
 pub struct Session {
     /// Session id: 16 random bytes, base64url (22 characters).
     pub id: String,
-    /// The user this session belongs to (claim `sub`).
-    pub user_id: String,
+    /// The user this session belongs to (claim `sub`): a positive integer or a string,
+    /// kept with its JSON type ([`UserId`]).
+    pub user_id: UserId,
     /// Session type (claim `styp`), default `full`.
     #[serde(rename = "type")]
     pub session_type: SessionType,
@@ -69,9 +73,10 @@ pub struct Session {
     pub tokens_fresh_from: UnixTime,
     /// Start of the previous token generation.
     pub prev_tokens_fresh_from: UnixTime,
-    /// Application payload kept server-side; kept across refreshes unless replaced.
+    /// Application payload kept server-side; kept across refreshes unless replaced. Read
+    /// it as your own type with [`extra_payload_as`](Self::extra_payload_as).
     #[serde(default)]
-    pub extra_payload: serde_json::Map<String, serde_json::Value>,
+    pub extra_payload: Map<String, Value>,
     /// Optimistic-locking counter, incremented by the store on every successful write.
     #[serde(default)]
     pub lock_version: u64,
@@ -84,6 +89,15 @@ pub struct Session {
     /// [`MAX_METADATA_VALUE_LEN`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
+    /// The extra claims of the session's access tokens
+    /// ([`CreateSession::access_claim`](crate::CreateSession::access_claim)), signed again
+    /// on every refresh unless the refresh replaces them. Never a reserved claim.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub access_claims: Map<String, Value>,
+    /// The extra claims of the session's refresh tokens, kept as
+    /// [`access_claims`](Self::access_claims) are.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub refresh_claims: Map<String, Value>,
 }
 
 impl fmt::Debug for Session {
@@ -107,27 +121,45 @@ impl fmt::Debug for Session {
             )
             .field("lock_version", &self.lock_version)
             .field("metadata", &format_args!("{} entries", self.metadata.len()))
+            .field(
+                "access_claims",
+                &format_args!("{} entries", self.access_claims.len()),
+            )
+            .field(
+                "refresh_claims",
+                &format_args!("{} entries", self.refresh_claims.len()),
+            )
             .finish()
     }
 }
 
 /// The identity of a stored session: (session id, user id, session type).
+///
+/// The user id is its text form ([`UserId::as_str`]): stores key sessions by it, as
+/// Charon's Redis store keys them by `to_string(user_id)`, so the integer `42` and the
+/// string `"42"` share a key. Where a token names its session, the session API also checks
+/// that the session's user id has the token's `sub` type, as Charon's stores do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SessionKey<'a> {
     /// Session id.
     pub session_id: &'a str,
-    /// User id.
+    /// User id, in its text form ([`UserId::as_str`]).
     pub user_id: &'a str,
     /// Session type.
     pub session_type: &'a SessionType,
 }
 
 impl<'a> SessionKey<'a> {
-    /// A key from its three parts.
-    pub fn new(session_id: &'a str, user_id: &'a str, session_type: &'a SessionType) -> Self {
+    /// A key from its three parts; the user id as text (a `&str`, or a
+    /// [`&UserId`](UserId), whose text form is used).
+    pub fn new<U: AsRef<str> + ?Sized>(
+        session_id: &'a str,
+        user_id: &'a U,
+        session_type: &'a SessionType,
+    ) -> Self {
         Self {
             session_id,
-            user_id,
+            user_id: user_id.as_ref(),
             session_type,
         }
     }
@@ -140,7 +172,7 @@ impl Session {
     /// `expires_at`; the session API computes it with the TTL rules.
     pub fn new(
         id: String,
-        user_id: String,
+        user_id: UserId,
         session_type: SessionType,
         now: UnixTime,
         expires_at: Option<UnixTime>,
@@ -158,9 +190,11 @@ impl Session {
             refresh_token_id,
             tokens_fresh_from: now,
             prev_tokens_fresh_from: now,
-            extra_payload: serde_json::Map::new(),
+            extra_payload: Map::new(),
             lock_version: 0,
             metadata: BTreeMap::new(),
+            access_claims: Map::new(),
+            refresh_claims: Map::new(),
         }
     }
 
@@ -169,15 +203,38 @@ impl Session {
         SessionKey::new(&self.id, &self.user_id, &self.session_type)
     }
 
+    /// The [extra payload](Self::extra_payload) as the application's own type (what
+    /// [`CreateSession::extra_payload_typed`](crate::CreateSession::extra_payload_typed)
+    /// stored).
+    ///
+    /// ```
+    /// # use charon_auth::{Session, SessionType};
+    /// #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    /// struct Cart { items: Vec<String> }
+    /// let mut session = Session::new("sid".into(), 42_u64.into(), SessionType::default(), 0, None, 60, "rt".into());
+    /// session.extra_payload = serde_json::json!({"items": ["tea"]}).as_object().cloned().unwrap_or_default();
+    /// assert_eq!(session.extra_payload_as::<Cart>()?, Cart { items: vec!["tea".into()] });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`PayloadErrorKind::Deserialize`](super::PayloadErrorKind::Deserialize) when the
+    /// payload does not fit `T` (serde's complaint is the source), never a panic.
+    pub fn extra_payload_as<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        payload::from_object(&self.extra_payload)
+    }
+
     /// Whether the session is past its refresh expiry at `now` (stores never return it then).
     pub fn is_expired(&self, now: UnixTime) -> bool {
         self.refresh_expires_at < now
     }
 
     /// Whether this session belongs to `key` (same id, user and type).
+    /// The user id is compared in its text form, as stores key it ([`SessionKey`]).
     pub fn matches(&self, key: &SessionKey<'_>) -> bool {
         self.id == key.session_id
-            && self.user_id == key.user_id
+            && self.user_id.as_str() == key.user_id
             && &self.session_type == key.session_type
     }
 
@@ -212,6 +269,8 @@ impl Session {
             extra_payload: wire.extra_payload,
             lock_version: wire.lock_version,
             metadata: wire.metadata,
+            access_claims: wire.access_claims,
+            refresh_claims: wire.refresh_claims,
         })
     }
 }
@@ -228,7 +287,8 @@ struct WireRef<'a> {
 struct WireV1 {
     v: u32,
     id: String,
-    user_id: String,
+    /// A number or a string (blobs written before integer ids are strings).
+    user_id: UserId,
     #[serde(rename = "type")]
     session_type: SessionType,
     created_at: UnixTime,
@@ -239,11 +299,15 @@ struct WireV1 {
     tokens_fresh_from: UnixTime,
     prev_tokens_fresh_from: UnixTime,
     #[serde(default)]
-    extra_payload: serde_json::Map<String, serde_json::Value>,
+    extra_payload: Map<String, Value>,
     #[serde(default)]
     lock_version: u64,
     #[serde(default)]
     metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    access_claims: Map<String, Value>,
+    #[serde(default)]
+    refresh_claims: Map<String, Value>,
 }
 
 #[cfg(test)]
@@ -334,6 +398,33 @@ mod tests {
         ] {
             let one: BTreeMap<String, String> = [(key.to_owned(), value)].into();
             assert!(check_metadata(&one).is_err(), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn integer_user_ids_and_kept_claims_round_trip_in_the_blob() {
+        let mut s = sample();
+        let old = s.to_versioned_bytes();
+        let text = String::from_utf8_lossy(&old).into_owned();
+        assert!(text.contains(r#""user_id":"user""#), "{text}");
+        assert!(!text.contains("access_claims") && !text.contains("refresh_claims"));
+        s.user_id = UserId::from(42_u64);
+        s.access_claims.insert("scope".into(), "read".into());
+        s.refresh_claims.insert("device".into(), "phone".into());
+        let bytes = s.to_versioned_bytes();
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(json["user_id"], serde_json::json!(42), "stored as a number");
+        let back = Session::from_versioned_bytes(&bytes).unwrap();
+        assert_eq!(back.user_id.as_u64(), Some(42));
+        assert_eq!(back, s);
+        // A float or a negative id is no user id: the blob does not load.
+        for bad in [serde_json::json!(4.2), serde_json::json!(-1)] {
+            let mut json = json.clone();
+            json["user_id"] = bad;
+            assert_eq!(
+                Session::from_versioned_bytes(json.to_string().as_bytes()),
+                None
+            );
         }
     }
 

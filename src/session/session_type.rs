@@ -9,13 +9,22 @@ pub const MAX_SESSION_TYPE_LEN: usize = 64;
 
 /// A session type: partitions sessions per user (`full`, `oauth2`, …). Claim `styp`.
 ///
-/// 1 to 64 bytes of `[A-Za-z0-9_.-]`. Defaults to `full`.
+/// 1 to 64 bytes of `[A-Za-z0-9_.-]`. Defaults to `full`. Serialized (serde) and parsed
+/// ([`FromStr`](std::str::FromStr)) as the string itself, validated both ways: a request
+/// body can carry it typed.
 ///
 /// ```
 /// use charon_auth::session::SessionType;
 /// assert_eq!(SessionType::default().as_str(), "full");
 /// assert!(SessionType::new("oauth2").is_ok());
 /// assert!(SessionType::new("no spaces").is_err());
+/// let t: SessionType = "oauth2".parse()?;
+/// assert_eq!(serde_json::to_string(&t)?, r#""oauth2""#);
+/// let back: SessionType = serde_json::from_str(r#""oauth2""#)?;
+/// assert_eq!(back, t);
+/// assert!(serde_json::from_str::<SessionType>(r#""no spaces""#).is_err());
+/// assert!("".parse::<SessionType>().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
@@ -102,5 +111,23 @@ mod tests {
     fn deserialize_validates() {
         assert!(serde_json::from_str::<SessionType>("\"full\"").is_ok());
         assert!(serde_json::from_str::<SessionType>("\"a b\"").is_err());
+    }
+
+    #[test]
+    fn serde_and_from_str_round_trip() {
+        for name in ["full", "oauth2", "a.b-c_D9"] {
+            let parsed: SessionType = name.parse().unwrap_or_default();
+            assert_eq!(parsed.as_str(), name);
+            let json = serde_json::to_string(&parsed).unwrap_or_default();
+            assert_eq!(json, format!("\"{name}\""));
+            assert_eq!(
+                serde_json::from_str::<SessionType>(&json).ok(),
+                Some(parsed)
+            );
+        }
+        for bad in ["", "a b", "é"] {
+            let err = bad.parse::<SessionType>().err().map(|e| e.kind());
+            assert_eq!(err, Some(ConfigErrorKind::InvalidSessionType), "{bad:?}");
+        }
     }
 }

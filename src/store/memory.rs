@@ -201,7 +201,7 @@ impl MemoryStore {
             StoreError::with_source(StoreErrorKind::Encoding, "lock version overflow")
         })?;
         let creating = matches!(mode, Mode::Create(_));
-        let mut guard = self.shard(&session.user_id);
+        let mut guard = self.shard(session.user_id.as_str());
         let shard = &mut *guard;
 
         shard.writes_since_prune += 1;
@@ -210,7 +210,7 @@ impl MemoryStore {
             prune_shard(shard, now);
         }
 
-        let types = match shard.users.entry(session.user_id.clone()) {
+        let types = match shard.users.entry(session.user_id.as_str().to_owned()) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) if creating => e.insert(HashMap::new()),
             Entry::Vacant(_) => return Err(StoreError::not_found()),
@@ -247,7 +247,7 @@ impl MemoryStore {
             }
         };
         if bucket.is_empty() {
-            remove_bucket(shard, &session.user_id, &session.session_type);
+            remove_bucket(shard, session.user_id.as_str(), &session.session_type);
         }
         result
     }
@@ -284,7 +284,7 @@ impl MemoryStore {
                     .values()
                     .filter(|s| {
                         !s.is_expired(now)
-                            && s.user_id == user_id
+                            && s.user_id.as_str() == user_id
                             && &s.session_type == session_type
                     })
                     .cloned()

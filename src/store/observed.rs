@@ -376,7 +376,7 @@ mod tests {
                     .sessions()
                     .values()
                     .filter(|s| {
-                        s.user_id == user_id
+                        s.user_id.as_str() == user_id
                             && &s.session_type == session_type
                             && !s.is_expired(now)
                     })
@@ -392,8 +392,9 @@ mod tests {
         ) -> StoreFuture<'a, ()> {
             Box::pin(async move {
                 self.failure()?;
-                self.sessions()
-                    .retain(|_, s| !(s.user_id == user_id && &s.session_type == session_type));
+                self.sessions().retain(|_, s| {
+                    !(s.user_id.as_str() == user_id && &s.session_type == session_type)
+                });
                 Ok(())
             })
         }
@@ -404,7 +405,7 @@ mod tests {
     fn session(id: &str) -> Session {
         Session::new(
             id.to_owned(),
-            "user-1".to_owned(),
+            "user-1".into(),
             SessionType::default(),
             NOW,
             None,
@@ -542,7 +543,7 @@ mod tests {
         }
         // Another user's session is neither counted nor evicted.
         let mut other = session("other");
-        other.user_id = "user-2".to_owned();
+        other.user_id = "user-2".into();
         assert!(store.create(&other, None, NOW).await.is_ok());
         recorder.clear();
 

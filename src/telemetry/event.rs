@@ -246,7 +246,7 @@ impl<'a> SessionMeta<'a> {
     pub fn of(session: &'a crate::session::Session) -> Self {
         Self::new(
             Some(&session.id),
-            &session.user_id,
+            session.user_id.as_str(),
             session.session_type.as_str(),
         )
     }
@@ -309,7 +309,7 @@ impl<'a> ClaimMeta<'a> {
     pub fn of(claims: &'a crate::token::Claims) -> Self {
         Self {
             token_type: claims.token_type().map(crate::token::TokenType::as_str),
-            user_id: &claims.sub,
+            user_id: claims.sub.as_str(),
             session_id: claims.session_id(),
             session_type: claims.session_type(),
         }

@@ -267,11 +267,11 @@ mod tests {
         };
         assert_eq!(
             cache.get_or_verify_at("a.b.c", NOW, verify).unwrap().sub,
-            "u"
+            "u".into()
         );
         assert_eq!(
             cache.get_or_verify_at("a.b.c", NOW, verify).unwrap().sub,
-            "u"
+            "u".into()
         );
         assert_eq!(calls.get(), 1);
         // A different token (one byte changed) is verified on its own.

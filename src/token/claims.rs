@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::clock::UnixTime;
 use crate::error::{AuthError, AuthErrorKind};
-use crate::session::{SessionType, is_valid_session_id, is_valid_user_id};
+use crate::session::{SessionType, UserId, is_valid_session_id, is_valid_user_id};
 use crate::token::json::StrictValue;
 
 /// The claim names this crate reads itself, in the order their absence is reported: the
@@ -137,8 +137,9 @@ pub struct SessionClaims {
 pub struct Claims {
     /// Issuer (`iss`).
     pub iss: String,
-    /// Subject: the user id (`sub`).
-    pub sub: String,
+    /// Subject: the user id (`sub`), a positive integer or a string, kept with its JSON
+    /// type ([`UserId`]).
+    pub sub: UserId,
     /// Audiences (`aud`, a string or an array of strings); empty when absent.
     pub aud: Vec<String>,
     /// Expires at (`exp`), Unix seconds.
@@ -183,7 +184,7 @@ impl Claims {
     pub fn new(
         token_type: TokenType,
         iss: impl Into<String>,
-        sub: impl Into<String>,
+        sub: impl Into<UserId>,
         sid: impl Into<String>,
         styp: impl Into<String>,
         jti: impl Into<String>,
@@ -207,7 +208,7 @@ impl Claims {
 
     /// The claims of a token naming no session (what another issuer mints): `iss`, `sub`,
     /// `exp`, nothing else.
-    pub fn external(iss: impl Into<String>, sub: impl Into<String>, exp: UnixTime) -> Self {
+    pub fn external(iss: impl Into<String>, sub: impl Into<UserId>, exp: UnixTime) -> Self {
         Self {
             iss: iss.into(),
             sub: sub.into(),
@@ -331,10 +332,7 @@ impl Claims {
             string_claim(take(slot::ISS), "iss", |s| !s.is_empty())?,
             "iss",
         )?;
-        let sub = required(
-            string_claim(take(slot::SUB), "sub", is_valid_user_id)?,
-            "sub",
-        )?;
+        let sub = required(user_id_claim(take(slot::SUB))?, "sub")?;
         let session = if charon {
             let sid = string_claim(take(slot::SID), "sid", is_valid_session_id)?;
             let sid = required(sid, "sid")?;
@@ -452,6 +450,22 @@ fn time_claim(value: Option<Value>, name: &'static str) -> Result<Option<UnixTim
             .map(Some)
             .ok_or_else(|| AuthError::claim_invalid(name)),
         Some(_) => Err(AuthError::claim_invalid(name)),
+    }
+}
+
+/// `sub`, if present: a positive integer (Charon signs an integer user id as a JSON
+/// number) or a valid user id string. `0`, negative numbers, floats (`42.0` too), booleans
+/// and anything else are refused.
+fn user_id_claim(value: Option<Value>) -> Result<Option<UserId>, AuthError> {
+    match value {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .filter(|&n| n > 0)
+            .map(|n| Some(UserId::from(n)))
+            .ok_or_else(|| AuthError::claim_invalid("sub")),
+        Some(Value::String(s)) if is_valid_user_id(&s) => Ok(Some(UserId::from(s))),
+        Some(_) => Err(AuthError::claim_invalid("sub")),
     }
 }
 
@@ -661,7 +675,7 @@ mod tests {
                 assert_eq!(err, AuthError::claim_invalid(name), "{name} = {bad}");
             }
         }
-        for name in ["iss", "sub", "sid", "styp", "type", "jti"] {
+        for name in ["iss", "sid", "styp", "type", "jti"] {
             for bad in [json!(1), json!(null), json!(["x"]), json!({"a": 1})] {
                 let mut value = full.clone();
                 value[name] = bad.clone();
@@ -669,10 +683,48 @@ mod tests {
                 assert_eq!(err, AuthError::claim_invalid(name), "{name} = {bad}");
             }
         }
+        // `sub` may be a positive integer (Charon's integer user ids), nothing else but a
+        // string.
+        for bad in [
+            json!(0),
+            json!(-1),
+            json!(42.0),
+            json!(4.2),
+            json!(1e3),
+            json!(true),
+            json!(null),
+            json!(["x"]),
+            json!({"a": 1}),
+        ] {
+            let mut value = full.clone();
+            value["sub"] = bad.clone();
+            let err = Claims::from_payload(&payload(&value)).unwrap_err();
+            assert_eq!(err, AuthError::claim_invalid("sub"), "sub = {bad}");
+        }
         let mut value = full;
         value["type"] = json!("Access");
         let err = Claims::from_payload(&payload(&value)).unwrap_err();
         assert_eq!(err, AuthError::claim_invalid("type"));
+    }
+
+    #[test]
+    fn integer_sub_keeps_its_json_type() {
+        // What Charon signs for an Ecto primary key: `"sub": 42`.
+        let mut value = serde_json::to_value(sample()).unwrap();
+        for (sub, want) in [
+            (json!(42), UserId::from(42_u64)),
+            (json!(u64::MAX), UserId::from(u64::MAX)),
+            (json!("42"), UserId::from("42")),
+        ] {
+            value["sub"] = sub.clone();
+            let claims = Claims::from_payload(&payload(&value)).unwrap();
+            assert_eq!(claims.sub, want, "{sub}");
+            // Signed again with the same JSON type.
+            let again = serde_json::to_value(&claims).unwrap();
+            assert_eq!(again["sub"], sub);
+        }
+        let claims = Claims::new(TokenType::Access, "i", 42_u64, "s", "full", "j");
+        assert_eq!(serde_json::to_value(&claims).unwrap()["sub"], json!(42));
     }
 
     #[test]

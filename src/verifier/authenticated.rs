@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::clock::UnixTime;
 use crate::error::AuthError;
-use crate::session::Session;
+use crate::session::{Session, UserId};
 use crate::token::{Claims, TokenType};
 use crate::transport::Transport;
 
@@ -34,8 +34,26 @@ impl Authenticated {
         }
     }
 
-    /// The user id (claim `sub`).
+    /// The user id (claim `sub`) as text: a string id itself, an integer id's decimal
+    /// digits (`"sub": 42` reads `"42"`). [`user_id_value`](Self::user_id_value) keeps the
+    /// type.
     pub fn user_id(&self) -> &str {
+        self.claims.sub.as_str()
+    }
+
+    /// The user id (claim `sub`) with its JSON type: an integer for `"sub": 42` (what
+    /// Charon signs for an integer id), a string for `"sub": "42"`.
+    ///
+    /// ```
+    /// # use charon_auth::session::UserId;
+    /// # fn handler(auth: charon_auth::Authenticated) {
+    /// match auth.user_id_value().as_u64() {
+    ///     Some(id) => println!("user #{id}"),
+    ///     None => println!("user {}", auth.user_id()),
+    /// }
+    /// # }
+    /// ```
+    pub fn user_id_value(&self) -> &UserId {
         &self.claims.sub
     }
 

@@ -128,7 +128,7 @@ fn members(value: &Value) -> Vec<Value> {
 pub fn claim_value(claims: &Claims, name: &str) -> Option<Value> {
     Some(match name {
         "iss" => Value::from(claims.iss.as_str()),
-        "sub" => Value::from(claims.sub.as_str()),
+        "sub" => Value::from(&claims.sub),
         "sid" => Value::from(claims.session_id()?),
         "styp" => Value::from(claims.session_type()?),
         "type" => Value::from(claims.token_type()?.as_str()),

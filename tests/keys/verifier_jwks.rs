@@ -171,7 +171,7 @@ async fn tokens_verify_through_the_jwks_and_a_new_kid_is_fetched_on_first_sight(
         .verify_fetching(&token(&c, "dave"), NOW + 10, TokenType::Access)
         .await
         .unwrap();
-    assert_eq!(claims.sub, "dave");
+    assert_eq!(claims.sub.as_str(), "dave");
 }
 
 #[tokio::test]

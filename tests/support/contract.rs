@@ -97,6 +97,7 @@ macro_rules! store_contract_tests {
             user_and_type_splits_do_not_collide,
             hostile_user_ids_are_isolated,
             extra_payload_round_trips_exactly,
+            integer_user_ids_keep_their_type,
             infinite_sessions_round_trip,
             capped_creates_within_the_cap_evict_nothing,
             a_create_over_the_cap_evicts_the_session_that_ends_first,
@@ -148,7 +149,7 @@ pub fn stype(s: &str) -> SessionType {
 pub fn new_session(user: &str, ty: &SessionType, now: UnixTime) -> Session {
     Session::new(
         random_id(),
-        user.to_owned(),
+        user.into(),
         ty.clone(),
         now,
         Some(now + 10 * TTL),
@@ -206,7 +207,11 @@ pub async fn ids_of_all(
         .await
         .expect("get_all succeeds");
     for s in &all {
-        assert_eq!(s.user_id, user, "get_all returned another user's session");
+        assert_eq!(
+            s.user_id.as_str(),
+            user,
+            "get_all returned another user's session"
+        );
         assert_eq!(
             &s.session_type, ty,
             "get_all returned another type's session"
@@ -261,7 +266,7 @@ pub async fn assert_evicted(store: &dyn SessionStore, session: &Session, now: Un
         session.id
     );
     let all = store
-        .get_all(&session.user_id, &session.session_type, now)
+        .get_all(session.user_id.as_str(), &session.session_type, now)
         .await
         .unwrap();
     assert!(
@@ -585,7 +590,7 @@ pub async fn create_over_an_expired_session_succeeds(store: Arc<dyn SessionStore
     let later = now + LATER;
     let mut fresh = Session::new(
         old.id.clone(),
-        user.clone(),
+        user.as_str().into(),
         SessionType::default(),
         later,
         None,
@@ -838,7 +843,7 @@ pub async fn users_are_isolated(store: Arc<dyn SessionStore>) {
     );
     // Bob cannot update or delete Alice's session through his own key.
     let mut forged = a.clone();
-    forged.user_id = bob.clone();
+    forged.user_id = bob.as_str().into();
     let result = store.update(&forged, now).await;
     assert_eq!(kind(&result), Some(StoreErrorKind::NotFound));
     assert!(
@@ -1054,6 +1059,67 @@ pub async fn extra_payload_round_trips_exactly(store: Arc<dyn SessionStore>) {
     empty.extra_payload.clear();
     let stored = create(&*store, &empty, now).await;
     assert_eq!(get_some(&*store, empty.key(), now).await, stored);
+}
+
+/// A fresh integer user id, unused by other tests: from a random id, never 0.
+pub fn random_integer_user() -> u64 {
+    random_id().bytes().fold(0_u64, |acc, b| {
+        acc.wrapping_mul(131).wrapping_add(u64::from(b))
+    }) | 1
+}
+
+/// Integer user ids (Charon's `"sub": 42`) keep their JSON type through every operation,
+/// with the extra claims a session keeps. Stores key user ids by their text, as Charon's
+/// Redis store keys them by `to_string(user_id)`: the integer `n` and the string `"n"`
+/// share a key, and each session comes back with its own type.
+pub async fn integer_user_ids_keep_their_type(store: Arc<dyn SessionStore>) {
+    let now = now();
+    let n = random_integer_user();
+    let text = n.to_string();
+    let full = SessionType::default();
+    let mut int = new_session(&text, &full, now);
+    int.user_id = n.into();
+    int.access_claims = json!({"scope": "read admin", "tenant": 7})
+        .as_object()
+        .cloned()
+        .unwrap();
+    int.refresh_claims = json!({"device": "phone"}).as_object().cloned().unwrap();
+    let stored = create(&*store, &int, now).await;
+    let got = get_some(&*store, int.key(), now).await;
+    assert_eq!(
+        got, stored,
+        "an exact copy, user id type and claims included"
+    );
+    assert_eq!(got.user_id.as_u64(), Some(n));
+    assert_eq!(
+        serde_json::to_value(&got.user_id).unwrap(),
+        json!(n),
+        "still a number"
+    );
+
+    let string = new_session(&text, &full, now);
+    assert!(!string.user_id.is_integer());
+    let stored_string = create(&*store, &string, now).await;
+    let mut all = store.get_all(&text, &full, now).await.unwrap();
+    all.sort_by_key(|s| s.user_id.is_integer());
+    assert_eq!(all, vec![stored_string.clone(), stored.clone()]);
+
+    let mut updated = stored.clone();
+    updated.refreshed_at = now + 1;
+    let v = store.update(&updated, now).await.unwrap();
+    let got = get_some(&*store, int.key(), now).await;
+    assert_eq!(got, at_version(&updated, v));
+    assert!(got.user_id.is_integer(), "an update keeps the type");
+
+    assert!(store.delete(int.key(), now).await.unwrap());
+    assert_eq!(store.get(int.key(), now).await.unwrap(), None);
+    assert_eq!(
+        get_some(&*store, string.key(), now).await,
+        stored_string,
+        "the string id's session stays"
+    );
+    store.delete_all(&text, &full).await.unwrap();
+    assert!(store.get_all(&text, &full, now).await.unwrap().is_empty());
 }
 
 /// Sessions without an absolute end (`expires_at: None`) round-trip, and still expire at
@@ -1299,7 +1365,7 @@ pub async fn the_cap_counts_one_user_and_type(store: Arc<dyn SessionStore>) {
     }
     // The same id under another user is another session: a cap of 1 there leaves ours.
     let mut twin = c.clone();
-    twin.user_id.clone_from(&other_user);
+    twin.user_id = other_user.as_str().into();
     twin.lock_version = 0;
     // Both end at the same second: lowest id first.
     let mut other_ids: Vec<&str> = bystanders[2..].iter().map(|s| s.id.as_str()).collect();

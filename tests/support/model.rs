@@ -354,7 +354,7 @@ impl Shared {
                 0..20 => {
                     let mut s = Session::new(
                         self.sids[sid].clone(),
-                        user.clone(),
+                        user.as_str().into(),
                         ty.clone(),
                         now,
                         Some(refresh_expires_at + 60),
@@ -369,7 +369,7 @@ impl Shared {
                         // Never read: a blind update at a guessed version.
                         let mut s = Session::new(
                             self.sids[sid].clone(),
-                            user.clone(),
+                            user.as_str().into(),
                             ty.clone(),
                             now,
                             None,
@@ -593,7 +593,7 @@ fn check_local(
 ) -> Result<(), String> {
     let (user, ty) = &history.buckets[op.bucket];
     let check_read = |s: &Session, sid: Option<usize>| -> Result<(), String> {
-        if &s.user_id != user || &s.session_type != ty {
+        if s.user_id.as_str() != user || &s.session_type != ty {
             return Err(format!(
                 "isolation: read a session of user {:?} type {} in bucket of user {user:?} type {ty}",
                 s.user_id, s.session_type

@@ -48,6 +48,7 @@ macro_rules! session_check_tests {
                 optional_mode_reads_an_ended_session_as_anonymous,
                 a_verify_only_service_checks_with_the_store_it_is_given,
                 off_mode_lets_an_ended_sessions_token_through,
+                an_integer_user_id_keeps_its_type_and_a_retyped_sub_is_refused,
             );
         }
     };
@@ -319,7 +320,10 @@ pub async fn optional_mode_reads_an_ended_session_as_anonymous(
     let session = login(&f.charon, &user()).await;
     assert_eq!(call(&app, &session).await.1, "in true");
     f.charon
-        .delete_all_sessions(&session.tokens().session().user_id, &Default::default())
+        .delete_all_sessions(
+            session.tokens().session().user_id.as_str(),
+            &Default::default(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -350,7 +354,10 @@ pub async fn a_verify_only_service_checks_with_the_store_it_is_given(
     assert_eq!(status, StatusCode::OK, "{text}");
     assert!(text.ends_with(&session_id(&session)), "{text}");
     f.charon
-        .delete_all_sessions(&session.tokens().session().user_id, &Default::default())
+        .delete_all_sessions(
+            session.tokens().session().user_id.as_str(),
+            &Default::default(),
+        )
         .await
         .unwrap();
     assert_eq!(call(&app, &session).await.0, StatusCode::UNAUTHORIZED);
@@ -371,7 +378,10 @@ pub async fn off_mode_lets_an_ended_sessions_token_through(
     let app = me_app(AccessLayer::new(&f.charon).revocation(Revocation::Off));
     let session = login(&f.charon, &user()).await;
     f.charon
-        .delete_all_sessions(&session.tokens().session().user_id, &Default::default())
+        .delete_all_sessions(
+            session.tokens().session().user_id.as_str(),
+            &Default::default(),
+        )
         .await
         .unwrap();
     f.events.clear();
@@ -382,4 +392,89 @@ pub async fn off_mode_lets_an_ended_sessions_token_through(
         "{text}"
     );
     one_event(&f.events, None, false);
+}
+
+/// The payload of a JWS, as JSON.
+pub fn payload_of(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// `token` signed again by `charon` with its `sub` replaced by `sub`.
+fn resigned_with_sub(charon: &Charon, token: &str, sub: charon_auth::session::UserId) -> String {
+    let payload = serde_json::to_vec(&payload_of(token)).unwrap();
+    let mut claims = charon_auth::Claims::from_payload(&payload).unwrap();
+    claims.sub = sub;
+    charon.codec().sign(&claims).unwrap()
+}
+
+/// Charon's integer user ids: a session created for `42` is signed `"sub": 42`, passes the
+/// session check, and a refresh signs `"sub": 42` again. A token of ours whose `sub` names
+/// the same user with another JSON type (`"42"`) is refused at the session check and at
+/// refresh, as Charon's stores match the user id type-strictly.
+pub async fn an_integer_user_id_keeps_its_type_and_a_retyped_sub_is_refused(
+    store: Arc<dyn SessionStore>,
+    mode: Revocation,
+) {
+    let f = fixture(store);
+    let app = me_app(AccessLayer::new(&f.charon).revocation(mode));
+    let n = crate::support::contract::random_integer_user();
+    let session = TestSession::create(&f.charon, n, Transport::Bearer)
+        .await
+        .unwrap();
+    let access = session.tokens().access_token().unwrap().to_owned();
+    let refresh = session.tokens().refresh_token().unwrap().to_owned();
+    assert_eq!(payload_of(&access)["sub"], serde_json::json!(n));
+    assert_eq!(payload_of(&refresh)["sub"], serde_json::json!(n));
+    assert_eq!(session.tokens().session().user_id.as_u64(), Some(n));
+    f.events.clear();
+    let (status, text) = call(&app, &session).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(text, format!("{n} {}", session_id(&session)));
+    one_event(&f.events, None, true);
+
+    let bearer = |token: &str| {
+        Request::get("/me")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let retyped = resigned_with_sub(&f.charon, &access, n.to_string().into());
+    let res = app.clone().oneshot(bearer(&retyped)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    one_event(&f.events, Some(AuthErrorKind::SessionNotFound), false);
+    let retyped = resigned_with_sub(&f.charon, &refresh, n.to_string().into());
+    let refused = f
+        .charon
+        .authenticate_refresh(&http::Method::POST, bearer(&retyped).headers())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), AuthErrorKind::SessionNotFound);
+
+    // The genuine refresh token: the new tokens keep the number.
+    let req = session
+        .refresh_request(Request::post("/refresh"))
+        .body(())
+        .unwrap();
+    let auth = f
+        .charon
+        .authenticate_refresh(req.method(), req.headers())
+        .await
+        .unwrap();
+    assert_eq!(auth.authenticated().user_id_value().as_u64(), Some(n));
+    let tokens = f
+        .charon
+        .refresh_session(&auth, RefreshSession::new())
+        .await
+        .unwrap();
+    for token in [tokens.access_token(), tokens.refresh_token()] {
+        assert_eq!(payload_of(token.unwrap())["sub"], serde_json::json!(n));
+    }
+    assert_eq!(tokens.session().user_id.as_u64(), Some(n));
+    let fresh = TestSession::from_tokens(&f.charon, tokens);
+    assert_eq!(call(&app, &fresh).await.0, StatusCode::OK);
 }

@@ -143,11 +143,13 @@ pub(crate) fn finish(
     loaded: Result<Option<Session>, StoreError>,
 ) -> Result<Authenticated, AuthError> {
     match loaded {
-        Ok(Some(session)) => {
+        // Stores key by the user id's text; `sub` must also have its type (42 is not "42"),
+        // as Charon's stores match it.
+        Ok(Some(session)) if session.user_id == auth.claims.sub => {
             auth.session = Some(Arc::new(session));
             Ok(auth)
         }
-        Ok(None) => Err(AuthError::new(AuthErrorKind::SessionNotFound)),
+        Ok(_) => Err(AuthError::new(AuthErrorKind::SessionNotFound)),
         Err(e) => Err(AuthError::new(AuthErrorKind::StoreUnavailable).with_source(e)),
     }
 }

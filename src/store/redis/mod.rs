@@ -619,7 +619,7 @@ impl RedisStore {
         let mut stored = session.clone();
         stored.lock_version = new_lock;
         let blob = encode_blob(&self.inner.signing_key, &stored);
-        let keys = self.keys(&session.user_id, &session.session_type);
+        let keys = self.keys(session.user_id.as_str(), &session.session_type);
         let (flag, cap) = match mode {
             Mode::Create(cap) => ("c", cap.map_or(0, NonZeroU32::get)),
             Mode::Update => ("u", 0),
