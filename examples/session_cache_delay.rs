@@ -36,7 +36,7 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use charon_auth::layer::{AccessLayer, Revocation};
 use charon_auth::store::redis::{RedisStore, SessionCache, SigningKey};
-use charon_auth::{Charon, CreateSession, SessionType, Transport};
+use charon_auth::{Charon, CreateSession, RequestContext, SessionType, Transport};
 use tower::ServiceExt;
 
 async fn store(urls: &[String]) -> RedisStore {
@@ -94,7 +94,6 @@ async fn main() {
         .route("/me", get(|| async { "ok" }))
         .route_layer(AccessLayer::new(&b).revocation(Revocation::Cached));
     let full = SessionType::default();
-    let headers = http::HeaderMap::new();
 
     let mut delays = Vec::with_capacity(trials);
     let mut polls_total = 0u64;
@@ -102,7 +101,10 @@ async fn main() {
     for trial in 0..trials {
         let user = format!("user-{}", trial % 500);
         let issued = a
-            .create_session(CreateSession::new(&user, Transport::Bearer), &headers)
+            .create_session(
+                CreateSession::new(&user, Transport::Bearer),
+                RequestContext::no_request(),
+            )
             .await
             .expect("login");
         let token = issued.access_token().expect("bearer token").to_owned();

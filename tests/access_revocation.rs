@@ -463,6 +463,7 @@ async fn typed_payload_and_typed_claims_are_kept_across_refreshes_unless_replace
         })
         .unwrap()
         .access_claim("plan", "pro")
+        .unwrap()
         .refresh_claims(&serde_json::json!({"device": "phone"}))
         .unwrap();
     let session = TestSession::create_with(&f.charon, login).await.unwrap();
@@ -492,7 +493,8 @@ async fn typed_payload_and_typed_claims_are_kept_across_refreshes_unless_replace
     assert_eq!(kept.session().extra_payload_as::<Cart>().unwrap(), cart);
     let stored = f
         .charon
-        .list_sessions("7", &Default::default())
+        .store()
+        .get_all("7", &Default::default(), f.charon.now())
         .await
         .unwrap();
     assert_eq!(stored.len(), 1);
@@ -505,7 +507,7 @@ async fn typed_payload_and_typed_claims_are_kept_across_refreshes_unless_replace
     let changed = refreshed(
         &f.charon,
         &session,
-        RefreshSession::new().access_claim("plan", "free"),
+        RefreshSession::new().access_claim("plan", "free").unwrap(),
     )
     .await
     .unwrap();

@@ -244,7 +244,7 @@ async fn cluster_a_write_on_one_instance_reaches_the_others_cache() {
 fn new_session(user: &str, now: i64) -> Session {
     Session::new(
         random_id(),
-        user.to_owned(),
+        user.into(),
         SessionType::default(),
         now,
         None,
@@ -421,7 +421,7 @@ async fn a_key_deleted_by_hand_is_read_again_after_the_maximum_age() {
     let s = new_session(&format!("user-{}", random_id()), t);
     b.create(&s, None, t).await.unwrap();
     assert!(get_b(&b, &s).await.is_some());
-    let keys = b.keys(&s.user_id, &s.session_type);
+    let keys = b.keys(s.user_id.as_str(), &s.session_type);
     server
         .command(&["DEL", keys.sessions(), keys.expiries()])
         .unwrap();

@@ -532,7 +532,7 @@ impl RedisStore {
         let hash = keys::sessions_key(&self.inner.prefix, key.user_id, key.session_type);
         // The lookup takes the read's generation before the round trip is sent.
         let token = match cache.lookup(&hash, key.session_id, now) {
-            Lookup::Hit(session) => return Ok(Some(session)),
+            Lookup::Hit(session) => return Ok(Some(*session)),
             Lookup::Miss(token) => token,
         };
         let found = self.get_at(&hash, key, now).await?;
@@ -707,7 +707,7 @@ impl RedisStore {
     ) -> Result<(), StoreError> {
         let mut invocation = SCRIPTS.type_index.prepare_invoke();
         invocation
-            .key(self.type_index_key(&session.user_id))
+            .key(self.type_index_key(session.user_id.as_str()))
             .arg(session.session_type.as_str())
             .arg(horizon)
             .arg(now);
@@ -831,7 +831,7 @@ impl SessionStore for RedisStore {
             // A capped create may have evicted sessions of this user and type (or, when
             // it failed, may still do so).
             if created.as_ref().map_or(true, |c| !c.evicted.is_empty()) {
-                self.invalidate_local(&session.user_id, &session.session_type);
+                self.invalidate_local(session.user_id.as_str(), &session.session_type);
             }
             created
         })
@@ -840,7 +840,7 @@ impl SessionStore for RedisStore {
     fn update<'a>(&'a self, session: &'a Session, now: UnixTime) -> StoreFuture<'a, u64> {
         Box::pin(async move {
             let updated = self.write_impl(session, Mode::Update, now).await;
-            self.invalidate_local(&session.user_id, &session.session_type);
+            self.invalidate_local(session.user_id.as_str(), &session.session_type);
             updated.map(|c| c.lock_version)
         })
     }

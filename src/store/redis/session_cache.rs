@@ -243,7 +243,7 @@ pub(crate) struct ReadToken {
 #[derive(Debug)]
 pub(crate) enum Lookup {
     /// Served from the cache.
-    Hit(Session),
+    Hit(Box<Session>),
     /// Ask Redis; with a token, the answer may be inserted (the cache is in use).
     Miss(Option<ReadToken>),
 }
@@ -380,7 +380,7 @@ impl SessionCacheState {
             && !entry.session.is_expired(now)
         {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            return Lookup::Hit(entry.session.clone());
+            return Lookup::Hit(Box::new(entry.session.clone()));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         Lookup::Miss(Some(ReadToken {
