@@ -18,8 +18,10 @@
 #   DURATION     seconds measured per run (10), after WARMUP seconds of warm-up (2)
 #   CONNECTIONS  wrk connections (32); THREADS wrk threads (1)
 #   TOKENS       distinct access tokens (20000); SESSIONS distinct sessions per store (2000)
-#   MODES        rows to run, of: bare access-1 access access-metrics access-eddsa refresh
-#                tower-sessions jwt-authorizer bare07 (all)
+#   MODES        rows to run, of: bare access-1 access access-metrics access-eddsa
+#                access-strict access-cached refresh tower-sessions jwt-authorizer bare07 (all)
+#   CACHED_SESSIONS  sessions (and their access tokens) of the access-cached row (20000);
+#                access-strict uses SESSIONS, as the session rows it is compared with
 #   PIN=1        pin the server to CPU 0 and wrk and Redis to CPU 1 (default 0: no pinning)
 # Installs wrk and redis-server with apt-get when missing; starts its own Redis.
 #
@@ -39,7 +41,8 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}
 TOKENS=${TOKENS:-20000}
 SESSIONS=${SESSIONS:-2000}
-MODES=${MODES:-"bare access-1 access access-metrics access-eddsa refresh tower-sessions jwt-authorizer bare07"}
+MODES=${MODES:-"bare access-1 access access-metrics access-eddsa access-strict access-cached refresh tower-sessions jwt-authorizer bare07"}
+CACHED_SESSIONS=${CACHED_SESSIONS:-20000}
 PIN=${PIN:-0}
 
 need_apt=()
@@ -102,6 +105,8 @@ credentials() {
     access-1) echo "$WORK/hs256-1.txt" ;;
     access-eddsa) echo "$WORK/eddsa.txt" ;;
     refresh) echo "$WORK/refresh.txt" ;;
+    access-strict) echo "$WORK/access-strict.txt" ;;
+    access-cached) echo "$WORK/access-cached.txt" ;;
     tower-sessions) echo "$WORK/tower-sessions.txt" ;;
     # bare and bare07 get the HS256 tokens too (and ignore them): same client work.
     *) echo "$WORK/hs256.txt" ;;
@@ -127,10 +132,12 @@ echo "minting $TOKENS HS256 and EdDSA tokens, $SESSIONS sessions per store..." >
 $BIN tokens hs256 "$TOKENS" >"$WORK/hs256.txt"
 head -n 1 "$WORK/hs256.txt" >"$WORK/hs256-1.txt"
 if has_mode access-eddsa; then $BIN tokens eddsa "$TOKENS" >"$WORK/eddsa.txt"; fi
-for mode in refresh tower-sessions; do
+for mode in refresh tower-sessions access-strict access-cached; do
     if has_mode "$mode"; then
+        n=$SESSIONS
+        [ "$mode" = access-cached ] && n=$CACHED_SESSIONS
         start_server "$mode"
-        $BIN credentials "$port" "$SESSIONS" >"$WORK/$mode.txt"
+        $BIN credentials "$port" "$n" >"$WORK/$mode.txt"
         stop_server
     fi
 done
@@ -214,6 +221,8 @@ for mode in "${modes[@]}"; do
     access-1) creds="1 HS256 token" ;;
     access | access-metrics | jwt-authorizer) creds="$TOKENS HS256 tokens" ;;
     access-eddsa) creds="$TOKENS EdDSA tokens" ;;
+    access-strict) creds="$SESSIONS sessions" ;;
+    access-cached) creds="$CACHED_SESSIONS sessions" ;;
     *) creds="$SESSIONS sessions" ;;
     esac
     rps=$(column "$mode" 3 | median)
@@ -242,6 +251,8 @@ ratio access bare "access, $TOKENS HS256 tokens / bare"
 ratio access-1 bare "access, 1 HS256 token / bare"
 ratio access-metrics access "access with the metrics bridge into Prometheus / without ($TOKENS HS256 tokens)"
 ratio access-eddsa bare "access, $TOKENS EdDSA tokens / bare"
+ratio access-strict tower-sessions "access, session check strict / tower-sessions ($SESSIONS sessions each)"
+ratio access-cached bare "access, session check cached ($CACHED_SESSIONS sessions) / bare"
 ratio refresh bare "refresh / bare"
 ratio refresh tower-sessions "refresh / tower-sessions ($SESSIONS sessions each)"
 ratio jwt-authorizer bare07 "jwt-authorizer / bare (axum 0.7)"

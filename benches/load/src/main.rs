@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! charon-load serve <mode> <port>       # mode: bare | access | access-metrics |
-//!                                       #       access-eddsa | refresh | tower-sessions |
-//!                                       #       jwt-authorizer | bare07
+//!                                       #       access-eddsa | access-strict | access-cached |
+//!                                       #       refresh | tower-sessions | jwt-authorizer |
+//!                                       #       bare07
 //! charon-load tokens <hs256|eddsa> <n>  # print n distinct access tokens, one request
 //!                                       # header line each ("Authorization: Bearer …")
 //! charon-load credentials <port> <n>    # GET /credential n times, print the answers
@@ -18,6 +19,11 @@
 //!   Prometheus recorder (the crate's histogram buckets) that is rendered every 5 s, as a
 //!   scrape would;
 //! - `access-eddsa`: the same with EdDSA (Ed25519) tokens;
+//! - `access-strict`: `AccessLayer` with the session check (`Revocation::Strict`) against
+//!   sessions in Redis: one `HGET` per request;
+//! - `access-cached`: the same with `Revocation::Cached` and the Redis store's coherent
+//!   session cache (`SessionCache`, the default capacity): the session check is local while
+//!   the session is cached;
 //! - `refresh`: behind `RefreshLayer` with the sessions in Redis (`REDIS_URL`): verify
 //!   the refresh token, load its session, check freshness; nothing is rotated;
 //! - `tower-sessions`: tower-sessions 0.14 with tower-sessions-redis-store 0.16; the handler
@@ -32,7 +38,8 @@
 //! Tokens are valid for six hours and accepted by every server started with the same
 //! (fixed, benchmark-only) keys, so the script mints them once per run. `GET /credential`
 //! answers the request header a client must send for a new session of a new user: in
-//! `refresh` mode a refresh token, in `tower-sessions` mode a session cookie. The access
+//! `access-strict` and `access-cached` modes an access token, in `refresh` mode a refresh
+//! token, in `tower-sessions` mode a session cookie. The access
 //! modes also answer `GET /cache-stats` (outside the layer): `len=… hits=… misses=…` of
 //! the verified-token cache.
 
@@ -43,7 +50,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use charon_auth::clock::{Clock as _, SystemClock};
-use charon_auth::store::redis::RedisStore;
+use charon_auth::layer::Revocation;
+use charon_auth::store::redis::{RedisStore, SessionCache};
 use charon_auth::token::{Claims, Key, Keyset, TokenType};
 use charon_auth::{AccessLayer, RefreshLayer, Authenticated, Charon, CreateSession, Transport};
 use serde::Deserialize;
@@ -127,6 +135,24 @@ async fn bare(port: u16) -> Result<(), Error> {
     serve(Router::new().route("/", get(hello)), port).await
 }
 
+/// `GET /cache-stats` (outside the layer): `len=… hits=… misses=…` of the verified-token
+/// cache.
+fn cache_stats(charon: Charon) -> Router {
+    Router::new().route(
+        "/cache-stats",
+        get(move || async move {
+            let cache = charon.token_cache();
+            let stats = cache.stats();
+            format!(
+                "len={} hits={} misses={}",
+                cache.len(),
+                stats.hits,
+                stats.misses
+            )
+        }),
+    )
+}
+
 /// Whether an access-mode server counts and times its events into Prometheus.
 #[derive(Clone, Copy, PartialEq)]
 enum Metrics {
@@ -165,17 +191,51 @@ async fn access(port: u16, alg: Alg, metrics: Metrics) -> Result<(), Error> {
         .route("/", get(hello))
         .route_layer(AccessLayer::new(&charon));
     let router = Router::new()
+        .merge(cache_stats(charon))
+        .merge(protected);
+    serve(router, port).await
+}
+
+/// How an access-mode server with sessions checks them.
+#[derive(Clone, Copy, PartialEq)]
+enum SessionCheck {
+    Strict,
+    Cached,
+}
+
+async fn access_checked(port: u16, check: SessionCheck) -> Result<(), Error> {
+    let mut store = RedisStore::builder(SECRET.as_bytes());
+    if check == SessionCheck::Cached {
+        store = store.session_cache(SessionCache::default());
+    }
+    let store = store.connect(&redis_url()).await?;
+    let charon = charon_builder(Alg::Hs256)?
+        .store(store)
+        .metrics_counters(false)
+        .build()?;
+    let revocation = match check {
+        SessionCheck::Strict => Revocation::Strict,
+        SessionCheck::Cached => Revocation::Cached,
+    };
+    let users = Arc::new(AtomicU64::new(0));
+    let protected = Router::new()
+        .route("/", get(hello))
+        .route_layer(AccessLayer::new(&charon).revocation(revocation));
+    let router = cache_stats(charon.clone())
         .route(
-            "/cache-stats",
+            "/credential",
             get(move || async move {
-                let cache = charon.token_cache();
-                let stats = cache.stats();
-                format!(
-                    "len={} hits={} misses={}",
-                    cache.len(),
-                    stats.hits,
-                    stats.misses
-                )
+                // Each session its own user, as in real traffic.
+                let user = format!("load-user-{}", users.fetch_add(1, Ordering::Relaxed));
+                let issued = charon
+                    .create_session(
+                        CreateSession::new(&user, Transport::Bearer),
+                        charon_auth::RequestContext::no_request(),
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let token = issued.access_token().ok_or("no access token")?;
+                Ok::<_, String>(format!("Authorization: Bearer {token}"))
             }),
         )
         .merge(protected);
@@ -348,6 +408,8 @@ async fn main() -> Result<(), Error> {
                 "access" => access(port, Alg::Hs256, Metrics::Off).await,
                 "access-metrics" => access(port, Alg::Hs256, Metrics::Prometheus).await,
                 "access-eddsa" => access(port, Alg::EdDsa, Metrics::Off).await,
+                "access-strict" => access_checked(port, SessionCheck::Strict).await,
+                "access-cached" => access_checked(port, SessionCheck::Cached).await,
                 "refresh" => refresh(port).await,
                 "tower-sessions" => tower_sessions(port).await,
                 "jwt-authorizer" => jwt_authorizer(port).await,
