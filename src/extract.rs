@@ -44,14 +44,49 @@ use crate::layer::{AuthOutcome, JsonRejection, Rejection};
 use crate::verifier::Authenticated;
 
 /// Rejection of the extractors: the request was not authenticated, or no layer ran.
-#[derive(Debug)]
+///
+/// Answered as every error of the crate is, with [`status`](Self::status) and a JSON body
+/// `{"error": "<message>", "kind": "<kind>"}` (for `Unauthenticated`, exactly the
+/// [`AuthError`]'s answer, with its `WWW-Authenticate` challenge).
+///
+/// ```
+/// use charon_auth::extract::AuthRejection;
+/// use http::StatusCode;
+///
+/// let missing = AuthRejection::MissingLayer;
+/// assert_eq!(missing.status(), StatusCode::INTERNAL_SERVER_ERROR);
+/// assert_eq!(missing.to_string(), "authentication layer missing for this route");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthRejection {
     /// The layer (in optional mode) recorded why authentication failed.
+    #[error(transparent)]
     Unauthenticated(AuthError),
     /// No verification layer ran for this route, or not the one the extractor needs (a
     /// [`RefreshAuth`] behind the access layer, [`TypedClaims`] of a type the layer was not
-    /// given).
+    /// given): a programming error, 500.
+    #[error("authentication layer missing for this route")]
     MissingLayer,
+}
+
+impl AuthRejection {
+    /// The HTTP status of the answer: the [`AuthError`]'s for `Unauthenticated` (401, 403,
+    /// 400 or 503), 500 for `MissingLayer`.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated(e) => e.status(),
+            Self::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `kind` of the JSON body: the [`AuthError`]'s kind, or `missing_layer`.
+    pub fn kind_str(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(e) => e.kind().as_str(),
+            Self::MissingLayer => "missing_layer",
+        }
+    }
 }
 
 impl IntoResponse for AuthRejection {
@@ -59,10 +94,13 @@ impl IntoResponse for AuthRejection {
         match self {
             AuthRejection::Unauthenticated(e) => e.into_response(),
             AuthRejection::MissingLayer => {
-                let mut r = Response::new(Body::from(
-                    "{\"error\":\"authentication layer missing for this route\"}",
-                ));
-                *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                let body = serde_json::json!({
+                    "error": self.to_string(),
+                    "kind": self.kind_str(),
+                })
+                .to_string();
+                let mut r = Response::new(Body::from(body));
+                *r.status_mut() = self.status();
                 r.headers_mut()
                     .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 r

@@ -178,8 +178,38 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for UserIdOpt {
 #[tokio::test]
 async fn without_a_layer_extractors_answer_500() {
     let app = Router::new().route("/", get(|_: Authenticated| async { "unreachable" }));
-    let (status, _) = body(app, Request::get("/").body(Body::empty()).unwrap()).await;
+    let (status, text) = body(app, Request::get("/").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    // The crate's one error shape: {"error", "kind"}, as AuthError and SessionError answer.
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "error": "authentication layer missing for this route",
+            "kind": "missing_layer",
+        })
+    );
+}
+
+/// The extractors' rejection is an error type like the crate's others: `Display`, `Error`
+/// (an `AuthError` as itself, transparent), `status()`.
+#[test]
+fn the_rejection_is_an_error_with_a_status() {
+    use charon_auth::extract::AuthRejection;
+    use charon_auth::{AuthError, AuthErrorKind};
+
+    let missing = AuthRejection::MissingLayer;
+    assert_eq!(missing.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let as_error: &dyn std::error::Error = &missing;
+    assert_eq!(
+        as_error.to_string(),
+        "authentication layer missing for this route"
+    );
+    let expired = AuthError::new(AuthErrorKind::Expired);
+    let unauthenticated = AuthRejection::Unauthenticated(expired.clone());
+    assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unauthenticated.to_string(), expired.to_string());
+    assert_eq!(unauthenticated.kind_str(), expired.kind().as_str());
 }
 
 #[tokio::test]
