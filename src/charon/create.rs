@@ -9,7 +9,7 @@ use super::issue::{invalid, to_claims};
 use super::{Charon, IssuedTokens, RequestContext};
 use crate::error::{SessionError, SessionErrorKind};
 use crate::session::{Lifetimes, PayloadError, Session, SessionType, UserId, random_id};
-use crate::token::{ReservedClaimError, check_extra_name};
+use crate::token::{ReservedClaimError, collect_extra};
 use crate::transport::Transport;
 
 /// What to create on login: `charon.create_session(CreateSession::new(user, transport), &parts)`.
@@ -77,9 +77,7 @@ impl CreateSession {
         name: impl Into<String>,
         value: impl Into<Value>,
     ) -> Result<Self, ReservedClaimError> {
-        let name = name.into();
-        check_extra_name(&name)?;
-        self.access_claims.insert(name, value.into());
+        collect_extra(&mut self.access_claims, name, value)?;
         Ok(self)
     }
 
@@ -93,9 +91,7 @@ impl CreateSession {
         name: impl Into<String>,
         value: impl Into<Value>,
     ) -> Result<Self, ReservedClaimError> {
-        let name = name.into();
-        check_extra_name(&name)?;
-        self.refresh_claims.insert(name, value.into());
+        collect_extra(&mut self.refresh_claims, name, value)?;
         Ok(self)
     }
 

@@ -7,7 +7,7 @@ use super::issue::to_claims;
 use super::{Charon, IssuedTokens, RefreshAuth};
 use crate::error::{SessionError, SessionErrorKind};
 use crate::session::{Lifetimes, PayloadError, freshness, random_id};
-use crate::token::{ReservedClaimError, check_extra_name};
+use crate::token::{ReservedClaimError, collect_extra};
 
 /// Options of a refresh. What the session carries is kept unless replaced: its extra
 /// payload and the extra claims of its tokens (given at login with
@@ -54,9 +54,7 @@ impl RefreshSession {
         name: impl Into<String>,
         value: impl Into<Value>,
     ) -> Result<Self, ReservedClaimError> {
-        let name = name.into();
-        check_extra_name(&name)?;
-        self.access_claims.insert(name, value.into());
+        collect_extra(&mut self.access_claims, name, value)?;
         Ok(self)
     }
 
@@ -71,9 +69,7 @@ impl RefreshSession {
         name: impl Into<String>,
         value: impl Into<Value>,
     ) -> Result<Self, ReservedClaimError> {
-        let name = name.into();
-        check_extra_name(&name)?;
-        self.refresh_claims.insert(name, value.into());
+        collect_extra(&mut self.refresh_claims, name, value)?;
         Ok(self)
     }
 

@@ -425,12 +425,26 @@ fn is_reserved(name: &str) -> bool {
 
 /// The check of [`Claims::insert_extra`], for extra claims collected before the claims
 /// exist ([`CreateSession::access_claim`](crate::CreateSession::access_claim)).
-pub(crate) fn check_extra_name(name: &str) -> Result<(), ReservedClaimError> {
+fn check_extra_name(name: &str) -> Result<(), ReservedClaimError> {
     if is_reserved(name) {
         return Err(ReservedClaimError {
             name: name.to_owned(),
         });
     }
+    Ok(())
+}
+
+/// Put one extra claim in a map collected before the claims exist (the claim setters of
+/// [`CreateSession`](crate::CreateSession) and [`RefreshSession`](crate::RefreshSession)),
+/// refusing a reserved name as [`Claims::insert_extra`] does.
+pub(crate) fn collect_extra(
+    claims: &mut Map<String, Value>,
+    name: impl Into<String>,
+    value: impl Into<Value>,
+) -> Result<(), ReservedClaimError> {
+    let name = name.into();
+    check_extra_name(&name)?;
+    claims.insert(name, value.into());
     Ok(())
 }
 

@@ -33,7 +33,7 @@ mod verified;
 pub use cache::{
     DEFAULT_TOKEN_CACHE_CAPACITY, TOKEN_WEIGHT_UNIT, TokenCacheStats, VerifiedTokenCache,
 };
-pub(crate) use claims::check_extra_name;
+pub(crate) use claims::collect_extra;
 pub use claims::{
     Claims, ClaimsProfile, MAX_AUDIENCES, MAX_JTI_LEN, MAX_NUMERIC_DATE, RESERVED_CLAIMS,
     ReservedClaimError, SessionClaims, TokenType,
