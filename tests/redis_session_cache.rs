@@ -262,7 +262,7 @@ fn now() -> i64 {
 
 async fn get_b(store: &RedisStore, s: &Session) -> Option<Session> {
     let key = SessionKey::new(&s.id, &s.user_id, &s.session_type);
-    store.get_cached(key, now()).await.unwrap()
+    store.get_cached(key, now()).await.unwrap().map(|s| (*s).clone())
 }
 
 async fn delete(store: &RedisStore, s: &Session) {

@@ -52,6 +52,7 @@
 
 use std::fmt;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::UnixTime;
@@ -115,12 +116,15 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// `RedisStoreBuilder::session_cache` (feature `redis`): invalidations published by
     /// its write scripts, a heartbeat, and an empty cache whenever the channel may have
     /// missed one.
+    ///
+    /// The session comes shared (`Arc`): a cache hands out the entry it holds without
+    /// copying it.
     fn get_cached<'a>(
         &'a self,
         key: SessionKey<'a>,
         now: UnixTime,
-    ) -> StoreFuture<'a, Option<Session>> {
-        self.get(key, now)
+    ) -> StoreFuture<'a, Option<Arc<Session>>> {
+        Box::pin(async move { Ok(self.get(key, now).await?.map(Arc::new)) })
     }
 
     /// Create `session` if no live session has its key, and keep at most `max_sessions`

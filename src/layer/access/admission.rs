@@ -2,6 +2,8 @@
 //! fetch the key its token names (a remote JWKS that has not seen a new `kid` yet), or
 //! first load its session (a [session check](super::Revocation)).
 
+use std::sync::Arc;
+
 use http::{Request, Response};
 
 use super::AccessLayer;
@@ -88,7 +90,7 @@ impl<R> AccessLayer<R> {
         &self,
         req: &mut Request<ReqBody>,
         pending: PendingSession,
-        loaded: Result<Option<Session>, StoreError>,
+        loaded: Result<Option<Arc<Session>>, StoreError>,
     ) -> Admission<ResBody>
     where
         R: Rejection<ResBody>,

@@ -96,7 +96,7 @@ impl FromStr for Revocation {
 
 /// A pending session load (owned: it outlives the request's borrow of the layer).
 pub(crate) type SessionLoad =
-    Pin<Box<dyn Future<Output = Result<Option<Session>, StoreError>> + Send>>;
+    Pin<Box<dyn Future<Output = Result<Option<Arc<Session>>, StoreError>> + Send>>;
 
 /// The store side of the check: the mode (never `Off` here) and the store.
 #[derive(Clone)]
@@ -131,7 +131,7 @@ impl SessionCheck {
             if cached {
                 store.get_cached(key, now).await
             } else {
-                store.get(key, now).await
+                Ok(store.get(key, now).await?.map(Arc::new))
             }
         }))
     }
@@ -140,13 +140,13 @@ impl SessionCheck {
 /// Finish the check: the session put on `auth`, or why the request is refused.
 pub(crate) fn finish(
     mut auth: Authenticated,
-    loaded: Result<Option<Session>, StoreError>,
+    loaded: Result<Option<Arc<Session>>, StoreError>,
 ) -> Result<Authenticated, AuthError> {
     match loaded {
         // Stores key by the user id's text; `sub` must also have its type (42 is not "42"),
         // as Charon's stores match it.
         Ok(Some(session)) if session.user_id == auth.claims.sub => {
-            auth.session = Some(Arc::new(session));
+            auth.session = Some(session);
             Ok(auth)
         }
         Ok(_) => Err(AuthError::new(AuthErrorKind::SessionNotFound)),

@@ -525,17 +525,17 @@ impl RedisStore {
         &self,
         key: SessionKey<'_>,
         now: UnixTime,
-    ) -> Result<Option<Session>, StoreError> {
+    ) -> Result<Option<Arc<Session>>, StoreError> {
         let Some((cache, _)) = &self.inner.cache else {
-            return self.get_impl(key, now).await;
+            return Ok(self.get_impl(key, now).await?.map(Arc::new));
         };
         let hash = keys::sessions_key(&self.inner.prefix, key.user_id, key.session_type);
         // The lookup takes the read's generation before the round trip is sent.
         let token = match cache.lookup(&hash, key.session_id, now) {
-            Lookup::Hit(session) => return Ok(Some(*session)),
+            Lookup::Hit(session) => return Ok(Some(session)),
             Lookup::Miss(token) => token,
         };
-        let found = self.get_at(&hash, key, now).await?;
+        let found = self.get_at(&hash, key, now).await?.map(Arc::new);
         if let (Some(token), Some(session)) = (token, &found) {
             cache.insert(token, &hash, key.session_id, session);
         }
@@ -559,8 +559,9 @@ impl RedisStore {
         now: UnixTime,
     ) -> Result<Option<Session>, StoreError> {
         let mut conn = self.conn.clone();
-        let mut cmd = redis::cmd("HGET");
-        cmd.arg(hash).arg(key.session_id);
+        // Sized up front: the hot path of every session check.
+        let mut cmd = redis::Cmd::with_capacity(3, 4 + hash.len() + key.session_id.len());
+        cmd.arg("HGET").arg(hash).arg(key.session_id);
         let blob: Option<Vec<u8>> = self.run(cmd.query_async(&mut conn)).await?;
         Ok(blob
             .and_then(|b| decode_blob(&self.inner.signing_key, &b, key))
@@ -814,7 +815,7 @@ impl SessionStore for RedisStore {
         &'a self,
         key: SessionKey<'a>,
         now: UnixTime,
-    ) -> StoreFuture<'a, Option<Session>> {
+    ) -> StoreFuture<'a, Option<Arc<Session>>> {
         Box::pin(self.get_cached_impl(key, now))
     }
 
