@@ -22,14 +22,16 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::State;
 use axum::http::{Request, StatusCode};
-use axum::routing::get;
-use charon_auth::layer::{AccessLayer, Revocation};
+use axum::routing::{get, post};
+use charon_auth::clock::{Clock, ManualClock};
+use charon_auth::layer::{AccessLayer, RefreshLayer, Revocation, SessionRead};
 use charon_auth::session::{Session, SessionKey, SessionType, random_id};
-use charon_auth::store::SessionStore;
 use charon_auth::store::redis::{RedisStore, SessionCache, SessionCacheStats, SigningKey};
+use charon_auth::store::{Created, SessionStore, StoreFuture};
 use charon_auth::test_util::TestSession;
-use charon_auth::{Authenticated, Charon, RefreshSession, Transport};
+use charon_auth::{Authenticated, Charon, IssuedTokens, RefreshAuth, RefreshSession, Transport};
 use http_body_util::BodyExt;
 use support::redis::{RedisServer, cluster, standalone_url};
 use tower::ServiceExt;
@@ -262,7 +264,11 @@ fn now() -> i64 {
 
 async fn get_b(store: &RedisStore, s: &Session) -> Option<Session> {
     let key = SessionKey::new(&s.id, &s.user_id, &s.session_type);
-    store.get_cached(key, now()).await.unwrap().map(|s| (*s).clone())
+    store
+        .get_cached(key, now())
+        .await
+        .unwrap()
+        .map(|s| (*s).clone())
 }
 
 async fn delete(store: &RedisStore, s: &Session) {
@@ -524,4 +530,381 @@ async fn the_subscriber_follows_the_stores_tls_settings_on_a_cluster() {
         tokio::task::yield_now().await;
     }
     assert_eq!(stats(&b).resets, resets, "no reset: the message did it");
+}
+
+// --- The refresh layer reading through the cache (`SessionRead::Cached`) ---------------
+
+/// A refresh-layer app: `GET /session` only reads the session (a session-cookie route),
+/// answering `sid lock_version from_cache`; `POST /refresh` rotates it.
+fn refresh_app(charon: &Charon) -> Router {
+    Router::new()
+        .route(
+            "/session",
+            get(|auth: RefreshAuth| async move {
+                let s = auth.session();
+                format!("{} {} {}", s.id, s.lock_version, auth.from_cache())
+            }),
+        )
+        .route(
+            "/refresh",
+            post(
+                |State(charon): State<Charon>, auth: RefreshAuth| async move {
+                    match charon.refresh_session(&auth, RefreshSession::new()).await {
+                        Ok(tokens) => Ok(serde_json::to_string(&tokens_json(&tokens)).unwrap()),
+                        Err(e) => Err((
+                            e.status(),
+                            e.to_string(),
+                        )),
+                    }
+                },
+            ),
+        )
+        .route_layer(RefreshLayer::new(charon).session_read(SessionRead::Cached))
+        .with_state(charon.clone())
+}
+
+fn tokens_json(tokens: &IssuedTokens) -> serde_json::Value {
+    serde_json::json!({
+        "refresh_token": tokens.refresh_token(),
+        "lock_version": tokens.session().lock_version,
+    })
+}
+
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+async fn read_session(app: &Router, session: &TestSession) -> (StatusCode, String) {
+    let req = session.refresh_request(Request::get("/session"));
+    send(app, req.body(Body::empty()).unwrap()).await
+}
+
+async fn rotate(app: &Router, session: &TestSession) -> (StatusCode, String) {
+    let req = session.refresh_request(Request::post("/refresh"));
+    send(app, req.body(Body::empty()).unwrap()).await
+}
+
+/// Read on B until it answers `done` (a bounded poll).
+async fn poll_read(app: &Router, session: &TestSession, done: impl Fn(StatusCode, &str) -> bool) {
+    let start = Instant::now();
+    loop {
+        let (status, body) = read_session(app, session).await;
+        if done(status, &body) {
+            return;
+        }
+        assert!(start.elapsed() < LIMIT, "B still answers {status} {body}");
+        tokio::task::yield_now().await;
+    }
+}
+
+/// On B, the refresh layer serves a read-only route from the cache, sees A's refresh and
+/// A's logout through the invalidation messages, and rotates through the lock-checked
+/// write.
+async fn the_refresh_layer_reads_through_the_cache(store_a: RedisStore, store_b: RedisStore) {
+    let a = charon(store_a);
+    let b = charon(store_b.clone());
+    let app_b = refresh_app(&b);
+    let user = format!("user-{}", random_id());
+    let resets = stats(&store_b).resets;
+    let session = TestSession::create(&a, &user, Transport::Bearer)
+        .await
+        .unwrap();
+    let sid = session.tokens().session().id.clone();
+
+    // The first read fills B's cache; a later one is a hit (an invalidation of an
+    // earlier write of A may still arrive on a Cluster: bounded retries).
+    let start = Instant::now();
+    loop {
+        let (status, body) = read_session(&app_b, &session).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body.ends_with("true") {
+            assert_eq!(body, format!("{sid} 1 true"));
+            break;
+        }
+        assert!(
+            start.elapsed() < LIMIT,
+            "B never read the session from its cache"
+        );
+    }
+
+    // A refresh on A: B's read-only route sees the new lock version.
+    let req = session
+        .refresh_request(Request::post("/refresh"))
+        .body(())
+        .unwrap();
+    let auth = a
+        .authenticate_refresh(req.method(), req.headers())
+        .await
+        .unwrap();
+    let refreshed = a
+        .refresh_session(&auth, RefreshSession::new())
+        .await
+        .unwrap();
+    assert_eq!(refreshed.session().lock_version, 2);
+    let next = TestSession::from_tokens(&a, refreshed);
+    poll_read(&app_b, &next, |s, body| {
+        s == StatusCode::OK && body.starts_with(&format!("{sid} 2 "))
+    })
+    .await;
+
+    // B rotates: the write is lock-checked and B's own write invalidates its cache.
+    let (status, body) = rotate(&app_b, &next).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let tokens: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(tokens["lock_version"], 3);
+    let (status, body) = read_session(&app_b, &next).await;
+    assert_eq!(
+        (status, body.split(' ').nth(1)),
+        (StatusCode::OK, Some("3")),
+        "{body}"
+    );
+
+    // A logout on A: B's read-only route refuses the session's refresh tokens.
+    let full = SessionType::default();
+    let key = SessionKey::new(&sid, &user, &full);
+    assert!(a.store().delete(key, now()).await.unwrap());
+    poll_read(&app_b, &next, |s, _| s == StatusCode::UNAUTHORIZED).await;
+    let (status, body) = rotate(&app_b, &next).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+
+    let after = stats(&store_b);
+    assert_eq!(after.resets, resets, "no reset: the messages did it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_the_refresh_layer_reads_through_the_cache() {
+    the_refresh_layer_reads_through_the_cache(
+        standalone(Some(cached())).await,
+        standalone(Some(cached())).await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_the_refresh_layer_reads_through_the_cache() {
+    the_refresh_layer_reads_through_the_cache(
+        clustered(None).await,
+        clustered(Some(cached())).await,
+    )
+    .await;
+}
+
+/// A store whose cache lags on purpose: `get_cached` answers the copy of a session taken
+/// by [`Lagging::hold`] (or a doctored one) until released, however the session changed in
+/// Redis since. Everything else is the real Redis store. It stands for the moments before
+/// another instance's invalidation arrives, which real timing cannot hold open in a test.
+#[derive(Debug, Clone)]
+struct Lagging {
+    redis: RedisStore,
+    held: Arc<std::sync::Mutex<Option<Arc<Session>>>>,
+}
+
+impl Lagging {
+    fn new(redis: RedisStore) -> Self {
+        Self {
+            redis,
+            held: Arc::default(),
+        }
+    }
+
+    fn hold(&self, session: Session) {
+        *self.held.lock().unwrap() = Some(Arc::new(session));
+    }
+
+    fn held_for(&self, key: &SessionKey<'_>) -> Option<Arc<Session>> {
+        self.held
+            .lock()
+            .unwrap()
+            .clone()
+            .filter(|s| s.id == key.session_id && s.user_id.as_str() == key.user_id)
+    }
+}
+
+impl SessionStore for Lagging {
+    fn get<'a>(&'a self, key: SessionKey<'a>, now: i64) -> StoreFuture<'a, Option<Session>> {
+        self.redis.get(key, now)
+    }
+    fn get_cached<'a>(
+        &'a self,
+        key: SessionKey<'a>,
+        now: i64,
+    ) -> StoreFuture<'a, Option<Arc<Session>>> {
+        match self.held_for(&key) {
+            Some(held) => Box::pin(std::future::ready(Ok(Some(held)))),
+            None => self.redis.get_cached(key, now),
+        }
+    }
+    fn create<'a>(
+        &'a self,
+        session: &'a Session,
+        max_sessions: Option<std::num::NonZeroU32>,
+        now: i64,
+    ) -> StoreFuture<'a, Created> {
+        self.redis.create(session, max_sessions, now)
+    }
+    fn update<'a>(&'a self, session: &'a Session, now: i64) -> StoreFuture<'a, u64> {
+        self.redis.update(session, now)
+    }
+    fn delete<'a>(&'a self, key: SessionKey<'a>, now: i64) -> StoreFuture<'a, bool> {
+        self.redis.delete(key, now)
+    }
+    fn get_all<'a>(
+        &'a self,
+        user_id: &'a str,
+        session_type: &'a SessionType,
+        now: i64,
+    ) -> StoreFuture<'a, Vec<Session>> {
+        self.redis.get_all(user_id, session_type, now)
+    }
+    fn delete_all<'a>(
+        &'a self,
+        user_id: &'a str,
+        session_type: &'a SessionType,
+    ) -> StoreFuture<'a, ()> {
+        self.redis.delete_all(user_id, session_type)
+    }
+}
+
+/// A (behind a shared manual clock) and B, whose cache lags (`Lagging`), on one Redis;
+/// tokens are a new generation after 10 s.
+fn lagging_pair(redis: RedisStore, clock: &ManualClock) -> (Charon, Charon, Lagging) {
+    let lagging = Lagging::new(redis.clone());
+    let build = |store: Arc<dyn SessionStore>| {
+        Charon::builder()
+            .issuer("session-cache")
+            .base_secret("session cache tests secret, 32+ bytes")
+            .clock(clock.clone())
+            .new_cycle_after(Duration::from_secs(10))
+            .store_arc(store)
+            .build()
+            .unwrap()
+    };
+    let a = build(Arc::new(redis));
+    let b = build(Arc::new(lagging.clone()));
+    (a, b, lagging)
+}
+
+async fn refresh_on(charon: &Charon, session: &TestSession) -> TestSession {
+    let req = session
+        .refresh_request(Request::post("/refresh"))
+        .body(())
+        .unwrap();
+    let auth = charon
+        .authenticate_refresh(req.method(), req.headers())
+        .await
+        .unwrap();
+    let tokens = charon
+        .refresh_session(&auth, RefreshSession::new())
+        .await
+        .unwrap();
+    TestSession::from_tokens(charon, tokens)
+}
+
+async fn stored(charon: &Charon, session: &TestSession, clock: &ManualClock) -> Option<Session> {
+    let s = session.tokens().session();
+    charon.store().get(s.key(), clock.now()).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_based_on_a_lagging_cache_reads_again_and_succeeds() {
+    let clock = ManualClock::at_system_time();
+    let (a, b, lagging) = lagging_pair(standalone(None).await, &clock);
+    let app_b = refresh_app(&b);
+    let user = format!("user-{}", random_id());
+    let first = TestSession::create(&a, &user, Transport::Bearer)
+        .await
+        .unwrap();
+    lagging.hold(first.tokens().session().clone());
+    clock.advance(1);
+    // A rotates; B's cache still holds lock version 1.
+    let second = refresh_on(&a, &first).await;
+    assert_eq!(second.tokens().session().lock_version, 2);
+    let (status, body) = read_session(&app_b, &second).await;
+    assert_eq!(
+        (status, body.split(' ').nth(1)),
+        (StatusCode::OK, Some("1")),
+        "B lags: {body}"
+    );
+
+    // B rotates with A's new token: the write based on version 1 fails its lock, B reads
+    // version 2 again, the token is fresh for it, and the retried write wins.
+    let (status, body) = rotate(&app_b, &second).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let tokens: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(tokens["lock_version"], 3);
+    let now = stored(&a, &second, &clock)
+        .await
+        .expect("the session lives");
+    assert_eq!(now.lock_version, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_that_a_lagging_cache_lets_through_is_caught_by_the_write() {
+    let clock = ManualClock::at_system_time();
+    let (a, b, lagging) = lagging_pair(standalone(None).await, &clock);
+    let app_b = refresh_app(&b);
+    let user = format!("user-{}", random_id());
+    let first = TestSession::create(&a, &user, Transport::Bearer)
+        .await
+        .unwrap();
+    lagging.hold(first.tokens().session().clone());
+    // Two new generations on A: the first token is stale now (Charon keeps the current
+    // and the previous generation).
+    clock.advance(11);
+    let second = refresh_on(&a, &first).await;
+    clock.advance(11);
+    let _third = refresh_on(&a, &second).await;
+
+    // B's lagging cache still finds the first token fresh: a read-only route lets it
+    // through (the documented window of `SessionRead::Cached`).
+    let (status, body) = read_session(&app_b, &first).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A rotation with it fails its lock; read again, the token is stale: reuse. Refused,
+    // and the session revoked (the default `ReuseDetection::RevokeSession`).
+    let (status, body) = rotate(&app_b, &first).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("stale"), "{body}");
+    assert!(
+        stored(&a, &first, &clock).await.is_none(),
+        "the session was revoked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_is_never_decided_by_the_cache() {
+    let clock = ManualClock::at_system_time();
+    let (a, b, lagging) = lagging_pair(standalone(None).await, &clock);
+    let app_b = refresh_app(&b);
+    let user = format!("user-{}", random_id());
+    let session = TestSession::create(&a, &user, Transport::Bearer)
+        .await
+        .unwrap();
+    // A cached copy that says the token is stale (its generations start in the future),
+    // while Redis holds the real session, for which the token is fresh.
+    let mut doctored = session.tokens().session().clone();
+    doctored.tokens_fresh_from = clock.now() + 1_000;
+    doctored.prev_tokens_fresh_from = clock.now() + 1_000;
+    lagging.hold(doctored);
+    // B reads the session again before refusing: the token is fresh, nothing is revoked,
+    // and this request's session came from the store, not the cache.
+    let (status, body) = read_session(&app_b, &session).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.ends_with("false"), "read again from the store: {body}");
+    assert!(stored(&a, &session, &clock).await.is_some(), "not revoked");
+
+    // A token stale for the real session too is refused, and the session revoked.
+    let stale = session.clone();
+    clock.advance(11);
+    let next = refresh_on(&a, &session).await;
+    clock.advance(11);
+    let _ = refresh_on(&a, &next).await;
+    let (status, body) = read_session(&app_b, &stale).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        stored(&a, &stale, &clock).await.is_none(),
+        "revoked as reuse"
+    );
 }

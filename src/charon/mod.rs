@@ -27,6 +27,7 @@ mod logout;
 mod refresh;
 mod refresh_auth;
 mod request_context;
+mod session_read;
 
 pub use builder::CharonBuilder;
 pub use create::CreateSession;
@@ -35,6 +36,7 @@ pub use list::SessionInfo;
 pub use refresh::RefreshSession;
 pub use refresh_auth::RefreshAuth;
 pub use request_context::RequestContext;
+pub use session_read::SessionRead;
 
 /// The session authority: signs tokens, keeps sessions, and verifies its own tokens.
 ///

@@ -5,8 +5,9 @@ use serde_json::{Map, Value};
 
 use super::issue::to_claims;
 use super::{Charon, IssuedTokens, RefreshAuth};
+use crate::clock::UnixTime;
 use crate::error::{SessionError, SessionErrorKind};
-use crate::session::{Lifetimes, PayloadError, freshness, random_id};
+use crate::session::{Lifetimes, PayloadError, Session, freshness, random_id};
 use crate::token::{ReservedClaimError, collect_extra};
 
 /// Options of a refresh. What the session carries is kept unless replaced: its extra
@@ -133,7 +134,11 @@ impl Charon {
     /// replaced ([`RefreshSession`]), keeps the user id with its JSON type, and writes
     /// under the optimistic lock: a concurrent refresh of the same session fails with
     /// [`SessionErrorKind::Conflict`] (409), and a session deleted meanwhile with
-    /// `NotFound`: it is never brought back.
+    /// `NotFound`: it is never brought back. When the layer took the session from the
+    /// store's cache ([`SessionRead::Cached`](super::SessionRead::Cached)) and the lock
+    /// check fails, the session is read from the store, the token's freshness checked
+    /// against it (a stale token is reuse: refused with `Conflict`, the session revoked
+    /// as [`ReuseDetection`](crate::ReuseDetection) says) and the write retried once.
     ///
     /// # Errors
     ///
@@ -143,7 +148,57 @@ impl Charon {
         auth: &RefreshAuth,
         options: RefreshSession,
     ) -> Result<IssuedTokens, SessionError> {
-        let current = auth.session();
+        let retry = auth.from_cache().then(|| options.clone());
+        let first = self
+            .rotate(auth, auth.session(), auth.starts_new_generation(), options)
+            .await;
+        match (first, retry) {
+            (Err(e), Some(options)) if e.kind() == SessionErrorKind::Conflict => {
+                self.rotate_after_cache_lag(auth, options).await
+            }
+            (result, _) => result,
+        }
+    }
+
+    /// The lock check failed on a session the layer took from the store's cache
+    /// ([`SessionRead::Cached`](super::SessionRead::Cached)): the cache may have lagged a
+    /// write on another instance. Read the session from the store, check the token's
+    /// freshness against it (stale: reuse, handled as the layer would) and rotate once
+    /// more; a second conflict is a real concurrent refresh.
+    async fn rotate_after_cache_lag(
+        &self,
+        auth: &RefreshAuth,
+        options: RefreshSession,
+    ) -> Result<IssuedTokens, SessionError> {
+        let now = auth.now();
+        let key = auth.session().key();
+        let not_found = || SessionError::new(SessionErrorKind::NotFound, "session not found");
+        let current = self
+            .store()
+            .get(key, now)
+            .await?
+            .filter(|s| s.user_id == *auth.authenticated().user_id_value())
+            .ok_or_else(not_found)?;
+        let iat = auth.authenticated().claims().iat.unwrap_or(UnixTime::MIN);
+        let fresh = self.freshness_of(&current, iat, now);
+        if !fresh.fresh {
+            self.revoke_replayed(key, now).await;
+            return Err(SessionError::new(
+                SessionErrorKind::Conflict,
+                "the session was refreshed elsewhere and this refresh token is stale",
+            ));
+        }
+        self.rotate(auth, &current, fresh.new_cycle, options).await
+    }
+
+    /// Write the next state of `current` under its lock and issue its tokens.
+    async fn rotate(
+        &self,
+        auth: &RefreshAuth,
+        current: &Session,
+        new_cycle: bool,
+        options: RefreshSession,
+    ) -> Result<IssuedTokens, SessionError> {
         let now = auth.now();
         let lifetimes = Lifetimes::for_refresh(self.times(), now, current.expires_at)
             .ok_or_else(|| SessionError::new(SessionErrorKind::NotFound, "session not found"))?;
@@ -151,7 +206,7 @@ impl Charon {
         session.refresh_expires_at = lifetimes.refresh_expires_at;
         session.refreshed_at = now;
         session.refresh_token_id = random_id();
-        if auth.starts_new_generation() {
+        if new_cycle {
             freshness::cycle(&mut session, now);
         }
         if let Some(payload) = options.extra_payload {

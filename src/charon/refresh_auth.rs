@@ -14,6 +14,8 @@ use crate::session::{Session, SessionKey, SessionType, freshness};
 use crate::token::TokenType;
 use crate::verifier::{Attempt, Authenticated, ClaimCheck};
 
+use super::SessionRead;
+
 /// A request whose refresh token verified, whose session was loaded and is fresh: put in
 /// the request by the [`RefreshLayer`](crate::layer::RefreshLayer), and the only thing
 /// [`Charon::refresh_session`] accepts, so a refresh route without the refresh layer does
@@ -25,6 +27,9 @@ pub struct RefreshAuth {
     auth: Authenticated,
     session: Arc<Session>,
     new_cycle: bool,
+    /// Whether the session came from the store's cache ([`SessionRead::Cached`]): a
+    /// rotation whose lock check fails then reads it again before giving up.
+    from_cache: bool,
 }
 
 impl RefreshAuth {
@@ -62,6 +67,12 @@ impl RefreshAuth {
     pub fn starts_new_generation(&self) -> bool {
         self.new_cycle
     }
+
+    /// Whether the session was served by the store's local cache
+    /// ([`SessionRead::Cached`]) rather than read from the store for this request.
+    pub fn from_cache(&self) -> bool {
+        self.from_cache
+    }
 }
 
 impl fmt::Debug for RefreshAuth {
@@ -69,6 +80,7 @@ impl fmt::Debug for RefreshAuth {
         f.debug_struct("RefreshAuth")
             .field("auth", &self.auth)
             .field("new_cycle", &self.new_cycle)
+            .field("from_cache", &self.from_cache)
             .finish()
     }
 }
@@ -91,7 +103,7 @@ impl Charon {
         method: &Method,
         headers: &HeaderMap,
     ) -> Result<RefreshAuth, AuthError> {
-        self.authenticate_refresh_with(method, headers, &[], self.now())
+        self.authenticate_refresh_with(method, headers, &[], SessionRead::Store, self.now())
             .await
     }
 
@@ -102,6 +114,7 @@ impl Charon {
         method: &Method,
         headers: &HeaderMap,
         checks: &[ClaimCheck],
+        read: SessionRead,
         now: UnixTime,
     ) -> Result<RefreshAuth, AuthError> {
         let verifier = self.verifier();
@@ -114,7 +127,7 @@ impl Charon {
             now,
             &mut attempt,
         ) {
-            Ok(auth) => self.load_fresh_session(auth, &mut attempt).await,
+            Ok(auth) => self.load_fresh_session(auth, read, &mut attempt).await,
             Err(error) => Err(error),
         };
         verifier.emit(&attempt, result.as_ref().err());
@@ -124,6 +137,7 @@ impl Charon {
     async fn load_fresh_session(
         &self,
         mut auth: Authenticated,
+        read: SessionRead,
         attempt: &mut Attempt,
     ) -> Result<RefreshAuth, AuthError> {
         // Only refresh tokens of this handle's own issuer name one of its sessions.
@@ -137,44 +151,82 @@ impl Charon {
         };
         let session_type = SessionType::new(styp).map_err(|_| AuthError::claim_invalid("styp"))?;
         let key = SessionKey::new(sid, auth.user_id(), &session_type);
-        let session: Session = match self.store().get(key, auth.now()).await {
-            // Stores key by the user id's text; `sub` must also have its type (42 is not
-            // "42"), as Charon's stores match it.
-            Ok(Some(session)) if session.user_id == *auth.user_id_value() => session,
-            Ok(_) => return Err(AuthError::new(AuthErrorKind::SessionNotFound)),
-            Err(e) => return Err(AuthError::new(AuthErrorKind::StoreUnavailable).with_source(e)),
+        let now = auth.now();
+        let mut from_cache = read == SessionRead::Cached;
+        let loaded = if from_cache {
+            self.store().get_cached(key, now).await
+        } else {
+            self.store().get(key, now).await.map(|s| s.map(Arc::new))
         };
+        let mut session = own_session(loaded, &auth)?;
         attempt.session_loaded = true;
-        let times = self.times();
-        let fresh = freshness::check(
-            &session,
-            iat,
-            auth.now(),
-            secs(times.new_cycle_after),
-            secs(times.leeway),
-        );
+        let mut fresh = self.freshness_of(&session, iat, now);
+        if !fresh.fresh && from_cache {
+            // Never refuse (or revoke) on the cache's word: it may lag a write elsewhere.
+            from_cache = false;
+            let again = self.store().get(key, now).await.map(|s| s.map(Arc::new));
+            session = own_session(again, &auth)?;
+            fresh = self.freshness_of(&session, iat, now);
+        }
         if !fresh.fresh {
-            if self.reuse_detection() == ReuseDetection::RevokeSession {
-                // A stale refresh token was replayed: most likely stolen. End the session so
-                // neither the thief nor the victim can refresh it any more (RFC 9700 4.14.2).
-                // A store failure here still rejects the request.
-                if let Err(_error) = self.store().delete(key, auth.now()).await {
-                    #[cfg(feature = "tracing")]
-                    tracing::warn!(
-                        target: "charon::token",
-                        error = %_error,
-                        "could not revoke the session of a replayed refresh token"
-                    );
-                }
-            }
+            self.revoke_replayed(key, now).await;
             return Err(AuthError::new(AuthErrorKind::TokenStale));
         }
-        let session = Arc::new(session);
         auth.session = Some(Arc::clone(&session));
         Ok(RefreshAuth {
             auth,
             session,
             new_cycle: fresh.new_cycle,
+            from_cache,
         })
+    }
+
+    /// Whether a refresh token issued at `iat` is fresh for `session` (Charon's token
+    /// generations, with this handle's times).
+    pub(crate) fn freshness_of(
+        &self,
+        session: &Session,
+        iat: UnixTime,
+        now: UnixTime,
+    ) -> freshness::Freshness {
+        let times = self.times();
+        freshness::check(
+            session,
+            iat,
+            now,
+            secs(times.new_cycle_after),
+            secs(times.leeway),
+        )
+    }
+
+    /// A stale refresh token was replayed: most likely stolen. By default end the session so
+    /// neither the thief nor the victim can refresh it any more (RFC 9700 4.14.2). A store
+    /// failure here still leaves the request refused.
+    pub(crate) async fn revoke_replayed(&self, key: SessionKey<'_>, now: UnixTime) {
+        if self.reuse_detection() != ReuseDetection::RevokeSession {
+            return;
+        }
+        if let Err(_error) = self.store().delete(key, now).await {
+            #[cfg(feature = "tracing")]
+            tracing::warn!(
+                target: "charon::token",
+                error = %_error,
+                "could not revoke the session of a replayed refresh token"
+            );
+        }
+    }
+}
+
+/// The session a store read found for `auth`'s token, or why there is none. Stores key by
+/// the user id's text; `sub` must also have its type (42 is not "42"), as Charon's stores
+/// match it.
+fn own_session(
+    loaded: Result<Option<Arc<Session>>, crate::error::StoreError>,
+    auth: &Authenticated,
+) -> Result<Arc<Session>, AuthError> {
+    match loaded {
+        Ok(Some(session)) if session.user_id == *auth.user_id_value() => Ok(session),
+        Ok(_) => Err(AuthError::new(AuthErrorKind::SessionNotFound)),
+        Err(e) => Err(AuthError::new(AuthErrorKind::StoreUnavailable).with_source(e)),
     }
 }

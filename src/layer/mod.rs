@@ -4,7 +4,8 @@
 //! - [`AccessLayer`] (built from a [`Verifier`](crate::Verifier) or `&Charon`): access
 //!   tokens, by default no store round trip (with a [`Revocation`] check, the session
 //!   loaded too); the request carries an [`Authenticated`](crate::Authenticated).
-//! - [`RefreshLayer`] (built from `&Charon`): refresh tokens, loads the session and checks
+//! - [`RefreshLayer`] (built from `&Charon`): refresh tokens, loads the session (from the
+//!   store, or with [`SessionRead::Cached`] through its coherent cache) and checks
 //!   freshness; the request carries a [`RefreshAuth`](crate::RefreshAuth), the only thing
 //!   [`Charon::refresh_session`](crate::Charon::refresh_session) accepts.
 //!
@@ -19,6 +20,7 @@ pub mod refresh;
 mod rejection;
 mod verdict;
 
+pub use crate::charon::SessionRead;
 pub use access::{AccessLayer, Revocation};
 pub(crate) use claim_checks::ClaimChecks;
 pub use refresh::RefreshLayer;

@@ -108,6 +108,17 @@ impl ObservedStore {
             .0
     }
 
+    /// Read a session through the store's coherent cache ([`SessionStore::get_cached`]).
+    /// Not observed: a hit is local, with no store operation to time (the access layer's
+    /// session check reads the same way); use [`get`](Self::get) for a traced read.
+    pub async fn get_cached(
+        &self,
+        key: SessionKey<'_>,
+        now: UnixTime,
+    ) -> Result<Option<Arc<Session>>, StoreError> {
+        self.store.get_cached(key, now).await
+    }
+
     /// Create `session`, keeping at most `max_sessions` live sessions of its user and type
     /// (see [`SessionStore::create`]). Emits `charon.session.delete` for each session the
     /// store evicted (with that session's id, user and type), then

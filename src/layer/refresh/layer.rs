@@ -8,6 +8,7 @@ use tower_layer::Layer;
 
 use super::Refresh;
 use crate::Charon;
+use crate::charon::SessionRead;
 use crate::error::AuthError;
 use crate::layer::{ClaimChecks, JsonRejection};
 use crate::token::Claims;
@@ -51,6 +52,7 @@ pub struct RefreshLayer<R = JsonRejection> {
     pub(crate) charon: Charon,
     pub(crate) checks: ClaimChecks,
     pub(crate) optional: bool,
+    pub(crate) read: SessionRead,
     pub(crate) rejection: Arc<R>,
 }
 
@@ -61,6 +63,7 @@ impl RefreshLayer {
             charon: charon.clone(),
             checks: ClaimChecks::default(),
             optional: false,
+            read: SessionRead::Store,
             rejection: Arc::new(JsonRejection),
         }
     }
@@ -89,12 +92,35 @@ impl<R> RefreshLayer<R> {
         self
     }
 
+    /// How the session is read: [`SessionRead::Store`] (the default, a round trip per
+    /// request) or [`SessionRead::Cached`] (through the store's coherent local cache; see
+    /// [`SessionRead`] for what that gives up: a token made stale on another instance may
+    /// pass for the invalidation delay, on a route that only reads the session).
+    ///
+    /// ```
+    /// use charon_auth::layer::{RefreshLayer, SessionRead};
+    /// # fn demo(charon: &charon_auth::Charon) {
+    /// let layer = RefreshLayer::new(charon).session_read(SessionRead::Cached);
+    /// assert_eq!(layer.get_session_read(), SessionRead::Cached);
+    /// # }
+    /// ```
+    pub fn session_read(mut self, read: SessionRead) -> Self {
+        self.read = read;
+        self
+    }
+
+    /// How the session is read (see [`session_read`](Self::session_read)).
+    pub fn get_session_read(&self) -> SessionRead {
+        self.read
+    }
+
     /// Answer rejections with `rejection` instead of [`JsonRejection`].
     pub fn rejection<R2>(self, rejection: R2) -> RefreshLayer<R2> {
         RefreshLayer {
             charon: self.charon,
             checks: self.checks,
             optional: self.optional,
+            read: self.read,
             rejection: Arc::new(rejection),
         }
     }
@@ -111,6 +137,7 @@ impl<R> Clone for RefreshLayer<R> {
             charon: self.charon.clone(),
             checks: self.checks.clone(),
             optional: self.optional,
+            read: self.read,
             rejection: Arc::clone(&self.rejection),
         }
     }
@@ -121,6 +148,7 @@ impl<R> fmt::Debug for RefreshLayer<R> {
         f.debug_struct("RefreshLayer")
             .field("checks", &self.checks)
             .field("optional", &self.optional)
+            .field("read", &self.read)
             .finish_non_exhaustive()
     }
 }

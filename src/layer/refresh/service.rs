@@ -82,6 +82,7 @@ where
                     req.method(),
                     req.headers(),
                     layer.checks.as_slice(),
+                    layer.read,
                     now,
                 )
                 .await;
