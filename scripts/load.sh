@@ -19,7 +19,8 @@
 #   CONNECTIONS  wrk connections (32); THREADS wrk threads (1)
 #   TOKENS       distinct access tokens (20000); SESSIONS distinct sessions per store (2000)
 #   MODES        rows to run, of: bare access-1 access access-metrics access-eddsa
-#                access-strict access-cached refresh tower-sessions jwt-authorizer bare07 (all)
+#                access-strict access-cached refresh refresh-cached tower-sessions
+#                jwt-authorizer bare07 (all)
 #   CACHED_SESSIONS  sessions (and their access tokens) of the access-cached row (20000);
 #                access-strict uses SESSIONS, as the session rows it is compared with
 #   PIN=1        pin the server to CPU 0 and wrk and Redis to CPU 1 (default 0: no pinning)
@@ -41,7 +42,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}
 TOKENS=${TOKENS:-20000}
 SESSIONS=${SESSIONS:-2000}
-MODES=${MODES:-"bare access-1 access access-metrics access-eddsa access-strict access-cached refresh tower-sessions jwt-authorizer bare07"}
+MODES=${MODES:-"bare access-1 access access-metrics access-eddsa access-strict access-cached refresh refresh-cached tower-sessions jwt-authorizer bare07"}
 CACHED_SESSIONS=${CACHED_SESSIONS:-20000}
 PIN=${PIN:-0}
 
@@ -105,6 +106,7 @@ credentials() {
     access-1) echo "$WORK/hs256-1.txt" ;;
     access-eddsa) echo "$WORK/eddsa.txt" ;;
     refresh) echo "$WORK/refresh.txt" ;;
+    refresh-cached) echo "$WORK/refresh-cached.txt" ;;
     access-strict) echo "$WORK/access-strict.txt" ;;
     access-cached) echo "$WORK/access-cached.txt" ;;
     tower-sessions) echo "$WORK/tower-sessions.txt" ;;
@@ -132,7 +134,7 @@ echo "minting $TOKENS HS256 and EdDSA tokens, $SESSIONS sessions per store..." >
 $BIN tokens hs256 "$TOKENS" >"$WORK/hs256.txt"
 head -n 1 "$WORK/hs256.txt" >"$WORK/hs256-1.txt"
 if has_mode access-eddsa; then $BIN tokens eddsa "$TOKENS" >"$WORK/eddsa.txt"; fi
-for mode in refresh tower-sessions access-strict access-cached; do
+for mode in refresh refresh-cached tower-sessions access-strict access-cached; do
     if has_mode "$mode"; then
         n=$SESSIONS
         [ "$mode" = access-cached ] && n=$CACHED_SESSIONS
@@ -151,9 +153,20 @@ cache_stats() {
     fi
 }
 
-# One wrk run of one row: "<requests/s> <p99 ms> <peak RSS KiB> <cached> <hits> <misses>".
+# "<hits> <misses>" of the Redis store's session cache of a server with one, else "- -".
+session_cache_stats() {
+    case $1 in
+    access-cached | refresh-cached)
+        $BIN get "$port" /session-cache-stats | sed -E 's/hits=([0-9]+) misses=([0-9]+)/\1 \2/'
+        ;;
+    *) echo "- -" ;;
+    esac
+}
+
+# One wrk run of one row: "<requests/s> <p99 ms> <peak RSS KiB> <cached> <hits> <misses>
+# <session cache hits> <session cache misses>".
 run_mode() {
-    local row=$1 mode out creds stats hwm before
+    local row=$1 mode out creds stats hwm before sbefore sstats
     mode=$(server_mode "$row")
     creds=$(credentials "$row")
     start_server "$mode"
@@ -161,6 +174,7 @@ run_mode() {
     CREDENTIALS=$creds "${CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" \
         -s "$LUA" "http://127.0.0.1:$port/" >/dev/null
     before=$(cache_stats "$mode")
+    sbefore=$(session_cache_stats "$mode")
     out=$(CREDENTIALS=$creds "${CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" \
         -d"${DURATION}s" --latency -s "$LUA" "http://127.0.0.1:$port/")
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status")
@@ -168,13 +182,16 @@ run_mode() {
     stats=$(awk -v b="$before" -v a="$(cache_stats "$mode")" 'BEGIN {
         split(b, x, " "); split(a, y, " ");
         if (y[1] == "-") print "- - -"; else print y[1], y[2] - x[2], y[3] - x[3] }')
+    sstats=$(awk -v b="$sbefore" -v a="$(session_cache_stats "$mode")" 'BEGIN {
+        split(b, x, " "); split(a, y, " ");
+        if (y[1] == "-") print "- -"; else print y[1] - x[1], y[2] - x[2] }')
     stop_server
     if grep -q "Non-2xx" <<<"$out"; then
         echo "mode $row answered non-2xx:" >&2
         echo "$out" >&2
         exit 1
     fi
-    awk -v hwm="$hwm" -v stats="$stats" '
+    awk -v hwm="$hwm" -v stats="$stats $sstats" '
         function ms(v) {
             if (v ~ /us$/) return v / 1000;
             if (v ~ /ms$/) return v + 0;
@@ -192,7 +209,7 @@ for ((r = 0; r < ROUNDS; r++)); do
         # Rotate the order each round so that no mode always runs first or last.
         mode=${modes[$(((i + r) % n))]}
         result=$(run_mode "$mode")
-        echo "round $((r + 1)) $mode: $result (req/s, p99 ms, peak RSS KiB, cached, hits, misses)" >&2
+        echo "round $((r + 1)) $mode: $result (req/s, p99 ms, peak RSS KiB, token cache: cached, hits, misses; session cache: hits, misses)" >&2
         echo "$r $mode $result" >>"$WORK/results"
     done
 done
@@ -211,8 +228,8 @@ echo
 echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (after ${WARMUP}s warm-up), $ROUNDS rounds, medians, $(nproc) CPUs (PIN=$PIN)"
 echo "credentials cycled per request: $TOKENS access tokens, $SESSIONS sessions per store"
 echo
-echo "| # | mode | credentials | requests/s | p99 latency | vs bare (same round) | server peak RSS | token cache |"
-echo "|---|---|---|---:|---:|---:|---:|---|"
+echo "| # | mode | credentials | requests/s | p99 latency | vs bare (same round) | server peak RSS | token cache | session cache |"
+echo "|---|---|---|---:|---:|---:|---:|---|---|"
 i=0
 for mode in "${modes[@]}"; do
     i=$((i + 1))
@@ -234,8 +251,13 @@ for mode in "${modes[@]}"; do
         cache=$(awk -v m="$mode" '$2 == m && $7 + $8 > 0 { print $7 / ($7 + $8) }' "$WORK/results" | median |
             awk -v len="$(column "$mode" 6 | median)" '{ printf "%d cached, %.1f%% hits", len, $1 * 100 }')
     fi
-    printf "| %d | %s | %s | %.0f | %.2f ms | %s | %.1f MiB | %s |\n" "$i" "$mode" "$creds" \
-        "$rps" "$p99" "${vs:+$(printf %.2f "$vs")}" "$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')" "$cache"
+    scache="–"
+    if [[ $mode == *-cached ]]; then
+        scache=$(awk -v m="$mode" '$2 == m && $9 + $10 > 0 { print $9 / ($9 + $10) }' "$WORK/results" | median |
+            awk '{ printf "%.1f%% hits", $1 * 100 }')
+    fi
+    printf "| %d | %s | %s | %.0f | %.2f ms | %s | %.1f MiB | %s | %s |\n" "$i" "$mode" "$creds" \
+        "$rps" "$p99" "${vs:+$(printf %.2f "$vs")}" "$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')" "$cache" "$scache"
 done
 
 ratio() {
@@ -255,6 +277,7 @@ ratio access-strict tower-sessions "access, session check strict / tower-session
 ratio access-cached bare "access, session check cached ($CACHED_SESSIONS sessions) / bare"
 ratio refresh bare "refresh / bare"
 ratio refresh tower-sessions "refresh / tower-sessions ($SESSIONS sessions each)"
+ratio refresh-cached tower-sessions "refresh, session read cached / tower-sessions ($SESSIONS sessions each)"
 ratio jwt-authorizer bare07 "jwt-authorizer / bare (axum 0.7)"
 ratio access jwt-authorizer "access / jwt-authorizer ($TOKENS HS256 tokens each)"
 

@@ -3,7 +3,8 @@
 //! ```text
 //! charon-load serve <mode> <port>       # mode: bare | access | access-metrics |
 //!                                       #       access-eddsa | access-strict | access-cached |
-//!                                       #       refresh | tower-sessions | jwt-authorizer |
+//!                                       #       refresh | refresh-cached | tower-sessions |
+//!                                       #       jwt-authorizer |
 //!                                       #       bare07
 //! charon-load tokens <hs256|eddsa> <n>  # print n distinct access tokens, one request
 //!                                       # header line each ("Authorization: Bearer …")
@@ -26,6 +27,8 @@
 //!   the session is cached;
 //! - `refresh`: behind `RefreshLayer` with the sessions in Redis (`REDIS_URL`): verify
 //!   the refresh token, load its session, check freshness; nothing is rotated;
+//! - `refresh-cached`: the same with `SessionRead::Cached` and the Redis store's coherent
+//!   session cache (the default settings): the session load is local while cached;
 //! - `tower-sessions`: tower-sessions 0.14 with tower-sessions-redis-store 0.16; the handler
 //!   reads one value from the session, so every request loads it from Redis;
 //! - `jwt-authorizer`: jwt-authorizer 0.15 verifying the same HS256 tokens as `access`
@@ -38,8 +41,8 @@
 //! Tokens are valid for six hours and accepted by every server started with the same
 //! (fixed, benchmark-only) keys, so the script mints them once per run. `GET /credential`
 //! answers the request header a client must send for a new session of a new user: in
-//! `access-strict` and `access-cached` modes an access token, in `refresh` mode a refresh
-//! token, in `tower-sessions` mode a session cookie. The access
+//! `access-strict` and `access-cached` modes an access token, in the `refresh` modes a
+//! refresh token, in `tower-sessions` mode a session cookie. The access
 //! modes also answer `GET /cache-stats` (outside the layer): `len=… hits=… misses=…` of
 //! the verified-token cache.
 
@@ -50,7 +53,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use charon_auth::clock::{Clock as _, SystemClock};
-use charon_auth::layer::Revocation;
+use charon_auth::layer::{Revocation, SessionRead};
 use charon_auth::store::redis::{RedisStore, SessionCache};
 use charon_auth::token::{Claims, Key, Keyset, TokenType};
 use charon_auth::{AccessLayer, RefreshLayer, Authenticated, Charon, CreateSession, Transport};
@@ -103,10 +106,10 @@ fn tokens(alg: Alg, n: usize) -> Result<Vec<String>, Error> {
             let claims = Claims::new(
                 TokenType::Access,
                 ISSUER,
-                &format!("load-user-{i}"),
-                &format!("load-session-{i}"),
+                format!("load-user-{i}"),
+                format!("load-session-{i}"),
                 "full",
-                &format!("load-jti-{i}"),
+                format!("load-jti-{i}"),
             )
             .with_validity(now, now + 6 * 3600);
             Ok(format!(
@@ -210,7 +213,7 @@ async fn access_checked(port: u16, check: SessionCheck) -> Result<(), Error> {
     }
     let store = store.connect(&redis_url()).await?;
     let charon = charon_builder(Alg::Hs256)?
-        .store(store)
+        .store(store.clone())
         .metrics_counters(false)
         .build()?;
     let revocation = match check {
@@ -238,16 +241,31 @@ async fn access_checked(port: u16, check: SessionCheck) -> Result<(), Error> {
                 Ok::<_, String>(format!("Authorization: Bearer {token}"))
             }),
         )
+        .merge(session_cache_stats(store))
         .merge(protected);
     serve(router, port).await
 }
 
-async fn refresh(port: u16) -> Result<(), Error> {
-    let store = RedisStore::builder(SECRET.as_bytes())
-        .connect(&redis_url())
-        .await?;
+/// `GET /session-cache-stats` (outside the layers; the `*-cached` modes): `hits=… misses=…` of the Redis store's
+/// session cache (`hits=0 misses=0` without one).
+fn session_cache_stats(store: RedisStore) -> Router {
+    Router::new().route(
+        "/session-cache-stats",
+        get(move || async move {
+            let stats = store.session_cache_stats().unwrap_or_default();
+            format!("hits={} misses={}", stats.hits, stats.misses)
+        }),
+    )
+}
+
+async fn refresh(port: u16, read: SessionRead) -> Result<(), Error> {
+    let mut store = RedisStore::builder(SECRET.as_bytes());
+    if read == SessionRead::Cached {
+        store = store.session_cache(SessionCache::default());
+    }
+    let store = store.connect(&redis_url()).await?;
     let charon = charon_builder(Alg::Hs256)?
-        .store(store)
+        .store(store.clone())
         .metrics_counters(false)
         .build()?;
     let users = Arc::new(AtomicU64::new(0));
@@ -259,7 +277,7 @@ async fn refresh(port: u16) -> Result<(), Error> {
                 HELLO
             }),
         )
-        .route_layer(RefreshLayer::new(&charon));
+        .route_layer(RefreshLayer::new(&charon).session_read(read));
     let router = Router::new()
         .route(
             "/credential",
@@ -277,6 +295,7 @@ async fn refresh(port: u16) -> Result<(), Error> {
                 Ok::<_, String>(format!("Authorization: Bearer {token}"))
             }),
         )
+        .merge(session_cache_stats(store))
         .merge(protected);
     serve(router, port).await
 }
@@ -410,7 +429,8 @@ async fn main() -> Result<(), Error> {
                 "access-eddsa" => access(port, Alg::EdDsa, Metrics::Off).await,
                 "access-strict" => access_checked(port, SessionCheck::Strict).await,
                 "access-cached" => access_checked(port, SessionCheck::Cached).await,
-                "refresh" => refresh(port).await,
+                "refresh" => refresh(port, SessionRead::Store).await,
+                "refresh-cached" => refresh(port, SessionRead::Cached).await,
                 "tower-sessions" => tower_sessions(port).await,
                 "jwt-authorizer" => jwt_authorizer(port).await,
                 "bare07" => bare07(port).await,
