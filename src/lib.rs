@@ -116,7 +116,8 @@
 //! - [`layer`]: [`AccessLayer`] (from a `Verifier` or a `Charon`) and [`RefreshLayer`]
 //!   (from a `Charon`), distinct Tower layers that gate each request ([`transport`] reads
 //!   the token, the verifier checks it, the refresh layer loads the [`Session`] from the
-//!   [`store`] and checks freshness).
+//!   [`store`] and checks freshness). Both can read sessions through the Redis store's
+//!   coherent local cache ([`layer::Revocation::Cached`], [`layer::SessionRead::Cached`]).
 //! - [`session`]: the session model: the record, its type and ids, TTL and generation
 //!   rules.
 //! - [`token`]: keys, key sets, JWK/JWKS, claims, JWT signing and verification.

@@ -33,7 +33,7 @@ use charon_auth::store::{Created, SessionStore, StoreFuture};
 use charon_auth::test_util::TestSession;
 use charon_auth::{Authenticated, Charon, IssuedTokens, RefreshAuth, RefreshSession, Transport};
 use http_body_util::BodyExt;
-use support::redis::{RedisServer, cluster, standalone_url};
+use support::redis::{RedisCluster, RedisServer, cluster, standalone_url};
 use tower::ServiceExt;
 
 /// Long enough that no entry ages out during a test: a rejection must come from a message.
@@ -551,10 +551,7 @@ fn refresh_app(charon: &Charon) -> Router {
                 |State(charon): State<Charon>, auth: RefreshAuth| async move {
                     match charon.refresh_session(&auth, RefreshSession::new()).await {
                         Ok(tokens) => Ok(serde_json::to_string(&tokens_json(&tokens)).unwrap()),
-                        Err(e) => Err((
-                            e.status(),
-                            e.to_string(),
-                        )),
+                        Err(e) => Err((e.status(), e.to_string())),
                     }
                 },
             ),
@@ -907,4 +904,74 @@ async fn a_refusal_is_never_decided_by_the_cache() {
         stored(&a, &stale, &clock).await.is_none(),
         "revoked as reuse"
     );
+}
+
+/// How many pub/sub connections a node serves.
+fn pubsub_clients(node: &RedisServer) -> usize {
+    node.command(&["CLIENT", "LIST", "TYPE", "pubsub"])
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("sub=1"))
+        .count()
+}
+
+/// On a Cluster the cache subscribes to every seed node (a write's message comes straight
+/// from the node that ran it); the loss of any one subscription empties and stops the
+/// cache until all are subscribed again, and invalidations keep arriving afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_cache_subscribes_to_every_seed_and_resets_when_one_drops() {
+    // An owned Cluster: the kills must not reach the other tests' subscribers.
+    let cluster = RedisCluster::spawn();
+    let a = RedisStore::builder_with_key(key())
+        .connect_cluster(cluster.urls())
+        .await
+        .unwrap();
+    let b = RedisStore::builder_with_key(key())
+        .session_cache(cached())
+        .connect_cluster(cluster.urls())
+        .await
+        .unwrap();
+    let start = Instant::now();
+    while !(stats(&b).active && cluster.nodes().iter().all(|n| pubsub_clients(n) == 1)) {
+        assert!(start.elapsed() < LIMIT, "B never subscribed to every node");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let before = stats(&b);
+
+    // Kill the subscription on one node only.
+    let killed = cluster.nodes()[1]
+        .command(&["CLIENT", "KILL", "TYPE", "pubsub"])
+        .unwrap();
+    assert_eq!(killed.trim(), "1", "one subscriber killed");
+    let start = Instant::now();
+    while !(stats(&b).resets > before.resets
+        && stats(&b).active
+        && cluster.nodes().iter().all(|n| pubsub_clients(n) == 1))
+    {
+        assert!(
+            start.elapsed() < LIMIT,
+            "B never reset and subscribed again"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // In use again: a session is served from the cache, and A's delete reaches B.
+    let session = new_session(&format!("user-{}", random_id()), now());
+    a.create(&session, None, now()).await.unwrap();
+    let start = Instant::now();
+    loop {
+        assert!(get_b(&b, &session).await.is_some());
+        let hits = stats(&b).hits;
+        assert!(get_b(&b, &session).await.is_some());
+        if stats(&b).hits > hits {
+            break;
+        }
+        assert!(start.elapsed() < LIMIT, "B never cached the session again");
+    }
+    delete(&a, &session).await;
+    let start = Instant::now();
+    while get_b(&b, &session).await.is_some() {
+        assert!(start.elapsed() < LIMIT, "A's delete never reached B");
+        tokio::task::yield_now().await;
+    }
 }

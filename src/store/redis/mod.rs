@@ -1010,8 +1010,9 @@ impl RedisStoreBuilder {
     /// is down, lagging or reconnecting, the cache is emptied and every read is a round
     /// trip. See [`SessionCache`] for the settings, the protocol and its limits.
     ///
-    /// Costs one more connection (the subscriber) and a heartbeat `PUBLISH` per
-    /// heartbeat interval. Settings are checked when connecting
+    /// Costs one more connection (the subscriber; on a Cluster one per seed node given to
+    /// [`connect_cluster`](Self::connect_cluster), so give every primary as a seed for the
+    /// shortest delay) and a heartbeat `PUBLISH` per heartbeat interval. Settings are checked when connecting
     /// ([`ConfigErrorKind::Invalid`]); connecting also waits for the first subscription
     /// ([`ConfigErrorKind::InvalidRedis`] when it fails, e.g. an ACL without
     /// `SUBSCRIBE`). Defaults to none: no cache, and `get_cached` is `get`.
@@ -1113,8 +1114,9 @@ impl RedisStoreBuilder {
         };
         let client = build(inner.response_timeout)?;
         let conn = bounded(inner.deadline, client.get_async_connection()).await?;
-        // The session cache's subscriber: one plain connection to a seed node (classic
-        // pub/sub reaches every node of a Cluster), the next one on failure.
+        // The session cache's subscriber: one plain connection to each seed node (classic
+        // pub/sub reaches every node of a Cluster; each seed's own writes reach us without
+        // the bus hop).
         let source = Source::Clients(
             urls.iter()
                 .map(|url| match &certs {

@@ -50,7 +50,10 @@ pub const DEFAULT_SESSION_CACHE_CAPACITY: usize = 32_768;
 /// (`<prefix>invalidations`), in the same atomic step as the write. Each store with a cache
 /// subscribes to that channel on a connection of its own (see `invalidation.rs`); a message
 /// invalidates every cached session of that user and type. A Cluster broadcasts classic
-/// pub/sub to every node, so one subscription on any node hears the writes of all of them.
+/// pub/sub to every node, so one subscription on any node hears the writes of all of them;
+/// the cache subscribes to every seed node all the same, so that a write's message comes
+/// straight from the node that ran it rather than over the cluster bus, whose forwarding
+/// now and then waits about 40 ms (a message then arrives more than once: harmless).
 /// The store's own writes invalidate locally as well, as soon as Redis answers them, so
 /// an instance never serves its own stale entry.
 ///
