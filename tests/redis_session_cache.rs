@@ -628,20 +628,8 @@ async fn the_refresh_layer_reads_through_the_cache(store_a: RedisStore, store_b:
     }
 
     // A refresh on A: B's read-only route sees the new lock version.
-    let req = session
-        .refresh_request(Request::post("/refresh"))
-        .body(())
-        .unwrap();
-    let auth = a
-        .authenticate_refresh(req.method(), req.headers())
-        .await
-        .unwrap();
-    let refreshed = a
-        .refresh_session(&auth, RefreshSession::new())
-        .await
-        .unwrap();
-    assert_eq!(refreshed.session().lock_version, 2);
-    let next = TestSession::from_tokens(&a, refreshed);
+    let next = refresh_on(&a, &session).await;
+    assert_eq!(next.tokens().session().lock_version, 2);
     poll_read(&app_b, &next, |s, body| {
         s == StatusCode::OK && body.starts_with(&format!("{sid} 2 "))
     })
@@ -805,8 +793,17 @@ async fn stored(charon: &Charon, session: &TestSession, clock: &ManualClock) -> 
     charon.store().get(s.key(), clock.now()).await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rotation_based_on_a_lagging_cache_reads_again_and_succeeds() {
+/// A lagging pair on the shared standalone Redis, B's refresh app, and a session created
+/// on A whose first state B's cache holds.
+struct LaggingCase {
+    clock: ManualClock,
+    a: Charon,
+    app_b: Router,
+    lagging: Lagging,
+    first: TestSession,
+}
+
+async fn lagging_case() -> LaggingCase {
     let clock = ManualClock::at_system_time();
     let (a, b, lagging) = lagging_pair(standalone(None).await, &clock);
     let app_b = refresh_app(&b);
@@ -815,6 +812,24 @@ async fn a_rotation_based_on_a_lagging_cache_reads_again_and_succeeds() {
         .await
         .unwrap();
     lagging.hold(first.tokens().session().clone());
+    LaggingCase {
+        clock,
+        a,
+        app_b,
+        lagging,
+        first,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_based_on_a_lagging_cache_reads_again_and_succeeds() {
+    let LaggingCase {
+        clock,
+        a,
+        app_b,
+        first,
+        ..
+    } = lagging_case().await;
     clock.advance(1);
     // A rotates; B's cache still holds lock version 1.
     let second = refresh_on(&a, &first).await;
@@ -840,14 +855,13 @@ async fn a_rotation_based_on_a_lagging_cache_reads_again_and_succeeds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_that_a_lagging_cache_lets_through_is_caught_by_the_write() {
-    let clock = ManualClock::at_system_time();
-    let (a, b, lagging) = lagging_pair(standalone(None).await, &clock);
-    let app_b = refresh_app(&b);
-    let user = format!("user-{}", random_id());
-    let first = TestSession::create(&a, &user, Transport::Bearer)
-        .await
-        .unwrap();
-    lagging.hold(first.tokens().session().clone());
+    let LaggingCase {
+        clock,
+        a,
+        app_b,
+        first,
+        ..
+    } = lagging_case().await;
     // Two new generations on A: the first token is stale now (Charon keeps the current
     // and the previous generation).
     clock.advance(11);
@@ -872,14 +886,14 @@ async fn a_replay_that_a_lagging_cache_lets_through_is_caught_by_the_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_is_never_decided_by_the_cache() {
-    let clock = ManualClock::at_system_time();
-    let (a, b, lagging) = lagging_pair(standalone(None).await, &clock);
-    let app_b = refresh_app(&b);
-    let user = format!("user-{}", random_id());
-    let session = TestSession::create(&a, &user, Transport::Bearer)
-        .await
-        .unwrap();
-    // A cached copy that says the token is stale (its generations start in the future),
+    let LaggingCase {
+        clock,
+        a,
+        app_b,
+        lagging,
+        first: session,
+    } = lagging_case().await;
+    // Instead of the held first state: a cached copy that says the token is stale (its generations start in the future),
     // while Redis holds the real session, for which the token is fresh.
     let mut doctored = session.tokens().session().clone();
     doctored.tokens_fresh_from = clock.now() + 1_000;

@@ -68,8 +68,10 @@ impl RefreshAuth {
         self.new_cycle
     }
 
-    /// Whether the session was served by the store's local cache
-    /// ([`SessionRead::Cached`]) rather than read from the store for this request.
+    /// Whether the session was read through the store's coherent cache
+    /// ([`SessionRead::Cached`]): it may be a cached copy, as old as the invalidation
+    /// delay. `false` when it was read from the store for this request (the default
+    /// `SessionRead::Store`, or a token the cache found stale, read again).
     pub fn from_cache(&self) -> bool {
         self.from_cache
     }
