@@ -20,11 +20,26 @@
 use http::header::{AUTHORIZATION, COOKIE, HeaderValue};
 use http::request::Builder;
 
-use crate::charon::{CreateSession, IssuedTokens};
+use crate::charon::{CreateSession, IssuedTokens, RefreshSession};
 use crate::session::UserId;
-use crate::{Charon, SessionError, SessionType, Transport};
+use crate::{AuthError, Charon, SessionError, SessionType, Transport};
 
 pub use crate::telemetry::{RecordedEvent, RecordingHandler};
+
+/// Why [`TestSession::refresh`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TestRefreshError {
+    /// The refresh checks refused the refresh token.
+    #[error(transparent)]
+    Refused(#[from] AuthError),
+    /// The rotation failed.
+    #[error(transparent)]
+    Refresh(#[from] SessionError),
+    /// The test request could not be built (a token that is no header value).
+    #[error("the refresh request could not be built: {0}")]
+    Request(http::Error),
+}
 
 /// A session created directly through the session API, with what a client would hold.
 #[derive(Debug, Clone)]
@@ -93,6 +108,39 @@ impl TestSession {
     /// The issued tokens.
     pub fn tokens(&self) -> &IssuedTokens {
         &self.tokens
+    }
+
+    /// Refresh as a client would: the refresh token on a `POST /refresh`, the refresh
+    /// checks ([`Charon::authenticate_refresh`]), then [`Charon::refresh_session`]; the
+    /// session with its new tokens.
+    ///
+    /// # Errors
+    ///
+    /// [`TestRefreshError::Refused`] when the checks refuse the token (stale, session
+    /// gone, …), [`TestRefreshError::Refresh`] when the rotation fails (a conflict, …).
+    pub async fn refresh(&self, charon: &Charon) -> Result<Self, TestRefreshError> {
+        self.refresh_with(charon, RefreshSession::new()).await
+    }
+
+    /// [`refresh`](Self::refresh) with [`RefreshSession`] options.
+    ///
+    /// # Errors
+    ///
+    /// As [`refresh`](Self::refresh).
+    pub async fn refresh_with(
+        &self,
+        charon: &Charon,
+        options: RefreshSession,
+    ) -> Result<Self, TestRefreshError> {
+        let request = self
+            .refresh_request(http::Request::post("/refresh"))
+            .body(())
+            .map_err(TestRefreshError::Request)?;
+        let auth = charon
+            .authenticate_refresh(request.method(), request.headers())
+            .await?;
+        let tokens = charon.refresh_session(&auth, options).await?;
+        Ok(Self::from_tokens(charon, tokens))
     }
 
     /// Add the access token to a request, as a client of this transport would.

@@ -208,7 +208,7 @@ async fn optional_mode_does_not_turn_a_store_outage_into_anonymous() {
 
 #[tokio::test]
 async fn session_metadata_is_bounded_kept_across_refreshes_and_listed() {
-    use charon_auth::{CreateSession, RefreshSession, SessionErrorKind};
+    use charon_auth::{CreateSession, SessionErrorKind};
     let f = fixture(Arc::new(MemoryStore::new()));
     let mut too_many = CreateSession::new("ann", Transport::Bearer);
     for i in 0..=charon_auth::session::MAX_METADATA_ENTRIES {
@@ -238,19 +238,7 @@ async fn session_metadata_is_bounded_kept_across_refreshes_and_listed() {
 
     let login = CreateSession::new("ann", Transport::Bearer).metadata("device", "phone");
     let session = TestSession::create_with(&f.charon, login).await.unwrap();
-    let req = session
-        .refresh_request(Request::post("/refresh"))
-        .body(())
-        .unwrap();
-    let auth = f
-        .charon
-        .authenticate_refresh(req.method(), req.headers())
-        .await
-        .unwrap();
-    f.charon
-        .refresh_session(&auth, RefreshSession::new())
-        .await
-        .unwrap();
+    session.refresh(&f.charon).await.unwrap();
     let listed = f
         .charon
         .list_sessions("ann", &Default::default())
@@ -420,16 +408,9 @@ async fn refreshed(
     charon: &charon_auth::Charon,
     session: &TestSession,
     options: charon_auth::RefreshSession,
-) -> Result<charon_auth::IssuedTokens, charon_auth::SessionError> {
-    let req = session
-        .refresh_request(Request::post("/refresh"))
-        .body(())
-        .unwrap();
-    let auth = charon
-        .authenticate_refresh(req.method(), req.headers())
-        .await
-        .unwrap();
-    charon.refresh_session(&auth, options).await
+) -> Result<charon_auth::IssuedTokens, charon_auth::test_util::TestRefreshError> {
+    let next = session.refresh_with(charon, options).await?;
+    Ok(next.tokens().clone())
 }
 
 #[tokio::test]

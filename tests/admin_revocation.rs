@@ -21,9 +21,7 @@ use charon_auth::session::random_id;
 use charon_auth::store::{MemoryStore, SessionStore, StoreFuture};
 use charon_auth::telemetry::EventKind;
 use charon_auth::test_util::{RecordingHandler, TestSession};
-use charon_auth::{
-    Charon, CreateSession, RefreshSession, SessionErrorKind, SessionType, Transport,
-};
+use charon_auth::{Charon, CreateSession, SessionErrorKind, SessionType, Transport};
 use support::session_check::{call, me_app};
 
 fn charon(store: Arc<dyn SessionStore>, events: &RecordingHandler) -> Charon {
@@ -253,19 +251,7 @@ async fn sessions_from_before_the_index_redis() {
         "an old session of another type is not indexed yet"
     );
     // Its next refresh indexes it; from then on the all-types call covers it.
-    let req = old_other
-        .refresh_request(axum::http::Request::post("/refresh"))
-        .body(())
-        .unwrap();
-    let auth = charon
-        .authenticate_refresh(req.method(), req.headers())
-        .await
-        .unwrap();
-    let tokens = charon
-        .refresh_session(&auth, RefreshSession::new())
-        .await
-        .unwrap();
-    let refreshed = TestSession::from_tokens(&charon, tokens);
+    let refreshed = old_other.refresh(&charon).await.unwrap();
     assert_eq!(call(&app, &refreshed).await.0, StatusCode::OK);
     charon.revoke_all_sessions_of_user(&user).await.unwrap();
     assert_eq!(call(&app, &refreshed).await.0, StatusCode::UNAUTHORIZED);

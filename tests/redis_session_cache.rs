@@ -202,21 +202,11 @@ async fn a_write_on_a_reaches_b(store_a: RedisStore, store_b: RedisStore) {
         .await
         .unwrap();
     let before = cached_on_b(&app_b, &store_b, &session).await;
-    let req = session
-        .refresh_request(Request::post("/refresh"))
-        .body(())
-        .unwrap();
-    let auth = a
-        .authenticate_refresh(req.method(), req.headers())
-        .await
-        .unwrap();
-    let refreshed = a
-        .refresh_session(&auth, RefreshSession::new())
-        .await
-        .unwrap();
-    let lock = refreshed.session().lock_version;
-    assert_ne!(before, format!("{} {lock}", refreshed.session().id));
-    let expected = format!("{} {lock}", refreshed.session().id);
+    let refreshed = session.refresh(&a).await.unwrap();
+    let refreshed = refreshed.tokens().session();
+    let lock = refreshed.lock_version;
+    assert_ne!(before, format!("{} {lock}", refreshed.id));
+    let expected = format!("{} {lock}", refreshed.id);
     poll_until(&app_b, &session, |s, body| {
         s == StatusCode::OK && body == expected
     })
@@ -628,7 +618,7 @@ async fn the_refresh_layer_reads_through_the_cache(store_a: RedisStore, store_b:
     }
 
     // A refresh on A: B's read-only route sees the new lock version.
-    let next = refresh_on(&a, &session).await;
+    let next = session.refresh(&a).await.unwrap();
     assert_eq!(next.tokens().session().lock_version, 2);
     poll_read(&app_b, &next, |s, body| {
         s == StatusCode::OK && body.starts_with(&format!("{sid} 2 "))
@@ -772,22 +762,6 @@ fn lagging_pair(redis: RedisStore, clock: &ManualClock) -> (Charon, Charon, Lagg
     (a, b, lagging)
 }
 
-async fn refresh_on(charon: &Charon, session: &TestSession) -> TestSession {
-    let req = session
-        .refresh_request(Request::post("/refresh"))
-        .body(())
-        .unwrap();
-    let auth = charon
-        .authenticate_refresh(req.method(), req.headers())
-        .await
-        .unwrap();
-    let tokens = charon
-        .refresh_session(&auth, RefreshSession::new())
-        .await
-        .unwrap();
-    TestSession::from_tokens(charon, tokens)
-}
-
 async fn stored(charon: &Charon, session: &TestSession, clock: &ManualClock) -> Option<Session> {
     let s = session.tokens().session();
     charon.store().get(s.key(), clock.now()).await.unwrap()
@@ -832,7 +806,7 @@ async fn a_rotation_based_on_a_lagging_cache_reads_again_and_succeeds() {
     } = lagging_case().await;
     clock.advance(1);
     // A rotates; B's cache still holds lock version 1.
-    let second = refresh_on(&a, &first).await;
+    let second = first.refresh(&a).await.unwrap();
     assert_eq!(second.tokens().session().lock_version, 2);
     let (status, body) = read_session(&app_b, &second).await;
     assert_eq!(
@@ -865,9 +839,9 @@ async fn a_replay_that_a_lagging_cache_lets_through_is_caught_by_the_write() {
     // Two new generations on A: the first token is stale now (Charon keeps the current
     // and the previous generation).
     clock.advance(11);
-    let second = refresh_on(&a, &first).await;
+    let second = first.refresh(&a).await.unwrap();
     clock.advance(11);
-    let _third = refresh_on(&a, &second).await;
+    let _third = second.refresh(&a).await.unwrap();
 
     // B's lagging cache still finds the first token fresh: a read-only route lets it
     // through (the documented window of `SessionRead::Cached`).
@@ -909,9 +883,9 @@ async fn a_refusal_is_never_decided_by_the_cache() {
     // A token stale for the real session too is refused, and the session revoked.
     let stale = session.clone();
     clock.advance(11);
-    let next = refresh_on(&a, &session).await;
+    let next = session.refresh(&a).await.unwrap();
     clock.advance(11);
-    let _ = refresh_on(&a, &next).await;
+    let _ = next.refresh(&a).await.unwrap();
     let (status, body) = read_session(&app_b, &stale).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert!(
