@@ -6,6 +6,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::error::{SessionError, SessionErrorKind};
+
 /// What went wrong with a typed payload or typed claims ([`PayloadError::kind`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -122,6 +124,19 @@ pub(crate) fn from_object<T: DeserializeOwned>(
     })
 }
 
+/// A payload that cannot be stored is the caller's input: `invalid_input` (400), with the
+/// payload error as the source. So `?` works on typed payloads and claims inside a handler
+/// that returns [`SessionError`].
+impl From<PayloadError> for SessionError {
+    fn from(e: PayloadError) -> Self {
+        SessionError::new(
+            SessionErrorKind::InvalidInput,
+            "invalid session payload or claims",
+        )
+        .with_source(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -150,6 +165,18 @@ mod tests {
             json!({"items": ["tea"], "total_cents": 350})
         );
         assert_eq!(from_object::<Cart>(&map).unwrap(), cart);
+    }
+
+    #[test]
+    fn a_payload_error_is_a_sessions_invalid_input() {
+        let err = to_object(&[1, 2]).unwrap_err();
+        let session: SessionError = err.into();
+        assert_eq!(session.kind(), SessionErrorKind::InvalidInput);
+        assert_eq!(session.status(), http::StatusCode::BAD_REQUEST);
+        assert!(
+            session.source().is_some(),
+            "the payload error is the source"
+        );
     }
 
     #[test]

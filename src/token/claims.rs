@@ -371,8 +371,10 @@ impl Claims {
 }
 
 impl Serialize for Claims {
-    /// Charon's claim order: `iss sub sid styp type jti iat nbf exp`, then `aud` (a string
-    /// when there is one audience) and the extra claims. Absent claims are not written.
+    /// A fixed order: `iss sub sid styp type jti iat nbf exp`, then `aud` (a string when
+    /// there is one audience) and the extra claims. Absent claims are not written. (Charon
+    /// itself writes claims in alphabetical order; a JWT's claim order carries no meaning,
+    /// so only the set of claims matters for interop: see the Charon compatibility guide.)
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("iss", &self.iss)?;
