@@ -32,9 +32,8 @@ use charon_auth::store::redis::{RedisStore, SessionCache, SessionCacheStats, Sig
 use charon_auth::store::{Created, SessionStore, StoreFuture};
 use charon_auth::test_util::TestSession;
 use charon_auth::{Authenticated, Charon, IssuedTokens, RefreshAuth, RefreshSession, Transport};
-use http_body_util::BodyExt;
 use support::redis::{RedisCluster, RedisServer, cluster, standalone_url};
-use tower::ServiceExt;
+use support::session_check::{call, send};
 
 /// Long enough that no entry ages out during a test: a rejection must come from a message.
 const NO_AGE_LIMIT: Duration = Duration::from_secs(3600);
@@ -92,17 +91,6 @@ fn app(charon: &Charon) -> Router {
             }),
         )
         .route_layer(AccessLayer::new(charon).revocation(Revocation::Cached))
-}
-
-async fn call(app: &Router, session: &TestSession) -> (StatusCode, String) {
-    let req = session
-        .access_request(Request::get("/me"))
-        .body(Body::empty())
-        .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
 fn stats(store: &RedisStore) -> SessionCacheStats {
@@ -555,13 +543,6 @@ fn tokens_json(tokens: &IssuedTokens) -> serde_json::Value {
         "refresh_token": tokens.refresh_token(),
         "lock_version": tokens.session().lock_version,
     })
-}
-
-async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
 async fn read_session(app: &Router, session: &TestSession) -> (StatusCode, String) {

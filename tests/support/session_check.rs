@@ -116,11 +116,17 @@ pub fn me_app(layer: AccessLayer) -> Router {
         .route_layer(layer)
 }
 
+/// `GET /me` with `session`'s access token: the status and the body.
 pub async fn call(app: &Router, session: &TestSession) -> (StatusCode, String) {
     let req = session
         .access_request(Request::get("/me"))
         .body(Body::empty())
         .unwrap();
+    send(app, req).await
+}
+
+/// Send `req` through `app`: the status and the body (UTF-8).
+pub async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String) {
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();

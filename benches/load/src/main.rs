@@ -56,7 +56,9 @@ use charon_auth::clock::{Clock as _, SystemClock};
 use charon_auth::layer::{Revocation, SessionRead};
 use charon_auth::store::redis::{RedisStore, SessionCache};
 use charon_auth::token::{Claims, Key, Keyset, TokenType};
-use charon_auth::{AccessLayer, RefreshLayer, Authenticated, Charon, CreateSession, Transport};
+use charon_auth::{
+    AccessLayer, Authenticated, Charon, CreateSession, IssuedTokens, RefreshLayer, Transport,
+};
 use serde::Deserialize;
 
 const ISSUER: &str = "charon-load";
@@ -193,9 +195,7 @@ async fn access(port: u16, alg: Alg, metrics: Metrics) -> Result<(), Error> {
     let protected = Router::new()
         .route("/", get(hello))
         .route_layer(AccessLayer::new(&charon));
-    let router = Router::new()
-        .merge(cache_stats(charon))
-        .merge(protected);
+    let router = Router::new().merge(cache_stats(charon)).merge(protected);
     serve(router, port).await
 }
 
@@ -206,9 +206,11 @@ enum SessionCheck {
     Cached,
 }
 
-async fn access_checked(port: u16, check: SessionCheck) -> Result<(), Error> {
+/// The Redis store at `REDIS_URL` (with the default session cache when `cached`) and an
+/// HS256 Charon on it, the metrics bridge off.
+async fn redis_charon(cached: bool) -> Result<(RedisStore, Charon), Error> {
     let mut store = RedisStore::builder(SECRET.as_bytes());
-    if check == SessionCheck::Cached {
+    if cached {
         store = store.session_cache(SessionCache::default());
     }
     let store = store.connect(&redis_url()).await?;
@@ -216,38 +218,48 @@ async fn access_checked(port: u16, check: SessionCheck) -> Result<(), Error> {
         .store(store.clone())
         .metrics_counters(false)
         .build()?;
+    Ok((store, charon))
+}
+
+/// `GET /credential`: a new session of a new user (each session its own user, as in real
+/// traffic), answered as the request header that carries the token `pick` chooses.
+fn credential_route(charon: Charon, pick: fn(&IssuedTokens) -> Option<&str>) -> Router {
+    let users = Arc::new(AtomicU64::new(0));
+    Router::new().route(
+        "/credential",
+        get(move || async move {
+            let user = format!("load-user-{}", users.fetch_add(1, Ordering::Relaxed));
+            let issued = charon
+                .create_session(
+                    CreateSession::new(&user, Transport::Bearer),
+                    charon_auth::RequestContext::no_request(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            let token = pick(&issued).ok_or("no such token")?;
+            Ok::<_, String>(format!("Authorization: Bearer {token}"))
+        }),
+    )
+}
+
+async fn access_checked(port: u16, check: SessionCheck) -> Result<(), Error> {
+    let (store, charon) = redis_charon(check == SessionCheck::Cached).await?;
     let revocation = match check {
         SessionCheck::Strict => Revocation::Strict,
         SessionCheck::Cached => Revocation::Cached,
     };
-    let users = Arc::new(AtomicU64::new(0));
     let protected = Router::new()
         .route("/", get(hello))
         .route_layer(AccessLayer::new(&charon).revocation(revocation));
     let router = cache_stats(charon.clone())
-        .route(
-            "/credential",
-            get(move || async move {
-                // Each session its own user, as in real traffic.
-                let user = format!("load-user-{}", users.fetch_add(1, Ordering::Relaxed));
-                let issued = charon
-                    .create_session(
-                        CreateSession::new(&user, Transport::Bearer),
-                        charon_auth::RequestContext::no_request(),
-                    )
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let token = issued.access_token().ok_or("no access token")?;
-                Ok::<_, String>(format!("Authorization: Bearer {token}"))
-            }),
-        )
+        .merge(credential_route(charon, IssuedTokens::access_token))
         .merge(session_cache_stats(store))
         .merge(protected);
     serve(router, port).await
 }
 
-/// `GET /session-cache-stats` (outside the layers; the `*-cached` modes): `hits=… misses=…` of the Redis store's
-/// session cache (`hits=0 misses=0` without one).
+/// `GET /session-cache-stats` (outside the layers; the `*-cached` modes): `hits=… misses=…`
+/// of the Redis store's session cache (`hits=0 misses=0` without one).
 fn session_cache_stats(store: RedisStore) -> Router {
     Router::new().route(
         "/session-cache-stats",
@@ -259,16 +271,7 @@ fn session_cache_stats(store: RedisStore) -> Router {
 }
 
 async fn refresh(port: u16, read: SessionRead) -> Result<(), Error> {
-    let mut store = RedisStore::builder(SECRET.as_bytes());
-    if read == SessionRead::Cached {
-        store = store.session_cache(SessionCache::default());
-    }
-    let store = store.connect(&redis_url()).await?;
-    let charon = charon_builder(Alg::Hs256)?
-        .store(store.clone())
-        .metrics_counters(false)
-        .build()?;
-    let users = Arc::new(AtomicU64::new(0));
+    let (store, charon) = redis_charon(read == SessionRead::Cached).await?;
     let protected = Router::new()
         .route(
             "/",
@@ -278,23 +281,7 @@ async fn refresh(port: u16, read: SessionRead) -> Result<(), Error> {
             }),
         )
         .route_layer(RefreshLayer::new(&charon).session_read(read));
-    let router = Router::new()
-        .route(
-            "/credential",
-            get(move || async move {
-                // Each session its own user, as in real traffic.
-                let user = format!("load-user-{}", users.fetch_add(1, Ordering::Relaxed));
-                let issued = charon
-                    .create_session(
-                        CreateSession::new(&user, Transport::Bearer),
-                        charon_auth::RequestContext::no_request(),
-                    )
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let token = issued.refresh_token().ok_or("no refresh token")?;
-                Ok::<_, String>(format!("Authorization: Bearer {token}"))
-            }),
-        )
+    let router = credential_route(charon, IssuedTokens::refresh_token)
         .merge(session_cache_stats(store))
         .merge(protected);
     serve(router, port).await
