@@ -11,7 +11,7 @@
 
 mod support;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
@@ -89,11 +89,18 @@ mod redis_cluster_with_cache {
 }
 
 /// A store whose writes succeed and whose reads fail, as a backend going down between a
-/// login and the next request would.
-#[derive(Debug)]
-struct ReadsFail(MemoryStore);
+/// login and the next request would; its local cache answers what `peeked` holds.
+#[derive(Debug, Default)]
+struct ReadsFail(MemoryStore, Mutex<Option<Arc<charon_auth::Session>>>);
 
 impl SessionStore for ReadsFail {
+    fn peek_cached(
+        &self,
+        _: charon_auth::session::SessionKey<'_>,
+        _: i64,
+    ) -> Option<Arc<charon_auth::Session>> {
+        self.1.lock().unwrap().clone()
+    }
     fn get<'a>(
         &'a self,
         _: charon_auth::session::SessionKey<'a>,
@@ -147,7 +154,7 @@ impl SessionStore for ReadsFail {
 #[tokio::test]
 async fn a_store_failure_answers_503_never_a_pass_through() {
     for mode in [Revocation::Strict, Revocation::Cached] {
-        let f = fixture(Arc::new(ReadsFail(MemoryStore::new())));
+        let f = fixture(Arc::new(ReadsFail::default()));
         let app = me_app(AccessLayer::new(&f.charon).revocation(mode));
         let session = TestSession::create(&f.charon, "ann", Transport::Bearer)
             .await
@@ -161,8 +168,38 @@ async fn a_store_failure_answers_503_never_a_pass_through() {
 }
 
 #[tokio::test]
+async fn a_cached_check_decides_a_hit_of_the_stores_cache_without_a_read() {
+    let store = Arc::new(ReadsFail::default());
+    let f = fixture(store.clone());
+    let cached = me_app(AccessLayer::new(&f.charon).revocation(Revocation::Cached));
+    let strict = me_app(AccessLayer::new(&f.charon).revocation(Revocation::Strict));
+    let session = TestSession::create(&f.charon, "ann", Transport::Bearer)
+        .await
+        .unwrap();
+    let own = session.tokens().session().clone();
+    *store.1.lock().unwrap() = Some(Arc::new(own.clone()));
+    f.events.clear();
+    // The hit answers (the store's reads would fail), with the session for the handler.
+    let (status, text) = call(&cached, &session).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(text, format!("ann {}", own.id));
+    one_event(&f.events, None, true);
+    // Strict never takes the cache's word.
+    let (status, _) = call(&strict, &session).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    one_event(&f.events, Some(AuthErrorKind::StoreUnavailable), false);
+    // A cached session is checked as a loaded one: another user's is not this token's.
+    let mut other = own;
+    other.user_id = "bob".into();
+    *store.1.lock().unwrap() = Some(Arc::new(other));
+    let (status, text) = call(&cached, &session).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
+    one_event(&f.events, Some(AuthErrorKind::SessionNotFound), false);
+}
+
+#[tokio::test]
 async fn optional_mode_does_not_turn_a_store_outage_into_anonymous() {
-    let f = fixture(Arc::new(ReadsFail(MemoryStore::new())));
+    let f = fixture(Arc::new(ReadsFail::default()));
     let app = Router::new()
         .route(
             "/",

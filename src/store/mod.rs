@@ -127,6 +127,19 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
         Box::pin(async move { Ok(self.get(key, now).await?.map(Arc::new)) })
     }
 
+    /// The session with this key if the store's coherent local cache holds it and
+    /// [`get_cached`](Self::get_cached) would serve it from there now; `None` otherwise,
+    /// which means "ask `get_cached`", never "not found". Synchronous and without a round
+    /// trip: the access layer's [`Revocation::Cached`](crate::layer::Revocation::Cached)
+    /// check tries it first, so that a hit costs no boxed future and no task wake-up. The
+    /// same rules as `get_cached` hold: `Some` only for a live session whose entry no
+    /// invalidation the store has seen has overtaken. Defaults to `None` (a store without
+    /// a cache).
+    fn peek_cached(&self, key: SessionKey<'_>, now: UnixTime) -> Option<Arc<Session>> {
+        let _ = (key, now);
+        None
+    }
+
     /// Create `session` if no live session has its key, and keep at most `max_sessions`
     /// live sessions of its user and type, evicting the others that would end first (see
     /// the [contract](self#the-contract)), all in one atomic step. Returns the new lock

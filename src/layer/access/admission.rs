@@ -70,15 +70,20 @@ impl<R> AccessLayer<R> {
         if let Some(check) = &self.session_check
             && let Ok(auth) = outcome
         {
-            outcome = match check.load(&auth) {
-                Ok(load) => {
-                    return Admission::LoadSession(PendingSession {
-                        load,
-                        auth,
-                        attempt,
-                    });
+            outcome = if let Some(session) = check.peek(&auth) {
+                // A hit of the store's local cache: decided here, nothing to wait for.
+                loaded(&mut attempt, auth, Ok(Some(session)))
+            } else {
+                match check.load(&auth) {
+                    Ok(load) => {
+                        return Admission::LoadSession(PendingSession {
+                            load,
+                            auth,
+                            attempt,
+                        });
+                    }
+                    Err(error) => Err(error),
                 }
-                Err(error) => Err(error),
             };
         }
         self.conclude(req, &attempt, outcome)
@@ -98,8 +103,7 @@ impl<R> AccessLayer<R> {
         let PendingSession {
             auth, mut attempt, ..
         } = pending;
-        let outcome = revocation::finish(auth, loaded);
-        attempt.session_loaded = outcome.is_ok();
+        let outcome = self::loaded(&mut attempt, auth, loaded);
         self.conclude(req, &attempt, outcome)
     }
 
@@ -124,4 +128,16 @@ impl<R> AccessLayer<R> {
             Err(error) => Admission::Reject(reject(&*self.rejection, error)),
         }
     }
+}
+
+/// The check's verdict on `auth` once its session is `loaded` (from the cache or the
+/// store), noted in `attempt` for the token event (`session_loaded`).
+fn loaded(
+    attempt: &mut Attempt,
+    auth: Authenticated,
+    loaded: Result<Option<Arc<Session>>, StoreError>,
+) -> Result<Authenticated, AuthError> {
+    let outcome = revocation::finish(auth, loaded);
+    attempt.session_loaded = outcome.is_ok();
+    outcome
 }

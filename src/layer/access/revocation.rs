@@ -106,6 +106,21 @@ pub(crate) struct SessionCheck {
 }
 
 impl SessionCheck {
+    /// In `Cached` mode, the session `auth`'s token names if the store's local cache
+    /// serves it now ([`SessionStore::peek_cached`]); `None` means [`load`](Self::load) it.
+    pub(crate) fn peek(&self, auth: &Authenticated) -> Option<Arc<Session>> {
+        if self.mode != Revocation::Cached {
+            return None;
+        }
+        let store = self.store.as_deref()?;
+        let (Some(sid), Some(styp)) = (auth.session_id(), auth.session_type()) else {
+            return None;
+        };
+        let session_type = SessionType::new(styp).ok()?;
+        let key = SessionKey::new(sid, auth.user_id(), &session_type);
+        store.peek_cached(key, auth.now())
+    }
+
     /// Start loading the session `auth`'s token names, or refuse a token that names none.
     pub(crate) fn load(&self, auth: &Authenticated) -> Result<SessionLoad, AuthError> {
         let (Some(sid), Some(styp)) = (auth.session_id(), auth.session_type()) else {

@@ -125,20 +125,36 @@ pub(crate) fn type_index_key(prefix: &str, user_id: &str) -> String {
 /// `<prefix>{<enc_user>:<type>}`.
 fn tag_base(prefix: &str, user_id: &str, session_type: &SessionType) -> String {
     let mut base = String::with_capacity(prefix.len() + user_id.len() + 24);
-    base.push_str(prefix);
-    base.push('{');
-    encode_user(&mut base, user_id);
-    base.push(':');
-    base.push_str(session_type.as_str());
-    base.push('}');
+    push_tag_base(&mut base, prefix, user_id, session_type);
     base
+}
+
+/// Append `<prefix>{<enc_user>:<type>}` to `key`.
+fn push_tag_base(key: &mut String, prefix: &str, user_id: &str, session_type: &SessionType) {
+    key.push_str(prefix);
+    key.push('{');
+    encode_user(key, user_id);
+    key.push(':');
+    key.push_str(session_type.as_str());
+    key.push('}');
 }
 
 /// The session hash's key alone ([`UserKeys::sessions`]), for reads (one allocation).
 pub(crate) fn sessions_key(prefix: &str, user_id: &str, session_type: &SessionType) -> String {
-    let mut key = tag_base(prefix, user_id, session_type);
-    key.push_str(":s");
+    let mut key = String::with_capacity(prefix.len() + user_id.len() + 26);
+    push_sessions_key(&mut key, prefix, user_id, session_type);
     key
+}
+
+/// Append the session hash's key ([`sessions_key`]) to `key` (for a reused buffer).
+pub(crate) fn push_sessions_key(
+    key: &mut String,
+    prefix: &str,
+    user_id: &str,
+    session_type: &SessionType,
+) {
+    push_tag_base(key, prefix, user_id, session_type);
+    key.push_str(":s");
 }
 
 #[cfg(test)]

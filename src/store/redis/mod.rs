@@ -177,6 +177,7 @@
 //! # }
 //! ```
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -817,6 +818,22 @@ impl SessionStore for RedisStore {
         now: UnixTime,
     ) -> StoreFuture<'a, Option<Arc<Session>>> {
         Box::pin(self.get_cached_impl(key, now))
+    }
+
+    /// With a [session cache](RedisStoreBuilder::session_cache): what `get_cached` would
+    /// serve from it now, looked up without allocating; otherwise (and on a miss) `None`.
+    fn peek_cached(&self, key: SessionKey<'_>, now: UnixTime) -> Option<Arc<Session>> {
+        let (cache, _) = self.inner.cache.as_ref()?;
+        thread_local! {
+            // The hash key's buffer, reused by the thread's lookups.
+            static HASH_KEY: Cell<String> = const { Cell::new(String::new()) };
+        }
+        let mut hash = HASH_KEY.take();
+        hash.clear();
+        keys::push_sessions_key(&mut hash, &self.inner.prefix, key.user_id, key.session_type);
+        let found = cache.peek(&hash, key.session_id, now);
+        HASH_KEY.set(hash);
+        found
     }
 
     fn create<'a>(

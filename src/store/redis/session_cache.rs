@@ -206,15 +206,41 @@ pub struct SessionCacheStats {
     pub active: bool,
 }
 
-/// The cache key: the session hash's key name and the session id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// The cache key: the session hash's key name and the session id, in one allocation (a
+/// lookup compares both: one cold read of memory, not two).
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct EntryKey {
-    hash: Box<str>,
-    sid: Box<str>,
+    /// The hash key name followed by the session id.
+    joined: Box<str>,
+    /// Where the session id starts.
+    split: usize,
 }
 
-/// A borrowed [`EntryKey`] for lookups without allocating (same `Hash`: fields in the same
-/// order, `str` hashed alike whatever holds it).
+impl EntryKey {
+    fn new(hash: &str, sid: &str) -> Self {
+        let mut joined = String::with_capacity(hash.len() + sid.len());
+        joined.push_str(hash);
+        joined.push_str(sid);
+        Self {
+            joined: joined.into_boxed_str(),
+            split: hash.len(),
+        }
+    }
+
+    fn parts(&self) -> (&str, &str) {
+        self.joined.split_at_checked(self.split).unwrap_or_default()
+    }
+}
+
+/// Hashed as its two parts, exactly as [`KeyRef`] (the map finds one by the other).
+impl Hash for EntryKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let (hash, sid) = self.parts();
+        KeyRef { hash, sid }.hash(state);
+    }
+}
+
+/// A borrowed [`EntryKey`] for lookups without allocating.
 #[derive(Hash)]
 struct KeyRef<'a> {
     hash: &'a str,
@@ -223,11 +249,12 @@ struct KeyRef<'a> {
 
 impl Equivalent<EntryKey> for KeyRef<'_> {
     fn equivalent(&self, key: &EntryKey) -> bool {
-        *self.hash == *key.hash && *self.sid == *key.sid
+        key.parts() == (self.hash, self.sid)
     }
 }
 
-#[derive(Debug)]
+/// A cached session, held in the map itself (no allocation of its own).
+#[derive(Debug, Clone)]
 struct Entry {
     session: Arc<Session>,
     /// The epoch of the read that loaded it.
@@ -259,7 +286,7 @@ pub(crate) enum Lookup {
 /// The cache, shared by a store's clones and its subscriber.
 pub(crate) struct SessionCacheState {
     config: SessionCache,
-    map: Cache<EntryKey, Arc<Entry>, UnitWeighter, DefaultHashBuilder>,
+    map: Cache<EntryKey, Entry, UnitWeighter, DefaultHashBuilder>,
     stripes: Box<[AtomicU64]>,
     stripe_hasher: DefaultHashBuilder,
     /// Odd while the cache is in use.
@@ -377,18 +404,9 @@ impl SessionCacheState {
         };
         let stripe = self.stripe_of(hash_key.as_bytes());
         let generation = self.generation(stripe);
-        let found = self.map.get(&KeyRef {
-            hash: hash_key,
-            sid,
-        });
-        if let Some(entry) = found
-            && entry.epoch == epoch
-            && entry.generation == generation
-            && now_ms.saturating_sub(entry.read_at_ms) < self.max_age_ms
-            && !entry.session.is_expired(now)
-        {
+        if let Some(session) = self.servable(hash_key, sid, now, now_ms, epoch, generation) {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            return Lookup::Hit(Arc::clone(&entry.session));
+            return Lookup::Hit(session);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         Lookup::Miss(Some(ReadToken {
@@ -397,6 +415,40 @@ impl SessionCacheState {
             generation,
             read_at_ms: now_ms,
         }))
+    }
+
+    /// A hit of [`lookup`](Self::lookup), or `None` without counting a miss (the caller
+    /// then looks up, and counts, the usual way): the synchronous first try of the access
+    /// layer's check.
+    pub(crate) fn peek(&self, hash_key: &str, sid: &str, now: UnixTime) -> Option<Arc<Session>> {
+        let now_ms = self.now_ms();
+        let epoch = self.in_use(now_ms)?;
+        let generation = self.generation(self.stripe_of(hash_key.as_bytes()));
+        let session = self.servable(hash_key, sid, now, now_ms, epoch, generation)?;
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some(session)
+    }
+
+    /// The cached session of `(hash_key, sid)` if its entry was read in `epoch` at the
+    /// stripe's current `generation`, is younger than the maximum age and is live at `now`.
+    fn servable(
+        &self,
+        hash_key: &str,
+        sid: &str,
+        now: UnixTime,
+        now_ms: u64,
+        epoch: u64,
+        generation: u64,
+    ) -> Option<Arc<Session>> {
+        let entry = self.map.get(&KeyRef {
+            hash: hash_key,
+            sid,
+        })?;
+        (entry.epoch == epoch
+            && entry.generation == generation
+            && now_ms.saturating_sub(entry.read_at_ms) < self.max_age_ms
+            && !entry.session.is_expired(now))
+        .then_some(entry.session)
     }
 
     /// Keep the answer of a read that looked up with `token` (only a live session is
@@ -415,16 +467,13 @@ impl SessionCacheState {
             return;
         }
         self.map.insert(
-            EntryKey {
-                hash: hash_key.into(),
-                sid: sid.into(),
-            },
-            Arc::new(Entry {
+            EntryKey::new(hash_key, sid),
+            Entry {
                 session: Arc::clone(session),
                 epoch: token.epoch,
                 generation: token.generation,
                 read_at_ms: token.read_at_ms,
-            }),
+            },
         );
     }
 
@@ -536,8 +585,15 @@ mod tests {
         }
     }
 
-    fn is_hit(lookup: &Lookup) -> bool {
-        matches!(lookup, Lookup::Hit(_))
+    /// Whether `lookup` serves `(h, sid)`; `peek` must agree (it is tried first, and
+    /// counts only its hits).
+    fn served(cache: &SessionCacheState, h: &str, sid: &str, now: UnixTime) -> bool {
+        let misses = cache.stats().misses;
+        let peeked = cache.peek(h, sid, now).is_some();
+        assert_eq!(cache.stats().misses, misses, "peek counts no miss");
+        let hit = matches!(cache.lookup(h, sid, now), Lookup::Hit(_));
+        assert_eq!(peeked, hit, "peek and lookup disagree on {h} {sid}");
+        hit
     }
 
     const H: &str = "charon:{ann:full}:s";
@@ -547,12 +603,13 @@ mod tests {
         let cache = up(SessionCache::new(16));
         let t = token(cache.lookup(H, "s1", NOW));
         cache.insert(t, H, "s1", &Arc::new(session("s1")));
-        assert!(is_hit(&cache.lookup(H, "s1", NOW)));
-        assert!(!is_hit(&cache.lookup(H, "s2", NOW)));
+        assert!(served(&cache, H, "s1", NOW));
+        assert!(!served(&cache, H, "s2", NOW));
         cache.invalidate(H.as_bytes());
-        assert!(!is_hit(&cache.lookup(H, "s1", NOW)));
+        assert!(!served(&cache, H, "s1", NOW));
         let s = cache.stats();
-        assert_eq!((s.hits, s.invalidations, s.active), (1, 1, true));
+        // One hit served, counted by peek and by lookup.
+        assert_eq!((s.hits, s.invalidations, s.active), (2, 1, true));
     }
 
     #[test]
@@ -563,29 +620,26 @@ mod tests {
         let t = token(cache.lookup(H, "s1", NOW));
         cache.invalidate(H.as_bytes());
         cache.insert(t, H, "s1", &Arc::new(session("s1")));
-        assert!(!is_hit(&cache.lookup(H, "s1", NOW)));
+        assert!(!served(&cache, H, "s1", NOW));
         // Even inserted behind the check (the invalidation landing between the insert's
         // check and its write), the entry's generation is past: not served.
         let t = token(cache.lookup(H, "s1", NOW));
         cache.map.insert(
-            EntryKey {
-                hash: H.into(),
-                sid: "s1".into(),
-            },
-            Arc::new(Entry {
+            EntryKey::new(H, "s1"),
+            Entry {
                 session: Arc::new(session("s1")),
                 epoch: t.epoch,
                 generation: t.generation,
                 read_at_ms: t.read_at_ms,
-            }),
+            },
         );
-        assert!(is_hit(&cache.lookup(H, "s1", NOW)));
+        assert!(served(&cache, H, "s1", NOW));
         cache.invalidate(H.as_bytes());
-        assert!(!is_hit(&cache.lookup(H, "s1", NOW)));
+        assert!(!served(&cache, H, "s1", NOW));
         // A read that began after the invalidation is kept and served.
         let t = token(cache.lookup(H, "s1", NOW));
         cache.insert(t, H, "s1", &Arc::new(session("s1")));
-        assert!(is_hit(&cache.lookup(H, "s1", NOW)));
+        assert!(served(&cache, H, "s1", NOW));
     }
 
     #[test]
@@ -596,7 +650,7 @@ mod tests {
         cache.mark_up();
         let t = token(cache.lookup(H, "s1", NOW));
         cache.insert(t, H, "s1", &Arc::new(session("s1")));
-        assert!(is_hit(&cache.lookup(H, "s1", NOW)));
+        assert!(served(&cache, H, "s1", NOW));
         // A read in flight when the subscription drops.
         let in_flight = token(cache.lookup(H, "s2", NOW));
         assert!(cache.mark_down());
@@ -604,22 +658,19 @@ mod tests {
         cache.insert(in_flight, H, "s2", &Arc::new(session("s2")));
         cache.mark_up();
         // Back up: the old entries are gone and the in-flight answer was not kept.
-        assert!(!is_hit(&cache.lookup(H, "s1", NOW)));
-        assert!(!is_hit(&cache.lookup(H, "s2", NOW)));
+        assert!(!served(&cache, H, "s1", NOW));
+        assert!(!served(&cache, H, "s2", NOW));
         // An answer of the old epoch inserted after the return is never served either.
         cache.map.insert(
-            EntryKey {
-                hash: H.into(),
-                sid: "s2".into(),
-            },
-            Arc::new(Entry {
+            EntryKey::new(H, "s2"),
+            Entry {
                 session: Arc::new(session("s2")),
                 epoch: in_flight.epoch,
                 generation: in_flight.generation,
                 read_at_ms: in_flight.read_at_ms,
-            }),
+            },
         );
-        assert!(!is_hit(&cache.lookup(H, "s2", NOW)));
+        assert!(!served(&cache, H, "s2", NOW));
         assert_eq!(cache.stats().resets, 1);
         assert!(!cache.mark_down() || cache.stats().resets == 2);
     }
@@ -635,7 +686,7 @@ mod tests {
         assert!(matches!(cache.lookup(H, "s1", NOW), Lookup::Miss(None)));
         assert!(!cache.stats().active);
         cache.heartbeat_seen(cache.now_ms());
-        assert!(is_hit(&cache.lookup(H, "s1", NOW)));
+        assert!(served(&cache, H, "s1", NOW));
     }
 
     #[test]
@@ -643,13 +694,13 @@ mod tests {
         let cache = up(SessionCache::new(16).max_age(Duration::from_millis(100)));
         let t = token(cache.lookup(H, "s1", NOW));
         cache.insert(t, H, "s1", &Arc::new(session("s1")));
-        assert!(is_hit(&cache.lookup(H, "s1", NOW)));
+        assert!(served(&cache, H, "s1", NOW));
         assert!(
-            !is_hit(&cache.lookup(H, "s1", NOW + 3601)),
+            !served(&cache, H, "s1", NOW + 3601),
             "expired by the caller's now"
         );
         std::thread::sleep(Duration::from_millis(200));
-        assert!(!is_hit(&cache.lookup(H, "s1", NOW)), "older than max_age");
+        assert!(!served(&cache, H, "s1", NOW), "older than max_age");
     }
 
     #[test]
@@ -661,12 +712,26 @@ mod tests {
             cache.insert(t, h, sid, &Arc::new(session(sid)));
         }
         cache.invalidate(H.as_bytes());
-        assert!(!is_hit(&cache.lookup(H, "s1", NOW)));
-        assert!(!is_hit(&cache.lookup(H, "s2", NOW)));
+        assert!(!served(&cache, H, "s1", NOW));
+        assert!(!served(&cache, H, "s2", NOW));
         // Bob's hash sits on another stripe unless the random seed put both on one.
         if cache.stripe_of(other.as_bytes()) != cache.stripe_of(H.as_bytes()) {
-            assert!(is_hit(&cache.lookup(other, "s3", NOW)));
+            assert!(served(&cache, other, "s3", NOW));
         }
+    }
+
+    #[test]
+    fn a_joined_key_is_found_by_its_parts_and_only_by_them() {
+        let hasher = DefaultHashBuilder::default();
+        let key = EntryKey::new(H, "s1");
+        let by_parts = KeyRef { hash: H, sid: "s1" };
+        assert_eq!(hasher.hash_one(&key), hasher.hash_one(&by_parts));
+        assert!(by_parts.equivalent(&key));
+        // The same bytes split elsewhere are another key.
+        let shifted = "charon:{ann:full}:ss1";
+        let (hash, sid) = shifted.split_at(H.len() + 1);
+        assert!(!KeyRef { hash, sid }.equivalent(&key));
+        assert!(!KeyRef { hash: H, sid: "s2" }.equivalent(&key));
     }
 
     #[test]
