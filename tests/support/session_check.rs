@@ -49,6 +49,7 @@ macro_rules! session_check_tests {
                 a_verify_only_service_checks_with_the_store_it_is_given,
                 off_mode_lets_an_ended_sessions_token_through,
                 an_integer_user_id_keeps_its_type_and_a_retyped_sub_is_refused,
+                a_session_of_another_type_is_checked_under_its_own_type,
             );
         }
     };
@@ -238,6 +239,36 @@ pub async fn logout_everywhere_stops_every_session_of_the_user(
         assert!(text.contains("session_not_found"), "{text}");
     }
     assert_eq!(call(&app, &bystander).await.0, StatusCode::OK);
+}
+
+pub async fn a_session_of_another_type_is_checked_under_its_own_type(
+    store: Arc<dyn SessionStore>,
+    mode: Revocation,
+) {
+    let f = fixture(store);
+    let app = me_app(AccessLayer::new(&f.charon).revocation(mode));
+    let user = user();
+    let api = charon_auth::SessionType::new("api").unwrap();
+    let session = TestSession::create_with(
+        &f.charon,
+        charon_auth::CreateSession::new(&user, Transport::Bearer).session_type(api.clone()),
+    )
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        let (status, text) = call(&app, &session).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+    }
+    // Ending the user's sessions of the default type leaves it; ending its own type stops it.
+    f.charon
+        .delete_all_sessions(&user, &charon_auth::SessionType::default())
+        .await
+        .unwrap();
+    assert_eq!(call(&app, &session).await.0, StatusCode::OK);
+    f.charon.delete_all_sessions(&user, &api).await.unwrap();
+    let (status, text) = call(&app, &session).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
+    assert!(text.contains("session_not_found"), "{text}");
 }
 
 pub async fn reuse_revocation_stops_the_sessions_access_tokens(

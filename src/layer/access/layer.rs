@@ -205,10 +205,7 @@ impl<R> AccessLayer<R> {
     pub fn revocation(mut self, mode: Revocation) -> Self {
         self.session_check = match mode {
             Revocation::Off => None,
-            mode => Some(SessionCheck {
-                mode,
-                store: self.store.clone(),
-            }),
+            mode => Some(SessionCheck::new(mode, self.store.clone())),
         };
         self
     }

@@ -103,9 +103,20 @@ pub(crate) type SessionLoad =
 pub(crate) struct SessionCheck {
     pub(crate) mode: Revocation,
     pub(crate) store: Option<Arc<dyn SessionStore>>,
+    /// The default session type, lent to a cache lookup of a token of that type (most
+    /// tokens) instead of a new one made per request.
+    default_type: SessionType,
 }
 
 impl SessionCheck {
+    pub(crate) fn new(mode: Revocation, store: Option<Arc<dyn SessionStore>>) -> Self {
+        Self {
+            mode,
+            store,
+            default_type: SessionType::default(),
+        }
+    }
+
     /// In `Cached` mode, the session `auth`'s token names if the store's local cache
     /// serves it now ([`SessionStore::peek_cached`]); `None` means [`load`](Self::load) it.
     pub(crate) fn peek(&self, auth: &Authenticated) -> Option<Arc<Session>> {
@@ -116,8 +127,14 @@ impl SessionCheck {
         let (Some(sid), Some(styp)) = (auth.session_id(), auth.session_type()) else {
             return None;
         };
-        let session_type = SessionType::new(styp).ok()?;
-        let key = SessionKey::new(sid, auth.user_id(), &session_type);
+        let made;
+        let session_type = if styp == self.default_type.as_str() {
+            &self.default_type
+        } else {
+            made = SessionType::new(styp).ok()?;
+            &made
+        };
+        let key = SessionKey::new(sid, auth.user_id(), session_type);
         store.peek_cached(key, auth.now())
     }
 
