@@ -161,6 +161,7 @@ pub mod error;
 pub mod extract;
 pub mod guide;
 pub mod health;
+mod hit_counters;
 #[cfg(feature = "jwks")]
 pub mod jwks;
 pub mod layer;

@@ -10,7 +10,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use quick_cache::sync::Cache;
 use quick_cache::{DefaultHashBuilder, Weighter};
@@ -18,6 +17,7 @@ use quick_cache::{DefaultHashBuilder, Weighter};
 use super::Claims;
 use crate::clock::{Clock as _, SystemClock, UnixTime};
 use crate::error::AuthError;
+use crate::hit_counters::HitCounters;
 
 /// Default number of cached tokens: 32 768.
 ///
@@ -94,8 +94,7 @@ pub struct VerifiedTokenCache {
     capacity: usize,
     /// `None` when disabled (capacity 0).
     cache: Option<Cache<Box<str>, Arc<Claims>, TokenWeighter, DefaultHashBuilder>>,
-    hits: AtomicU64,
-    misses: AtomicU64,
+    counters: HitCounters,
 }
 
 impl VerifiedTokenCache {
@@ -114,8 +113,7 @@ impl VerifiedTokenCache {
         Self {
             capacity,
             cache,
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
+            counters: HitCounters::default(),
         }
     }
 
@@ -176,10 +174,8 @@ impl VerifiedTokenCache {
 
     /// Hits and misses since the cache was created.
     pub fn stats(&self) -> TokenCacheStats {
-        TokenCacheStats {
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
-        }
+        let (hits, misses) = self.counters.get();
+        TokenCacheStats { hits, misses }
     }
 
     /// Number of cached tokens.
@@ -198,13 +194,13 @@ impl VerifiedTokenCache {
     }
 
     fn count_hit(&self) {
-        self.hits.fetch_add(1, Ordering::Relaxed);
+        self.counters.hit();
         #[cfg(feature = "metrics")]
         metrics::counter!(HITS_COUNTER).increment(1);
     }
 
     fn count_miss(&self) {
-        self.misses.fetch_add(1, Ordering::Relaxed);
+        self.counters.miss();
         #[cfg(feature = "metrics")]
         metrics::counter!(MISSES_COUNTER).increment(1);
     }

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `get` | `HGET hash sid` |
 //! | `get_cached` | with a [session cache](RedisStoreBuilder::session_cache): nothing on a hit, else `HGET hash sid`; without one, `get` |
+//! | `peek_cached` | nothing: a hit of the session cache, or `None` |
 //! | `get_all` | `HGETALL hash` |
 //! | `create`, `update` | one Lua script: lock check, index horizon check, evict over the cap (create), write, prune expired, set key expiry, `PUBLISH` the invalidation |
 //! | `delete` | one Lua script: `HDEL sid l.sid`, `ZREM`, recompute key expiry, `PUBLISH` |

@@ -11,6 +11,7 @@ use quick_cache::sync::Cache;
 use quick_cache::{DefaultHashBuilder, Equivalent, UnitWeighter};
 
 use crate::clock::UnixTime;
+use crate::hit_counters::HitCounters;
 use crate::session::Session;
 
 /// Default [`SessionCache::max_age`]: 30 s.
@@ -298,8 +299,7 @@ pub(crate) struct SessionCacheState {
     /// `interval + timeout`, in ms.
     silence_ms: u64,
     max_age_ms: u64,
-    hits: AtomicU64,
-    misses: AtomicU64,
+    counters: HitCounters,
     invalidations: AtomicU64,
     resets: AtomicU64,
 }
@@ -337,8 +337,7 @@ impl SessionCacheState {
                     .saturating_add(config.heartbeat_timeout),
             ),
             max_age_ms: millis(config.max_age),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
+            counters: HitCounters::default(),
             invalidations: AtomicU64::new(0),
             resets: AtomicU64::new(0),
         }
@@ -399,16 +398,16 @@ impl SessionCacheState {
     pub(crate) fn lookup(&self, hash_key: &str, sid: &str, now: UnixTime) -> Lookup {
         let now_ms = self.now_ms();
         let Some(epoch) = self.in_use(now_ms) else {
-            self.misses.fetch_add(1, Ordering::Relaxed);
+            self.counters.miss();
             return Lookup::Miss(None);
         };
         let stripe = self.stripe_of(hash_key.as_bytes());
         let generation = self.generation(stripe);
         if let Some(session) = self.servable(hash_key, sid, now, now_ms, epoch, generation) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
+            self.counters.hit();
             return Lookup::Hit(session);
         }
-        self.misses.fetch_add(1, Ordering::Relaxed);
+        self.counters.miss();
         Lookup::Miss(Some(ReadToken {
             epoch,
             stripe,
@@ -425,7 +424,7 @@ impl SessionCacheState {
         let epoch = self.in_use(now_ms)?;
         let generation = self.generation(self.stripe_of(hash_key.as_bytes()));
         let session = self.servable(hash_key, sid, now, now_ms, epoch, generation)?;
-        self.hits.fetch_add(1, Ordering::Relaxed);
+        self.counters.hit();
         Some(session)
     }
 
@@ -533,9 +532,10 @@ impl SessionCacheState {
     }
 
     pub(crate) fn stats(&self) -> SessionCacheStats {
+        let (hits, misses) = self.counters.get();
         SessionCacheStats {
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
+            hits,
+            misses,
             invalidations: self.invalidations.load(Ordering::Relaxed),
             resets: self.resets.load(Ordering::Relaxed),
             active: self.in_use(self.now_ms()).is_some(),
