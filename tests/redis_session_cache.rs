@@ -656,6 +656,9 @@ async fn cluster_the_refresh_layer_reads_through_the_cache() {
 struct Lagging {
     redis: RedisStore,
     held: Arc<std::sync::Mutex<Option<Arc<Session>>>>,
+    /// Answer "no such session" from the cache (one that cached an absence and has not
+    /// heard of a create elsewhere yet), whatever Redis holds.
+    absent: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Lagging {
@@ -663,7 +666,12 @@ impl Lagging {
         Self {
             redis,
             held: Arc::default(),
+            absent: Arc::default(),
         }
+    }
+
+    fn hold_absence(&self) {
+        self.absent.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn hold(&self, session: Session) {
@@ -688,6 +696,9 @@ impl SessionStore for Lagging {
         key: SessionKey<'a>,
         now: i64,
     ) -> StoreFuture<'a, Option<Arc<Session>>> {
+        if self.absent.load(std::sync::atomic::Ordering::SeqCst) {
+            return Box::pin(std::future::ready(Ok(None)));
+        }
         match self.held_for(&key) {
             Some(held) => Box::pin(std::future::ready(Ok(Some(held)))),
             None => self.redis.get_cached(key, now),
@@ -873,6 +884,22 @@ async fn a_refusal_is_never_decided_by_the_cache() {
         stored(&a, &stale, &clock).await.is_none(),
         "revoked as reuse"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_the_cache_says_is_absent_is_read_from_the_store() {
+    let LaggingCase {
+        app_b,
+        lagging,
+        first: session,
+        ..
+    } = lagging_case().await;
+    // B's cache answers "no such session" (a custom store's cache may keep an absence
+    // until another instance's create reaches it): B asks the store before refusing.
+    lagging.hold_absence();
+    let (status, body) = read_session(&app_b, &session).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.ends_with("false"), "read again from the store: {body}");
 }
 
 /// How many pub/sub connections a node serves.

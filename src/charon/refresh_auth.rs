@@ -156,7 +156,16 @@ impl Charon {
         let now = auth.now();
         let mut from_cache = read == SessionRead::Cached;
         let loaded = if from_cache {
-            self.store().get_cached(key, now).await
+            match self.store().get_cached(key, now).await {
+                // Nor refuse a missing session on its word: a store's cache may keep an
+                // absence until another instance's create reaches it. (The Redis cache
+                // never keeps one: there this re-reads only sessions that are gone.)
+                Ok(None) => {
+                    from_cache = false;
+                    self.store().get(key, now).await.map(|s| s.map(Arc::new))
+                }
+                loaded => loaded,
+            }
         } else {
             self.store().get(key, now).await.map(|s| s.map(Arc::new))
         };

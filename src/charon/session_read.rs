@@ -15,8 +15,9 @@ use crate::error::{ConfigError, ConfigErrorKind};
 /// | `Cached` | nothing on a cache hit, else one round trip | may be let through for the invalidation delay (milliseconds on loopback: see SECURITY.md), on this instance only |
 ///
 /// `Cached` never decides a refusal from the cache: a session the cache says the token is
-/// stale for is read again from the store before the request is refused (so a cache that
-/// lags never revokes a session by reuse detection), and a rotation
+/// stale for, or that the cache says is not there, is read again from the store before the
+/// request is refused (so a cache that lags never revokes a session by reuse detection,
+/// nor refuses one created elsewhere), and a rotation
 /// ([`Charon::refresh_session`](crate::Charon::refresh_session)) stays one lock-checked
 /// write: if it was based on a cached session that lagged, the write fails its lock, the
 /// session is read again, the token's freshness checked against it, and the write retried
