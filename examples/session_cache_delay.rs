@@ -131,7 +131,8 @@ async fn main() {
             // 70 us with the kernel's timer slack), as a client would, rather than spin.
             // On 2 cores a spinning poller delays the very message it waits for: with
             // `yield_now` here, the faster the hit path, the longer and the less stable the
-            // tail (p99 0.8-1.6 ms before the synchronous hit, 2.3-7.7 ms after).
+            // tail (p99 0.8-1.6 ms in three runs before the synchronous hit, 1.4-8.0 ms in
+            // seven after).
             std::thread::sleep(Duration::from_micros(20));
         }
         delays.push(answered.elapsed());
