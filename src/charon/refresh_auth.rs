@@ -9,7 +9,7 @@ use http::{HeaderMap, Method};
 use crate::Charon;
 use crate::clock::UnixTime;
 use crate::config::{ReuseDetection, secs};
-use crate::error::{AuthError, AuthErrorKind};
+use crate::error::{AuthError, AuthErrorKind, StoreError};
 use crate::session::{Session, SessionKey, SessionType, freshness};
 use crate::token::TokenType;
 use crate::verifier::{Attempt, Authenticated, ClaimCheck};
@@ -155,28 +155,25 @@ impl Charon {
         let key = SessionKey::new(sid, auth.user_id(), &session_type);
         let now = auth.now();
         let mut from_cache = read == SessionRead::Cached;
-        let loaded = if from_cache {
-            match self.store().get_cached(key, now).await {
-                // Nor refuse a missing session on its word: a store's cache may keep an
-                // absence until another instance's create reaches it. (The Redis cache
-                // never keeps one: there this re-reads only sessions that are gone.)
-                Ok(None) => {
-                    from_cache = false;
-                    self.store().get(key, now).await.map(|s| s.map(Arc::new))
-                }
-                loaded => loaded,
-            }
+        let mut loaded = if from_cache {
+            self.store().get_cached(key, now).await
         } else {
-            self.store().get(key, now).await.map(|s| s.map(Arc::new))
+            self.read_from_store(key, now).await
         };
+        if from_cache && matches!(loaded, Ok(None)) {
+            // Nor refuse a missing session on the cache's word: a store's cache may keep an
+            // absence until another instance's create reaches it. (The Redis cache never
+            // keeps one: there this re-reads only sessions that are gone.)
+            from_cache = false;
+            loaded = self.read_from_store(key, now).await;
+        }
         let mut session = own_session(loaded, &auth)?;
         attempt.session_loaded = true;
         let mut fresh = self.freshness_of(&session, iat, now);
         if !fresh.fresh && from_cache {
             // Never refuse (or revoke) on the cache's word: it may lag a write elsewhere.
             from_cache = false;
-            let again = self.store().get(key, now).await.map(|s| s.map(Arc::new));
-            session = own_session(again, &auth)?;
+            session = own_session(self.read_from_store(key, now).await, &auth)?;
             fresh = self.freshness_of(&session, iat, now);
         }
         if !fresh.fresh {
@@ -190,6 +187,15 @@ impl Charon {
             new_cycle: fresh.new_cycle,
             from_cache,
         })
+    }
+
+    /// The session of `key` read from the store itself (traced), shared.
+    async fn read_from_store(
+        &self,
+        key: SessionKey<'_>,
+        now: UnixTime,
+    ) -> Result<Option<Arc<Session>>, StoreError> {
+        Ok(self.store().get(key, now).await?.map(Arc::new))
     }
 
     /// Whether a refresh token issued at `iat` is fresh for `session` (Charon's token
@@ -232,7 +238,7 @@ impl Charon {
 /// the user id's text; `sub` must also have its type (42 is not "42"), as Charon's stores
 /// match it.
 fn own_session(
-    loaded: Result<Option<Arc<Session>>, crate::error::StoreError>,
+    loaded: Result<Option<Arc<Session>>, StoreError>,
     auth: &Authenticated,
 ) -> Result<Arc<Session>, AuthError> {
     match loaded {
