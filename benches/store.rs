@@ -3,6 +3,11 @@
 //! for a `redis-server` spawned by the bench (loopback TCP, no persistence). Afterwards it
 //! counts the Redis round trips of each operation with `MONITOR` and prints them.
 //!
+//! Then the coherent session cache's hit (`session_cache/peek_hit/<n>_sessions`: what a
+//! `Revocation::Cached` check costs when the session is cached) over 2 000 and 20 000
+//! distinct cached sessions of distinct users, visited in a shuffled order, as many users'
+//! requests visit them.
+//!
 //! Run: `cargo bench --bench store -- --warm-up-time 1 --measurement-time 3`
 //! (criterion reports elements/s = operations/s).
 //!
@@ -24,8 +29,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use charon_auth::clock::{Clock as _, SystemClock, UnixTime};
-use charon_auth::session::{Session, SessionType, random_id};
-use charon_auth::store::redis::{RedisStore, SigningKey};
+use charon_auth::session::{Session, SessionKey, SessionType, random_id};
+use charon_auth::store::redis::{RedisStore, SessionCache, SigningKey};
 use charon_auth::store::{MemoryStore, SessionStore};
 use criterion::{Criterion, Throughput};
 use tokio::runtime::Runtime;
@@ -242,6 +247,67 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: &Store, tasks
     group.finish();
 }
 
+/// The session cache's hit over `n` cached sessions, each of its own user, visited in a
+/// shuffled order (a fixed xorshift permutation).
+fn bench_session_cache(c: &mut Criterion, rt: &Runtime, url: &str) {
+    let store = rt.block_on(async {
+        let store = RedisStore::builder_with_key(SigningKey::from_bytes([7; 32]))
+            .session_cache(SessionCache::default())
+            .connect(url)
+            .await
+            .unwrap();
+        let start = Instant::now();
+        while !store.session_cache_stats().is_some_and(|s| s.active) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "cache never in use"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        store
+    });
+    let mut group = c.benchmark_group("session_cache/peek_hit");
+    group.throughput(Throughput::Elements(1));
+    let session_type = SessionType::default();
+    for n in [2_000, 20_000] {
+        let now = SystemClock.now();
+        let mut sessions: Vec<Session> = (0..n)
+            .map(|i| session(&format!("cache-user-{n}-{i}"), now))
+            .collect();
+        rt.block_on(async {
+            for s in &sessions {
+                store.create(s, None, now).await.unwrap();
+                let key = SessionKey::new(&s.id, &s.user_id, &session_type);
+                assert!(store.get_cached(key, now).await.unwrap().is_some());
+            }
+        });
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in (1..n).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            sessions.swap(i, usize::try_from(x % (i as u64 + 1)).unwrap());
+        }
+        group.bench_function(format!("{n}_sessions"), |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for s in sessions
+                    .iter()
+                    .cycle()
+                    .take(usize::try_from(iters).unwrap())
+                {
+                    let key = SessionKey::new(&s.id, &s.user_id, &session_type);
+                    let hit = store.peek_cached(key, now);
+                    assert!(hit.is_some(), "a cached session was not served");
+                    std::hint::black_box(hit);
+                }
+                start.elapsed()
+            });
+        });
+    }
+    group.finish();
+}
+
 /// Counts the commands clients send to Redis (not those a Lua script runs) with `MONITOR`.
 struct Monitor {
     port: u16,
@@ -358,6 +424,7 @@ fn main() {
         bench_store(&mut c, &rt, "memory", &memory, tasks);
         bench_store(&mut c, &rt, "redis", &redis, tasks);
     }
+    bench_session_cache(&mut c, &rt, &url);
     round_trips(&rt, &redis, server.port);
     c.final_summary();
     drop(rt);

@@ -142,19 +142,9 @@ fn push_tag_base(key: &mut String, prefix: &str, user_id: &str, session_type: &S
 /// The session hash's key alone ([`UserKeys::sessions`]), for reads (one allocation).
 pub(crate) fn sessions_key(prefix: &str, user_id: &str, session_type: &SessionType) -> String {
     let mut key = String::with_capacity(prefix.len() + user_id.len() + 26);
-    push_sessions_key(&mut key, prefix, user_id, session_type);
-    key
-}
-
-/// Append the session hash's key ([`sessions_key`]) to `key` (for a reused buffer).
-pub(crate) fn push_sessions_key(
-    key: &mut String,
-    prefix: &str,
-    user_id: &str,
-    session_type: &SessionType,
-) {
-    push_tag_base(key, prefix, user_id, session_type);
+    push_tag_base(&mut key, prefix, user_id, session_type);
     key.push_str(":s");
+    key
 }
 
 #[cfg(test)]

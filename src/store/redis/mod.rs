@@ -178,7 +178,6 @@
 //! # }
 //! ```
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -533,13 +532,13 @@ impl RedisStore {
         };
         let hash = keys::sessions_key(&self.inner.prefix, key.user_id, key.session_type);
         // The lookup takes the read's generation before the round trip is sent.
-        let token = match cache.lookup(&hash, key.session_id, now) {
+        let token = match cache.lookup(&hash, key, now) {
             Lookup::Hit(session) => return Ok(Some(session)),
             Lookup::Miss(token) => token,
         };
         let found = self.get_at(&hash, key, now).await?.map(Arc::new);
         if let (Some(token), Some(session)) = (token, &found) {
-            cache.insert(token, &hash, key.session_id, session);
+            cache.insert(token, key, session);
         }
         Ok(found)
     }
@@ -825,16 +824,7 @@ impl SessionStore for RedisStore {
     /// serve from it now, looked up without allocating; otherwise (and on a miss) `None`.
     fn peek_cached(&self, key: SessionKey<'_>, now: UnixTime) -> Option<Arc<Session>> {
         let (cache, _) = self.inner.cache.as_ref()?;
-        thread_local! {
-            // The hash key's buffer, reused by the thread's lookups.
-            static HASH_KEY: Cell<String> = const { Cell::new(String::new()) };
-        }
-        let mut hash = HASH_KEY.take();
-        hash.clear();
-        keys::push_sessions_key(&mut hash, &self.inner.prefix, key.user_id, key.session_type);
-        let found = cache.peek(&hash, key.session_id, now);
-        HASH_KEY.set(hash);
-        found
+        cache.peek(key, now)
     }
 
     fn create<'a>(

@@ -2,17 +2,17 @@
 //! [`Revocation::Cached`](crate::layer::Revocation::Cached) reads through
 //! ([`SessionStore::get_cached`](crate::store::SessionStore::get_cached)). See [`SessionCache`] for the protocol.
 
-use std::hash::{BuildHasher, Hash};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
-use quick_cache::{DefaultHashBuilder, Equivalent, UnitWeighter};
+use quick_cache::{DefaultHashBuilder, UnitWeighter};
 
 use crate::clock::UnixTime;
 use crate::hit_counters::HitCounters;
-use crate::session::Session;
+use crate::session::{Session, SessionKey};
 
 /// Default [`SessionCache::max_age`]: 30 s.
 ///
@@ -207,52 +207,11 @@ pub struct SessionCacheStats {
     pub active: bool,
 }
 
-/// The cache key: the session hash's key name and the session id, in one allocation (a
-/// lookup compares both: one cold read of memory, not two).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct EntryKey {
-    /// The hash key name followed by the session id.
-    joined: Box<str>,
-    /// Where the session id starts.
-    split: usize,
-}
-
-impl EntryKey {
-    fn new(hash: &str, sid: &str) -> Self {
-        let mut joined = String::with_capacity(hash.len() + sid.len());
-        joined.push_str(hash);
-        joined.push_str(sid);
-        Self {
-            joined: joined.into_boxed_str(),
-            split: hash.len(),
-        }
-    }
-
-    fn parts(&self) -> (&str, &str) {
-        self.joined.split_at_checked(self.split).unwrap_or_default()
-    }
-}
-
-/// Hashed as its two parts, exactly as [`KeyRef`] (the map finds one by the other).
-impl Hash for EntryKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let (hash, sid) = self.parts();
-        KeyRef { hash, sid }.hash(state);
-    }
-}
-
-/// A borrowed [`EntryKey`] for lookups without allocating.
-#[derive(Hash)]
-struct KeyRef<'a> {
-    hash: &'a str,
-    sid: &'a str,
-}
-
-impl Equivalent<EntryKey> for KeyRef<'_> {
-    fn equivalent(&self, key: &EntryKey) -> bool {
-        key.parts() == (self.hash, self.sid)
-    }
-}
+/// The cache key: a seeded hash of the session's key (user, type, id), inline in the map
+/// (no allocation, nothing to follow on a lookup). Two sessions whose hashes collide share
+/// one slot: the later read evicts the other, a miss, never a wrong answer, because a hit is
+/// served only when the cached session [matches](Session::matches) the key asked for.
+type EntryKey = u64;
 
 /// A cached session, held in the map itself (no allocation of its own).
 #[derive(Debug, Clone)]
@@ -264,6 +223,9 @@ struct Entry {
     generation: u64,
     /// When that read began (ms since the cache's base instant).
     read_at_ms: u64,
+    /// The stripe of the session's hash: a hit reads its generation from here, with no
+    /// need to name the hash (the session matches the key, so its hash is the key's).
+    stripe: usize,
 }
 
 /// What a read taken before the round trip remembers, to tag its answer with.
@@ -290,6 +252,8 @@ pub(crate) struct SessionCacheState {
     map: Cache<EntryKey, Entry, UnitWeighter, DefaultHashBuilder>,
     stripes: Box<[AtomicU64]>,
     stripe_hasher: DefaultHashBuilder,
+    /// Makes the [`EntryKey`] of a session key.
+    key_hasher: DefaultHashBuilder,
     /// Odd while the cache is in use.
     epoch: AtomicU64,
     base: Instant,
@@ -328,6 +292,7 @@ impl SessionCacheState {
             ),
             stripes: (0..stripes).map(|_| AtomicU64::new(0)).collect(),
             stripe_hasher: DefaultHashBuilder::default(),
+            key_hasher: DefaultHashBuilder::default(),
             epoch: AtomicU64::new(0),
             base: Instant::now(),
             fresh_at_ms: AtomicU64::new(0),
@@ -393,9 +358,14 @@ impl SessionCacheState {
         )
     }
 
-    /// Look `sid` of the session hash `hash_key` up; on a miss, the token to tag the
+    fn entry_key(&self, key: &SessionKey<'_>) -> EntryKey {
+        self.key_hasher
+            .hash_one((key.user_id, key.session_type.as_str(), key.session_id))
+    }
+
+    /// Look `key` (a session of the hash `hash_key`) up; on a miss, the token to tag the
     /// answer of the round trip with. Must be called before the round trip is sent.
-    pub(crate) fn lookup(&self, hash_key: &str, sid: &str, now: UnixTime) -> Lookup {
+    pub(crate) fn lookup(&self, hash_key: &str, key: SessionKey<'_>, now: UnixTime) -> Lookup {
         let now_ms = self.now_ms();
         let Some(epoch) = self.in_use(now_ms) else {
             self.counters.miss();
@@ -403,7 +373,7 @@ impl SessionCacheState {
         };
         let stripe = self.stripe_of(hash_key.as_bytes());
         let generation = self.generation(stripe);
-        if let Some(session) = self.servable(hash_key, sid, now, now_ms, epoch, generation) {
+        if let Some(session) = self.servable(&key, now, now_ms, epoch) {
             self.counters.hit();
             return Lookup::Hit(session);
         }
@@ -418,60 +388,51 @@ impl SessionCacheState {
 
     /// A hit of [`lookup`](Self::lookup), or `None` without counting a miss (the caller
     /// then looks up, and counts, the usual way): the synchronous first try of the access
-    /// layer's check.
-    pub(crate) fn peek(&self, hash_key: &str, sid: &str, now: UnixTime) -> Option<Arc<Session>> {
+    /// layer's check. Needs no hash name: nothing is built or allocated.
+    pub(crate) fn peek(&self, key: SessionKey<'_>, now: UnixTime) -> Option<Arc<Session>> {
         let now_ms = self.now_ms();
         let epoch = self.in_use(now_ms)?;
-        let generation = self.generation(self.stripe_of(hash_key.as_bytes()));
-        let session = self.servable(hash_key, sid, now, now_ms, epoch, generation)?;
+        let session = self.servable(&key, now, now_ms, epoch)?;
         self.counters.hit();
         Some(session)
     }
 
-    /// The cached session of `(hash_key, sid)` if its entry was read in `epoch` at the
-    /// stripe's current `generation`, is younger than the maximum age and is live at `now`.
+    /// The cached session of `key` if it is that session, its entry was read in `epoch` at
+    /// its stripe's current generation, is younger than the maximum age and is live at
+    /// `now`.
     fn servable(
         &self,
-        hash_key: &str,
-        sid: &str,
+        key: &SessionKey<'_>,
         now: UnixTime,
         now_ms: u64,
         epoch: u64,
-        generation: u64,
     ) -> Option<Arc<Session>> {
-        let entry = self.map.get(&KeyRef {
-            hash: hash_key,
-            sid,
-        })?;
+        let entry = self.map.get(&self.entry_key(key))?;
         (entry.epoch == epoch
-            && entry.generation == generation
+            && entry.generation == self.generation(entry.stripe)
             && now_ms.saturating_sub(entry.read_at_ms) < self.max_age_ms
+            && entry.session.matches(key)
             && !entry.session.is_expired(now))
         .then_some(entry.session)
     }
 
-    /// Keep the answer of a read that looked up with `token` (only a live session is
-    /// kept). An answer that an invalidation or a reset overtook is not kept; even if it
+    /// Keep the answer of a read of `key` that looked up with `token` (only a live session
+    /// is kept). An answer that an invalidation or a reset overtook is not kept; even if it
     /// were, it would never be served (its generation or epoch is past).
-    pub(crate) fn insert(
-        &self,
-        token: ReadToken,
-        hash_key: &str,
-        sid: &str,
-        session: &Arc<Session>,
-    ) {
+    pub(crate) fn insert(&self, token: ReadToken, key: SessionKey<'_>, session: &Arc<Session>) {
         if self.epoch.load(Ordering::SeqCst) != token.epoch
             || self.generation(token.stripe) != token.generation
         {
             return;
         }
         self.map.insert(
-            EntryKey::new(hash_key, sid),
+            self.entry_key(&key),
             Entry {
                 session: Arc::clone(session),
                 epoch: token.epoch,
                 generation: token.generation,
                 read_at_ms: token.read_at_ms,
+                stripe: token.stripe,
             },
         );
     }
@@ -555,21 +516,34 @@ impl std::fmt::Debug for SessionCacheState {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
+    use std::sync::LazyLock;
+
     use super::*;
     use crate::session::SessionType;
 
     const NOW: UnixTime = 1_000_000;
+    static FULL: LazyLock<SessionType> = LazyLock::new(SessionType::default);
 
-    fn session(id: &str) -> Session {
-        Session::new(
-            id.into(),
-            "ann".into(),
+    /// The session `sid` of `user` (type `full`).
+    fn session(user: &str, sid: &str) -> Arc<Session> {
+        Arc::new(Session::new(
+            sid.into(),
+            user.into(),
             SessionType::default(),
             NOW,
             None,
             NOW + 3600,
             "rtid".into(),
-        )
+        ))
+    }
+
+    fn key<'a>(user: &'a str, sid: &'a str) -> SessionKey<'a> {
+        SessionKey::new(sid, user, &FULL)
+    }
+
+    /// The session hash of `user`'s `full` sessions.
+    fn hash(user: &str) -> String {
+        format!("charon:{{{user}:full}}:s")
     }
 
     fn up(config: SessionCache) -> SessionCacheState {
@@ -578,35 +552,61 @@ mod tests {
         cache
     }
 
-    fn token(lookup: Lookup) -> ReadToken {
-        match lookup {
+    /// A read of `user`'s `sid` that missed: its token.
+    fn read(cache: &SessionCacheState, user: &str, sid: &str) -> ReadToken {
+        match cache.lookup(&hash(user), key(user, sid), NOW) {
             Lookup::Miss(Some(t)) => t,
             other => panic!("expected a miss with a token, got {other:?}"),
         }
     }
 
-    /// Whether `lookup` serves `(h, sid)`; `peek` must agree (it is tried first, and
+    /// A read of `user`'s `sid` that missed, its answer kept.
+    fn keep(cache: &SessionCacheState, user: &str, sid: &str) {
+        let t = read(cache, user, sid);
+        cache.insert(t, key(user, sid), &session(user, sid));
+    }
+
+    /// `entry` put in the map behind `insert`'s checks (as when an invalidation lands
+    /// between the check and the write).
+    fn force(cache: &SessionCacheState, key: SessionKey<'_>, t: ReadToken, session: Arc<Session>) {
+        cache.map.insert(
+            cache.entry_key(&key),
+            Entry {
+                session,
+                epoch: t.epoch,
+                generation: t.generation,
+                read_at_ms: t.read_at_ms,
+                stripe: t.stripe,
+            },
+        );
+    }
+
+    /// Whether `lookup` serves `user`'s `sid`; `peek` must agree (it is tried first, and
     /// counts only its hits).
-    fn served(cache: &SessionCacheState, h: &str, sid: &str, now: UnixTime) -> bool {
+    fn served(cache: &SessionCacheState, user: &str, sid: &str, now: UnixTime) -> bool {
         let misses = cache.stats().misses;
-        let peeked = cache.peek(h, sid, now).is_some();
+        let peeked = cache.peek(key(user, sid), now).is_some();
         assert_eq!(cache.stats().misses, misses, "peek counts no miss");
-        let hit = matches!(cache.lookup(h, sid, now), Lookup::Hit(_));
-        assert_eq!(peeked, hit, "peek and lookup disagree on {h} {sid}");
+        let hit = matches!(
+            cache.lookup(&hash(user), key(user, sid), now),
+            Lookup::Hit(_)
+        );
+        assert_eq!(peeked, hit, "peek and lookup disagree on {user} {sid}");
         hit
     }
 
-    const H: &str = "charon:{ann:full}:s";
+    fn invalidate(cache: &SessionCacheState, user: &str) {
+        cache.invalidate(hash(user).as_bytes());
+    }
 
     #[test]
     fn a_kept_answer_is_served_until_invalidated() {
         let cache = up(SessionCache::new(16));
-        let t = token(cache.lookup(H, "s1", NOW));
-        cache.insert(t, H, "s1", &Arc::new(session("s1")));
-        assert!(served(&cache, H, "s1", NOW));
-        assert!(!served(&cache, H, "s2", NOW));
-        cache.invalidate(H.as_bytes());
-        assert!(!served(&cache, H, "s1", NOW));
+        keep(&cache, "ann", "s1");
+        assert!(served(&cache, "ann", "s1", NOW));
+        assert!(!served(&cache, "ann", "s2", NOW));
+        invalidate(&cache, "ann");
+        assert!(!served(&cache, "ann", "s1", NOW));
         let s = cache.stats();
         // One hit served, counted by peek and by lookup.
         assert_eq!((s.hits, s.invalidations, s.active), (2, 1, true));
@@ -617,60 +617,47 @@ mod tests {
         // The race: the read loads its generation, the write's invalidation arrives, then
         // the (stale) answer is inserted.
         let cache = up(SessionCache::new(16));
-        let t = token(cache.lookup(H, "s1", NOW));
-        cache.invalidate(H.as_bytes());
-        cache.insert(t, H, "s1", &Arc::new(session("s1")));
-        assert!(!served(&cache, H, "s1", NOW));
-        // Even inserted behind the check (the invalidation landing between the insert's
-        // check and its write), the entry's generation is past: not served.
-        let t = token(cache.lookup(H, "s1", NOW));
-        cache.map.insert(
-            EntryKey::new(H, "s1"),
-            Entry {
-                session: Arc::new(session("s1")),
-                epoch: t.epoch,
-                generation: t.generation,
-                read_at_ms: t.read_at_ms,
-            },
-        );
-        assert!(served(&cache, H, "s1", NOW));
-        cache.invalidate(H.as_bytes());
-        assert!(!served(&cache, H, "s1", NOW));
+        let t = read(&cache, "ann", "s1");
+        invalidate(&cache, "ann");
+        cache.insert(t, key("ann", "s1"), &session("ann", "s1"));
+        assert!(!served(&cache, "ann", "s1", NOW));
+        // Even inserted behind the check, the entry's generation is past: not served.
+        let t = read(&cache, "ann", "s1");
+        force(&cache, key("ann", "s1"), t, session("ann", "s1"));
+        assert!(served(&cache, "ann", "s1", NOW));
+        invalidate(&cache, "ann");
+        assert!(!served(&cache, "ann", "s1", NOW));
         // A read that began after the invalidation is kept and served.
-        let t = token(cache.lookup(H, "s1", NOW));
-        cache.insert(t, H, "s1", &Arc::new(session("s1")));
-        assert!(served(&cache, H, "s1", NOW));
+        keep(&cache, "ann", "s1");
+        assert!(served(&cache, "ann", "s1", NOW));
     }
 
     #[test]
     fn not_in_use_until_subscribed_and_emptied_when_down() {
         let cache = SessionCacheState::new(SessionCache::new(16));
-        assert!(matches!(cache.lookup(H, "s1", NOW), Lookup::Miss(None)));
+        assert!(matches!(
+            cache.lookup(&hash("ann"), key("ann", "s1"), NOW),
+            Lookup::Miss(None)
+        ));
         assert!(!cache.stats().active);
         cache.mark_up();
-        let t = token(cache.lookup(H, "s1", NOW));
-        cache.insert(t, H, "s1", &Arc::new(session("s1")));
-        assert!(served(&cache, H, "s1", NOW));
+        keep(&cache, "ann", "s1");
+        assert!(served(&cache, "ann", "s1", NOW));
         // A read in flight when the subscription drops.
-        let in_flight = token(cache.lookup(H, "s2", NOW));
+        let in_flight = read(&cache, "ann", "s2");
         assert!(cache.mark_down());
-        assert!(matches!(cache.lookup(H, "s1", NOW), Lookup::Miss(None)));
-        cache.insert(in_flight, H, "s2", &Arc::new(session("s2")));
+        assert!(matches!(
+            cache.lookup(&hash("ann"), key("ann", "s1"), NOW),
+            Lookup::Miss(None)
+        ));
+        cache.insert(in_flight, key("ann", "s2"), &session("ann", "s2"));
         cache.mark_up();
         // Back up: the old entries are gone and the in-flight answer was not kept.
-        assert!(!served(&cache, H, "s1", NOW));
-        assert!(!served(&cache, H, "s2", NOW));
+        assert!(!served(&cache, "ann", "s1", NOW));
+        assert!(!served(&cache, "ann", "s2", NOW));
         // An answer of the old epoch inserted after the return is never served either.
-        cache.map.insert(
-            EntryKey::new(H, "s2"),
-            Entry {
-                session: Arc::new(session("s2")),
-                epoch: in_flight.epoch,
-                generation: in_flight.generation,
-                read_at_ms: in_flight.read_at_ms,
-            },
-        );
-        assert!(!served(&cache, H, "s2", NOW));
+        force(&cache, key("ann", "s2"), in_flight, session("ann", "s2"));
+        assert!(!served(&cache, "ann", "s2", NOW));
         assert_eq!(cache.stats().resets, 1);
         assert!(!cache.mark_down() || cache.stats().resets == 2);
     }
@@ -680,58 +667,64 @@ mod tests {
         let cache =
             up(SessionCache::new(16)
                 .heartbeat(Duration::from_millis(50), Duration::from_millis(50)));
-        let t = token(cache.lookup(H, "s1", NOW));
-        cache.insert(t, H, "s1", &Arc::new(session("s1")));
+        keep(&cache, "ann", "s1");
         std::thread::sleep(Duration::from_millis(200));
-        assert!(matches!(cache.lookup(H, "s1", NOW), Lookup::Miss(None)));
+        assert!(matches!(
+            cache.lookup(&hash("ann"), key("ann", "s1"), NOW),
+            Lookup::Miss(None)
+        ));
         assert!(!cache.stats().active);
         cache.heartbeat_seen(cache.now_ms());
-        assert!(served(&cache, H, "s1", NOW));
+        assert!(served(&cache, "ann", "s1", NOW));
     }
 
     #[test]
     fn entries_age_out_and_expired_sessions_are_never_served() {
         let cache = up(SessionCache::new(16).max_age(Duration::from_millis(100)));
-        let t = token(cache.lookup(H, "s1", NOW));
-        cache.insert(t, H, "s1", &Arc::new(session("s1")));
-        assert!(served(&cache, H, "s1", NOW));
+        keep(&cache, "ann", "s1");
+        assert!(served(&cache, "ann", "s1", NOW));
         assert!(
-            !served(&cache, H, "s1", NOW + 3601),
+            !served(&cache, "ann", "s1", NOW + 3601),
             "expired by the caller's now"
         );
         std::thread::sleep(Duration::from_millis(200));
-        assert!(!served(&cache, H, "s1", NOW), "older than max_age");
+        assert!(!served(&cache, "ann", "s1", NOW), "older than max_age");
     }
 
     #[test]
     fn invalidating_a_hash_covers_all_its_sessions_and_not_others() {
         let cache = up(SessionCache::new(4096));
-        let other = "charon:{bob:full}:s";
-        for (h, sid) in [(H, "s1"), (H, "s2"), (other, "s3")] {
-            let t = token(cache.lookup(h, sid, NOW));
-            cache.insert(t, h, sid, &Arc::new(session(sid)));
+        for (user, sid) in [("ann", "s1"), ("ann", "s2"), ("bob", "s3")] {
+            keep(&cache, user, sid);
         }
-        cache.invalidate(H.as_bytes());
-        assert!(!served(&cache, H, "s1", NOW));
-        assert!(!served(&cache, H, "s2", NOW));
+        invalidate(&cache, "ann");
+        assert!(!served(&cache, "ann", "s1", NOW));
+        assert!(!served(&cache, "ann", "s2", NOW));
         // Bob's hash sits on another stripe unless the random seed put both on one.
-        if cache.stripe_of(other.as_bytes()) != cache.stripe_of(H.as_bytes()) {
-            assert!(served(&cache, other, "s3", NOW));
+        if cache.stripe_of(hash("bob").as_bytes()) != cache.stripe_of(hash("ann").as_bytes()) {
+            assert!(served(&cache, "bob", "s3", NOW));
         }
     }
 
     #[test]
-    fn a_joined_key_is_found_by_its_parts_and_only_by_them() {
-        let hasher = DefaultHashBuilder::default();
-        let key = EntryKey::new(H, "s1");
-        let by_parts = KeyRef { hash: H, sid: "s1" };
-        assert_eq!(hasher.hash_one(&key), hasher.hash_one(&by_parts));
-        assert!(by_parts.equivalent(&key));
-        // The same bytes split elsewhere are another key.
-        let shifted = "charon:{ann:full}:ss1";
-        let (hash, sid) = shifted.split_at(H.len() + 1);
-        assert!(!KeyRef { hash, sid }.equivalent(&key));
-        assert!(!KeyRef { hash: H, sid: "s2" }.equivalent(&key));
+    fn an_entry_is_served_only_for_the_session_it_holds() {
+        // What a collision of two keys' hashes would leave in a slot: another session.
+        let cache = up(SessionCache::new(16));
+        for (user, sid) in [("ann", "s2"), ("bob", "s1")] {
+            let t = read(&cache, "ann", "s1");
+            force(&cache, key("ann", "s1"), t, session(user, sid));
+            assert!(!served(&cache, "ann", "s1", NOW), "{user}'s {sid} served");
+        }
+        // Another type of the same user and id.
+        let t = read(&cache, "ann", "s1");
+        let mut other = Session::clone(&session("ann", "s1"));
+        other.session_type = SessionType::new("oauth").unwrap();
+        force(&cache, key("ann", "s1"), t, Arc::new(other));
+        assert!(!served(&cache, "ann", "s1", NOW));
+        // The session itself is.
+        let t = read(&cache, "ann", "s1");
+        force(&cache, key("ann", "s1"), t, session("ann", "s1"));
+        assert!(served(&cache, "ann", "s1", NOW));
     }
 
     #[test]
