@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use http::{Request, Response};
@@ -50,7 +51,7 @@ pin_project! {
 struct Waiting<S, ReqBody, R> {
     req: Request<ReqBody>,
     service: S,
-    layer: AccessLayer<R>,
+    layer: Arc<AccessLayer<R>>,
 }
 
 impl<S, ReqBody, R> ResponseFuture<S, ReqBody, R>
@@ -76,7 +77,7 @@ where
         fetch: KeyFetch,
         req: Request<ReqBody>,
         service: S,
-        layer: AccessLayer<R>,
+        layer: Arc<AccessLayer<R>>,
     ) -> Self {
         Self {
             kind: Kind::FetchingKeys {
@@ -100,7 +101,7 @@ where
         pending: PendingSession,
         req: Request<ReqBody>,
         service: S,
-        layer: AccessLayer<R>,
+        layer: Arc<AccessLayer<R>>,
     ) -> Self {
         Self {
             kind: Kind::LoadingSession {

@@ -303,7 +303,7 @@ impl<S, R> Layer<S> for AccessLayer<R> {
     fn layer(&self, inner: S) -> Self::Service {
         Access {
             inner,
-            layer: self.clone(),
+            layer: Arc::new(self.clone()),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! [`Access`]: the Tower service that verifies each request's access token.
 
 use std::fmt;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
@@ -13,7 +14,9 @@ use crate::layer::Rejection;
 /// The service made by [`AccessLayer`]. See there.
 pub struct Access<S, R> {
     pub(crate) inner: S,
-    pub(crate) layer: AccessLayer<R>,
+    /// Shared by the service's clones: a router clones the service for every request, and
+    /// one reference count is cheaper than one for each of the layer's parts.
+    pub(crate) layer: Arc<AccessLayer<R>>,
 }
 
 impl<S, R> Access<S, R> {
@@ -37,7 +40,7 @@ impl<S: Clone, R> Clone for Access<S, R> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            layer: self.layer.clone(),
+            layer: Arc::clone(&self.layer),
         }
     }
 }
@@ -73,12 +76,12 @@ where
             Admission::FetchKeys(fetch) => {
                 let clone = self.inner.clone();
                 let ready = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::fetching_keys(fetch, req, ready, self.layer.clone())
+                ResponseFuture::fetching_keys(fetch, req, ready, Arc::clone(&self.layer))
             }
             Admission::LoadSession(pending) => {
                 let clone = self.inner.clone();
                 let ready = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::loading_session(pending, req, ready, self.layer.clone())
+                ResponseFuture::loading_session(pending, req, ready, Arc::clone(&self.layer))
             }
         }
     }

@@ -159,7 +159,7 @@ impl<S, R> Layer<S> for RefreshLayer<R> {
     fn layer(&self, inner: S) -> Self::Service {
         Refresh {
             inner,
-            layer: self.clone(),
+            layer: Arc::new(self.clone()),
         }
     }
 }

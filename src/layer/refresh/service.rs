@@ -2,6 +2,7 @@
 //! session.
 
 use std::fmt;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
@@ -13,7 +14,8 @@ use crate::layer::{Rejection, Verdict, reject};
 /// The service made by [`RefreshLayer`]. See there.
 pub struct Refresh<S, R> {
     pub(crate) inner: S,
-    pub(crate) layer: RefreshLayer<R>,
+    /// Shared by the service's clones (a router clones the service for every request).
+    pub(crate) layer: Arc<RefreshLayer<R>>,
 }
 
 impl<S, R> Refresh<S, R> {
@@ -37,7 +39,7 @@ impl<S: Clone, R> Clone for Refresh<S, R> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            layer: self.layer.clone(),
+            layer: Arc::clone(&self.layer),
         }
     }
 }
@@ -73,7 +75,7 @@ where
         // and leave a clone in its place (the usual Tower pattern).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let layer = self.layer.clone();
+        let layer = Arc::clone(&self.layer);
         ResponseFuture::new(async move {
             let now = layer.charon.now();
             let outcome = layer
