@@ -163,7 +163,10 @@ async fn tokens_verify_through_the_jwks_and_a_new_kid_is_fetched_on_first_sight(
     // One token event per request, the fetching one included.
     assert_eq!(*svc.seen.tokens.lock().unwrap(), vec![None, None, None]);
 
-    // The public API fetches the same way.
+    // The public API fetches the same way, once the unknown-kid cooldown (1 ms here) since
+    // B's fetch is over: on a fast machine the requests above take less than that, and C's
+    // fetch would be refused as too soon.
+    tokio::time::sleep(Duration::from_millis(10)).await;
     let c = Key::generate_ed25519().unwrap();
     server.set("/jwks.json", jwks_of(&[&b, &c]));
     let claims = svc
