@@ -217,23 +217,22 @@ type EntryKey = u64;
 #[derive(Debug, Clone)]
 struct Entry {
     session: Arc<Session>,
-    /// The epoch of the read that loaded it.
-    epoch: u64,
-    /// The stripe's generation when that read began.
-    generation: u64,
-    /// When that read began (ms since the cache's base instant).
-    read_at_ms: u64,
-    /// The stripe of the session's hash: a hit reads its generation from here, with no
-    /// need to name the hash (the session matches the key, so its hash is the key's).
-    stripe: usize,
+    /// The token of the read that loaded it. A hit reads the current generation of its
+    /// stripe, with no need to name the session's hash (the session matches the key, so
+    /// its hash is the key's).
+    read: ReadToken,
 }
 
 /// What a read taken before the round trip remembers, to tag its answer with.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReadToken {
+    /// The epoch the read began in.
     epoch: u64,
+    /// The stripe of the session's hash.
     stripe: usize,
+    /// The stripe's generation when the read began.
     generation: u64,
+    /// When the read began (ms since the cache's base instant).
     read_at_ms: u64,
 }
 
@@ -371,17 +370,16 @@ impl SessionCacheState {
             self.counters.miss();
             return Lookup::Miss(None);
         };
-        let stripe = self.stripe_of(hash_key.as_bytes());
-        let generation = self.generation(stripe);
         if let Some(session) = self.servable(&key, now, now_ms, epoch) {
             self.counters.hit();
             return Lookup::Hit(session);
         }
         self.counters.miss();
+        let stripe = self.stripe_of(hash_key.as_bytes());
         Lookup::Miss(Some(ReadToken {
             epoch,
             stripe,
-            generation,
+            generation: self.generation(stripe),
             read_at_ms: now_ms,
         }))
     }
@@ -408,9 +406,10 @@ impl SessionCacheState {
         epoch: u64,
     ) -> Option<Arc<Session>> {
         let entry = self.map.get(&self.entry_key(key))?;
-        (entry.epoch == epoch
-            && entry.generation == self.generation(entry.stripe)
-            && now_ms.saturating_sub(entry.read_at_ms) < self.max_age_ms
+        let read = entry.read;
+        (read.epoch == epoch
+            && read.generation == self.generation(read.stripe)
+            && now_ms.saturating_sub(read.read_at_ms) < self.max_age_ms
             && entry.session.matches(key)
             && !entry.session.is_expired(now))
         .then_some(entry.session)
@@ -429,10 +428,7 @@ impl SessionCacheState {
             self.entry_key(&key),
             Entry {
                 session: Arc::clone(session),
-                epoch: token.epoch,
-                generation: token.generation,
-                read_at_ms: token.read_at_ms,
-                stripe: token.stripe,
+                read: token,
             },
         );
     }
@@ -543,7 +539,7 @@ mod tests {
 
     /// The session hash of `user`'s `full` sessions.
     fn hash(user: &str) -> String {
-        format!("charon:{{{user}:full}}:s")
+        super::super::keys::sessions_key("charon:", user, &FULL)
     }
 
     fn up(config: SessionCache) -> SessionCacheState {
@@ -569,16 +565,9 @@ mod tests {
     /// `entry` put in the map behind `insert`'s checks (as when an invalidation lands
     /// between the check and the write).
     fn force(cache: &SessionCacheState, key: SessionKey<'_>, t: ReadToken, session: Arc<Session>) {
-        cache.map.insert(
-            cache.entry_key(&key),
-            Entry {
-                session,
-                epoch: t.epoch,
-                generation: t.generation,
-                read_at_ms: t.read_at_ms,
-                stripe: t.stripe,
-            },
-        );
+        cache
+            .map
+            .insert(cache.entry_key(&key), Entry { session, read: t });
     }
 
     /// Whether `lookup` serves `user`'s `sid`; `peek` must agree (it is tried first, and
