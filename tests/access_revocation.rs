@@ -98,6 +98,7 @@ impl SessionStore for ReadsFail {
         &self,
         _: charon_auth::session::SessionKey<'_>,
         _: i64,
+        _: &charon_auth::session::SessionMemo,
     ) -> Option<Arc<charon_auth::Session>> {
         self.1.lock().unwrap().clone()
     }

@@ -19,6 +19,7 @@
 pub mod freshness;
 mod id;
 mod lifetimes;
+mod memo;
 mod model;
 mod payload;
 mod session_type;
@@ -28,6 +29,9 @@ pub use id::{
     MAX_SESSION_ID_LEN, MAX_USER_ID_LEN, is_valid_session_id, is_valid_user_id, random_id,
 };
 pub use lifetimes::Lifetimes;
+pub use memo::SessionMemo;
+#[cfg(feature = "redis")]
+pub(crate) use memo::{Memo, ReadToken};
 pub(crate) use model::check_metadata;
 pub use model::{
     MAX_METADATA_ENTRIES, MAX_METADATA_KEY_LEN, MAX_METADATA_VALUE_LEN, SCHEMA_VERSION, Session,

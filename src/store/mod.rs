@@ -57,7 +57,7 @@ use std::time::Duration;
 
 use crate::clock::UnixTime;
 use crate::error::StoreError;
-use crate::session::{Session, SessionKey, SessionType};
+use crate::session::{Session, SessionKey, SessionMemo, SessionType};
 
 pub mod memory;
 mod observed;
@@ -135,8 +135,18 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// same rules as `get_cached` hold: `Some` only for a live session whose entry no
     /// invalidation the store has seen has overtaken. Defaults to `None` (a store without
     /// a cache).
-    fn peek_cached(&self, key: SessionKey<'_>, now: UnixTime) -> Option<Arc<Session>> {
-        let _ = (key, now);
+    ///
+    /// `memo` belongs to the verified token that names `key` (its claims'): the Redis
+    /// store's cache remembers there which entry served it, and the token's next request
+    /// checks that entry without looking the key up. Another store can only ignore it (its
+    /// contents are the crate's own).
+    fn peek_cached(
+        &self,
+        key: SessionKey<'_>,
+        now: UnixTime,
+        memo: &SessionMemo,
+    ) -> Option<Arc<Session>> {
+        let _ = (key, now, memo);
         None
     }
 

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::clock::UnixTime;
 use crate::error::{AuthError, AuthErrorKind};
-use crate::session::{SessionType, UserId, is_valid_session_id, is_valid_user_id};
+use crate::session::{SessionMemo, SessionType, UserId, is_valid_session_id, is_valid_user_id};
 use crate::token::json::StrictValue;
 
 /// The claim names this crate reads itself, in the order their absence is reported: the
@@ -154,6 +154,9 @@ pub struct Claims {
     /// The session of a Charon token; `None` for tokens of other issuers.
     pub session: Option<SessionClaims>,
     extra: Map<String, Value>,
+    /// Which session-cache entry served this token's session (not a claim: empty in a
+    /// clone, ignored by `==`).
+    session_memo: SessionMemo,
 }
 
 impl fmt::Debug for Claims {
@@ -203,6 +206,7 @@ impl Claims {
                 token_type,
             }),
             extra: Map::new(),
+            session_memo: SessionMemo::default(),
         }
     }
 
@@ -219,6 +223,7 @@ impl Claims {
             jti: None,
             session: None,
             extra: Map::new(),
+            session_memo: SessionMemo::default(),
         }
     }
 
@@ -240,6 +245,11 @@ impl Claims {
     {
         self.aud = audiences.into_iter().map(Into::into).collect();
         self
+    }
+
+    /// Which session-cache entry served this token's session, for the cached session check.
+    pub(crate) fn session_memo(&self) -> &SessionMemo {
+        &self.session_memo
     }
 
     /// The session id (`sid`) of a Charon token.
@@ -366,6 +376,7 @@ impl Claims {
             jti,
             session,
             extra,
+            session_memo: SessionMemo::default(),
         })
     }
 }

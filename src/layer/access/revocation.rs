@@ -135,7 +135,7 @@ impl SessionCheck {
             &made
         };
         let key = SessionKey::new(sid, auth.user_id(), session_type);
-        store.peek_cached(key, auth.now())
+        store.peek_cached(key, auth.now(), auth.claims.session_memo())
     }
 
     /// Start loading the session `auth`'s token names, or refuse a token that names none.

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `get` | `HGET hash sid` |
 //! | `get_cached` | with a [session cache](RedisStoreBuilder::session_cache): nothing on a hit, else `HGET hash sid`; without one, `get` |
-//! | `peek_cached` | nothing: a hit of the session cache, or `None` |
+//! | `peek_cached` | nothing: a hit of the session cache (checked through the token's memo of the entry that served it last, else looked up), or `None` |
 //! | `get_all` | `HGETALL hash` |
 //! | `create`, `update` | one Lua script: lock check, index horizon check, evict over the cap (create), write, prune expired, set key expiry, `PUBLISH` the invalidation |
 //! | `delete` | one Lua script: `HDEL sid l.sid`, `ZREM`, recompute key expiry, `PUBLISH` |
@@ -194,7 +194,7 @@ use redis::{ConnectionAddr, RedisError, TlsMode, Value};
 use super::{Created, SessionStore, StoreFuture};
 use crate::clock::UnixTime;
 use crate::error::{ConfigError, ConfigErrorKind, StoreError, StoreErrorKind};
-use crate::session::{Session, SessionKey, SessionType};
+use crate::session::{Session, SessionKey, SessionMemo, SessionType};
 
 pub(crate) mod codec;
 mod connection;
@@ -822,9 +822,16 @@ impl SessionStore for RedisStore {
 
     /// With a [session cache](RedisStoreBuilder::session_cache): what `get_cached` would
     /// serve from it now, looked up without allocating; otherwise (and on a miss) `None`.
-    fn peek_cached(&self, key: SessionKey<'_>, now: UnixTime) -> Option<Arc<Session>> {
+    /// A hit is remembered in `memo`, and the token's next request checks the remembered
+    /// entry (its epoch, generation and age, as any hit) instead of looking the key up.
+    fn peek_cached(
+        &self,
+        key: SessionKey<'_>,
+        now: UnixTime,
+        memo: &SessionMemo,
+    ) -> Option<Arc<Session>> {
         let (cache, _) = self.inner.cache.as_ref()?;
-        cache.peek(key, now)
+        cache.peek(key, now, memo)
     }
 
     fn create<'a>(

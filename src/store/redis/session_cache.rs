@@ -12,7 +12,7 @@ use quick_cache::{DefaultHashBuilder, UnitWeighter};
 
 use crate::clock::UnixTime;
 use crate::hit_counters::HitCounters;
-use crate::session::{Session, SessionKey};
+use crate::session::{Memo, ReadToken, Session, SessionKey, SessionMemo};
 
 /// Default [`SessionCache::max_age`]: 30 s.
 ///
@@ -223,19 +223,6 @@ struct Entry {
     read: ReadToken,
 }
 
-/// What a read taken before the round trip remembers, to tag its answer with.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ReadToken {
-    /// The epoch the read began in.
-    epoch: u64,
-    /// The stripe of the session's hash.
-    stripe: usize,
-    /// The stripe's generation when the read began.
-    generation: u64,
-    /// When the read began (ms since the cache's base instant).
-    read_at_ms: u64,
-}
-
 /// The outcome of [`SessionCacheState::lookup`].
 #[derive(Debug)]
 pub(crate) enum Lookup {
@@ -245,8 +232,13 @@ pub(crate) enum Lookup {
     Miss(Option<ReadToken>),
 }
 
+/// The id of the next [`SessionCacheState`], for the memos it makes.
+static NEXT_CACHE_ID: AtomicU64 = AtomicU64::new(1);
+
 /// The cache, shared by a store's clones and its subscriber.
 pub(crate) struct SessionCacheState {
+    /// Unique in the process: a [`Memo`] names the cache that made it.
+    id: u64,
     config: SessionCache,
     map: Cache<EntryKey, Entry, UnitWeighter, DefaultHashBuilder>,
     stripes: Box<[AtomicU64]>,
@@ -281,6 +273,7 @@ impl SessionCacheState {
     pub(crate) fn new(config: SessionCache) -> Self {
         let stripes = config.capacity.clamp(1024, 1 << 16).next_power_of_two();
         Self {
+            id: NEXT_CACHE_ID.fetch_add(1, Ordering::Relaxed),
             config,
             map: Cache::with(
                 config.capacity,
@@ -370,7 +363,7 @@ impl SessionCacheState {
             self.counters.miss();
             return Lookup::Miss(None);
         };
-        if let Some(session) = self.servable(&key, now, now_ms, epoch) {
+        if let Some((session, _)) = self.servable(&key, now, now_ms, epoch) {
             self.counters.hit();
             return Lookup::Hit(session);
         }
@@ -387,32 +380,72 @@ impl SessionCacheState {
     /// A hit of [`lookup`](Self::lookup), or `None` without counting a miss (the caller
     /// then looks up, and counts, the usual way): the synchronous first try of the access
     /// layer's check. Needs no hash name: nothing is built or allocated.
-    pub(crate) fn peek(&self, key: SessionKey<'_>, now: UnixTime) -> Option<Arc<Session>> {
+    ///
+    /// `memo` is the memo of the token that names `key`: when it remembers an entry of this
+    /// cache that is still servable, that entry is served without a lookup; otherwise a hit
+    /// is remembered there for the token's next request.
+    pub(crate) fn peek(
+        &self,
+        key: SessionKey<'_>,
+        now: UnixTime,
+        memo: &SessionMemo,
+    ) -> Option<Arc<Session>> {
         let now_ms = self.now_ms();
         let epoch = self.in_use(now_ms)?;
-        let session = self.servable(&key, now, now_ms, epoch)?;
+        let session = match memo.read(|m| self.remembered(m, now, now_ms, epoch)) {
+            Some(session) => session,
+            None => {
+                let (session, read) = self.servable(&key, now, now_ms, epoch)?;
+                memo.remember(Memo {
+                    cache: self.id,
+                    session: Arc::downgrade(&session),
+                    read,
+                });
+                session
+            }
+        };
         self.counters.hit();
         Some(session)
     }
 
-    /// The cached session of `key` if it is that session, its entry was read in `epoch` at
-    /// its stripe's current generation, is younger than the maximum age and is live at
-    /// `now`.
+    /// The session `memo` remembers if it is one of this cache's and would be served by a
+    /// lookup of its key now (the key itself needs no comparing: see [`SessionMemo`]).
+    fn remembered(
+        &self,
+        memo: &Memo,
+        now: UnixTime,
+        now_ms: u64,
+        epoch: u64,
+    ) -> Option<Arc<Session>> {
+        if memo.cache != self.id || !self.fresh(&memo.read, now_ms, epoch) {
+            return None;
+        }
+        let session = memo.session.upgrade()?;
+        (!session.is_expired(now)).then_some(session)
+    }
+
+    /// Whether an entry loaded by `read` may be served at `now_ms` in `epoch`: read in that
+    /// epoch, at its stripe's current generation, less than the maximum age ago.
+    fn fresh(&self, read: &ReadToken, now_ms: u64, epoch: u64) -> bool {
+        read.epoch == epoch
+            && read.generation == self.generation(read.stripe)
+            && now_ms.saturating_sub(read.read_at_ms) < self.max_age_ms
+    }
+
+    /// The cached session of `key`, with the read that loaded it, if it is that session,
+    /// its entry is [fresh](Self::fresh) and the session is live at `now`.
     fn servable(
         &self,
         key: &SessionKey<'_>,
         now: UnixTime,
         now_ms: u64,
         epoch: u64,
-    ) -> Option<Arc<Session>> {
+    ) -> Option<(Arc<Session>, ReadToken)> {
         let entry = self.map.get(&self.entry_key(key))?;
-        let read = entry.read;
-        (read.epoch == epoch
-            && read.generation == self.generation(read.stripe)
-            && now_ms.saturating_sub(read.read_at_ms) < self.max_age_ms
+        (self.fresh(&entry.read, now_ms, epoch)
             && entry.session.matches(key)
             && !entry.session.is_expired(now))
-        .then_some(entry.session)
+        .then_some((entry.session, entry.read))
     }
 
     /// Keep the answer of a read of `key` that looked up with `token` (only a live session
@@ -574,7 +607,9 @@ mod tests {
     /// counts only its hits).
     fn served(cache: &SessionCacheState, user: &str, sid: &str, now: UnixTime) -> bool {
         let misses = cache.stats().misses;
-        let peeked = cache.peek(key(user, sid), now).is_some();
+        let peeked = cache
+            .peek(key(user, sid), now, &SessionMemo::default())
+            .is_some();
         assert_eq!(cache.stats().misses, misses, "peek counts no miss");
         let hit = matches!(
             cache.lookup(&hash(user), key(user, sid), now),
@@ -714,6 +749,93 @@ mod tests {
         let t = read(&cache, "ann", "s1");
         force(&cache, key("ann", "s1"), t, session("ann", "s1"));
         assert!(served(&cache, "ann", "s1", NOW));
+    }
+
+    /// Whether `peek` serves `user`'s `sid` through `memo`.
+    fn served_with(
+        cache: &SessionCacheState,
+        user: &str,
+        sid: &str,
+        now: UnixTime,
+        memo: &SessionMemo,
+    ) -> bool {
+        cache.peek(key(user, sid), now, memo).is_some()
+    }
+
+    /// Take `user`'s `sid` out of the map (as an eviction does), so that only a memo can
+    /// serve it; the returned session keeps it allocated.
+    fn evict(cache: &SessionCacheState, user: &str, sid: &str) -> Arc<Session> {
+        let entry = cache.map.get(&cache.entry_key(&key(user, sid))).unwrap();
+        cache.map.remove(&cache.entry_key(&key(user, sid)));
+        entry.session
+    }
+
+    #[test]
+    fn a_hit_is_remembered_and_served_from_the_memo_until_invalidated() {
+        let cache = up(SessionCache::new(16));
+        keep(&cache, "ann", "s1");
+        let memo = SessionMemo::default();
+        assert!(served_with(&cache, "ann", "s1", NOW, &memo));
+        let _held = evict(&cache, "ann", "s1");
+        assert!(
+            !served(&cache, "ann", "s1", NOW),
+            "the map no longer has it"
+        );
+        assert!(
+            served_with(&cache, "ann", "s1", NOW, &memo),
+            "the memo serves it without a lookup"
+        );
+        let hits = cache.stats().hits;
+        assert!(served_with(&cache, "ann", "s1", NOW, &memo));
+        assert_eq!(cache.stats().hits, hits + 1, "a memo hit is counted");
+        invalidate(&cache, "ann");
+        assert!(!served_with(&cache, "ann", "s1", NOW, &memo));
+        // Read again after the invalidation: the new hit replaces the memo.
+        keep(&cache, "ann", "s1");
+        assert!(served_with(&cache, "ann", "s1", NOW, &memo));
+        let _held = evict(&cache, "ann", "s1");
+        assert!(served_with(&cache, "ann", "s1", NOW, &memo));
+    }
+
+    #[test]
+    fn a_memo_is_not_served_across_a_reset_an_expiry_an_age_or_another_cache() {
+        let cache = up(SessionCache::new(16).max_age(Duration::from_millis(100)));
+        keep(&cache, "ann", "s1");
+        let memo = SessionMemo::default();
+        assert!(served_with(&cache, "ann", "s1", NOW, &memo));
+        let held = evict(&cache, "ann", "s1");
+        // The session's own expiry, by the caller's time.
+        assert!(!served_with(&cache, "ann", "s1", NOW + 3601, &memo));
+        // Another cache: its ids differ, and it holds nothing.
+        let other = up(SessionCache::new(16));
+        assert!(!served_with(&other, "ann", "s1", NOW, &memo));
+        assert!(served_with(&cache, "ann", "s1", NOW, &memo));
+        // A reset (the subscription dropped and came back): another epoch.
+        assert!(cache.mark_down());
+        assert!(!served_with(&cache, "ann", "s1", NOW, &memo));
+        cache.mark_up();
+        assert!(!served_with(&cache, "ann", "s1", NOW, &memo));
+        // The maximum age.
+        keep(&cache, "ann", "s1");
+        assert!(served_with(&cache, "ann", "s1", NOW, &memo));
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            !served_with(&cache, "ann", "s1", NOW, &memo),
+            "older than max_age"
+        );
+        drop(held);
+    }
+
+    #[test]
+    fn a_memo_keeps_no_evicted_session_alive() {
+        let cache = up(SessionCache::new(16));
+        keep(&cache, "ann", "s1");
+        let memo = SessionMemo::default();
+        let served = cache.peek(key("ann", "s1"), NOW, &memo).unwrap();
+        drop(served);
+        drop(evict(&cache, "ann", "s1"));
+        assert!(!served_with(&cache, "ann", "s1", NOW, &memo));
+        assert!(memo.read(|m| m.session.upgrade()).is_none());
     }
 
     #[test]
