@@ -11,7 +11,7 @@ use super::Session;
 
 /// What a session cache read remembers, to tag its answer with: taken before the round
 /// trip that loads the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct ReadToken {
     /// The cache epoch the read began in.
     pub(crate) epoch: u64,
@@ -24,7 +24,6 @@ pub(crate) struct ReadToken {
 }
 
 /// The entry a session cache served a token's session from.
-#[derive(Debug, Clone)]
 pub(crate) struct Memo {
     /// The id of the cache that made it (a verified token may be checked against more than
     /// one store).
