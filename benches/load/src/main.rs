@@ -10,6 +10,8 @@
 //!                                       # header line each ("Authorization: Bearer …")
 //! charon-load credentials <port> <n>    # GET /credential n times, print the answers
 //! charon-load get <port> <path>         # print the body of a GET (e.g. /cache-stats)
+//! charon-load inproc <n> <rounds>       # the layer's cost per request in-process
+//!                                       # (see inproc.rs; Redis at REDIS_URL)
 //! charon-load free-port                 # print a free loopback port
 //! ```
 //!
@@ -45,6 +47,8 @@
 //! refresh token, in `tower-sessions` mode a session cookie. The access
 //! modes also answer `GET /cache-stats` (outside the layer): `len=… hits=… misses=…` of
 //! the verified-token cache.
+
+mod inproc;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -391,6 +395,7 @@ async fn main() -> Result<(), Error> {
             }
             Ok(())
         }
+        ["inproc", n, rounds] => inproc::run(n.parse()?, rounds.parse()?).await,
         ["free-port"] => {
             let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
             writeln!(out, "{}", listener.local_addr()?.port())?;
