@@ -52,8 +52,9 @@ impl ObservedStore {
         session_type: &str,
         work: impl Future<Output = Result<T, StoreError>>,
     ) -> (Result<T, StoreError>, Option<Duration>) {
+        // Any handler: the session events of the operation take its duration too.
         let stopwatch = self.telemetry.stopwatch();
-        if stopwatch.elapsed().is_some() {
+        if stopwatch.is_running() {
             self.telemetry.emit(EventKind::StoreStart, || {
                 Event::StoreStart(StoreMeta::start(operation, session_type))
             });

@@ -768,11 +768,17 @@ impl Telemetry {
     /// A stopwatch for work whose events this telemetry may emit: it reads the clock only
     /// when some handler exists.
     pub(crate) fn stopwatch(&self) -> Stopwatch {
-        Stopwatch(if self.is_empty() {
-            None
-        } else {
-            Some(Instant::now())
-        })
+        Stopwatch((!self.is_empty()).then(Instant::now))
+    }
+
+    /// A stopwatch for work that ends with one of `kinds`' events: it reads the clock only
+    /// when some handler wants one of them as the work begins (with the default `tracing`
+    /// handler and no subscriber listening, none does).
+    pub(crate) fn stopwatch_for(&self, kinds: &[EventKind]) -> Stopwatch {
+        if self.is_empty() || !kinds.iter().any(|&kind| self.enabled(kind)) {
+            return Stopwatch(None);
+        }
+        Stopwatch(Some(Instant::now()))
     }
 }
 
@@ -782,7 +788,7 @@ impl Telemetry {
         #[cfg(not(feature = "tracing"))]
         let _ = token_type;
         VerificationTimer {
-            stopwatch: self.stopwatch(),
+            stopwatch: self.stopwatch_for(&[EventKind::TokenValid, EventKind::TokenInvalid]),
             #[cfg(feature = "tracing")]
             span: spans::verification(self, token_type),
         }
@@ -806,7 +812,7 @@ impl VerificationTimer {
     }
 
     /// Close the span with the outcome; the verification's duration (`None` when it began
-    /// without any handler).
+    /// without a handler wanting token events).
     pub(crate) fn finish(
         &self,
         transport: Option<crate::transport::Transport>,
@@ -820,15 +826,21 @@ impl VerificationTimer {
     }
 }
 
-/// The start of some work, when a handler existed as it began.
+/// The start of some work, when a handler (that wanted its events) existed as it began.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Stopwatch(Option<Instant>);
 
 impl Stopwatch {
-    /// The time since the start; `None` when the work began without any handler (its
-    /// events are then not emitted, even to a handler attached meanwhile).
+    /// The time since the start; `None` when the work began without a handler (for
+    /// [`stopwatch_for`](Telemetry::stopwatch_for): wanting its events); they are then not
+    /// emitted, even to a handler attached meanwhile.
     pub(crate) fn elapsed(&self) -> Option<Duration> {
         self.0.map(|started| started.elapsed())
+    }
+
+    /// Whether the work's events will be emitted (without reading the clock).
+    pub(crate) fn is_running(&self) -> bool {
+        self.0.is_some()
     }
 }
 

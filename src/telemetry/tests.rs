@@ -430,3 +430,19 @@ fn recording_helpers() {
     recorder.clear();
     assert!(recorder.kinds().is_empty());
 }
+
+#[test]
+fn a_verification_reads_the_clock_only_for_a_handler_wanting_token_events() {
+    let tokens = [EventKind::TokenValid, EventKind::TokenInvalid];
+    let sessions_only = Telemetry::new(vec![Arc::new(RecordingHandler::only([
+        EventKind::SessionCreate,
+    ]))]);
+    assert!(!sessions_only.stopwatch_for(&tokens).is_running());
+    assert!(sessions_only.stopwatch().is_running());
+    let invalid_only = Telemetry::new(vec![Arc::new(RecordingHandler::only([
+        EventKind::TokenInvalid,
+    ]))]);
+    assert!(invalid_only.stopwatch_for(&tokens).is_running());
+    assert!(!Telemetry::default().stopwatch_for(&tokens).is_running());
+    assert!(!Telemetry::default().stopwatch().is_running());
+}

@@ -23,7 +23,7 @@ pub(crate) struct Attempt {
     pub(crate) transport: Option<Transport>,
     pub(crate) claims: Option<Arc<Claims>>,
     pub(crate) session_loaded: bool,
-    /// How long the verification took (`None` when it began without telemetry handlers).
+    /// How long the verification took (`None` when it began without a handler wanting token events).
     pub(crate) duration: Option<Duration>,
 }
 
