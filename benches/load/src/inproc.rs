@@ -3,12 +3,14 @@
 //!
 //! Logs in `n` sessions (each its own user) on the Redis store at `REDIS_URL` with the
 //! default session cache, then sends every access token once per row and round through
-//! four routers, each called with `oneshot` as `axum::serve` calls its router:
+//! five routers, each called with `oneshot` as `axum::serve` calls its router:
 //! - `bare`: the hello-world route alone (the token is ignored);
 //! - `access`: behind `AccessLayer` (the verified-token cache warm after round 1);
 //! - `strict`: with `Revocation::Strict`: one Redis round trip a request, awaited one
 //!   at a time, so its row is the round trip's latency, not a throughput;
-//! - `cached`: with `Revocation::Cached` (the session cache warm after round 1).
+//! - `cached`: with `Revocation::Cached` (the session cache warm after round 1);
+//! - `metrics`: `access` with the metrics bridge recording into a Prometheus recorder
+//!   (as the `access-metrics` mode of the load server; rendered every 5 s).
 //!
 //! The rows alternate within each round in a rotated order. Prints each run's nanoseconds
 //! per request, then each row's median over the rounds after the first (the warm-up) and
@@ -26,7 +28,7 @@ use charon_auth::layer::Revocation;
 use charon_auth::{AccessLayer, CreateSession, IssuedTokens, RequestContext, Transport};
 use tower::ServiceExt as _;
 
-use super::{Error, hello, redis_charon};
+use super::{Alg, Error, charon_builder, hello, install_prometheus, redis_charon};
 
 /// Run the measurement and print its table.
 pub(crate) async fn run(n: usize, rounds: usize) -> Result<(), Error> {
@@ -45,9 +47,13 @@ pub(crate) async fn run(n: usize, rounds: usize) -> Result<(), Error> {
         let token = IssuedTokens::access_token(&issued).ok_or("no access token")?;
         credentials.push(HeaderValue::from_str(&format!("Bearer {token}"))?);
     }
+    // The `metrics` row: the same layer with the metrics bridge into a real Prometheus
+    // recorder (installed globally; the other rows have no metrics handler).
+    install_prometheus()?;
+    let metered = charon_builder(Alg::Hs256)?.metrics_counters(true).build()?;
     let route = || Router::new().route("/", get(hello));
     let layer = |mode| AccessLayer::new(&charon).revocation(mode);
-    let rows: [(&str, Router); 4] = [
+    let rows: [(&str, Router); 5] = [
         ("bare", route().with_state(())),
         (
             "access",
@@ -63,6 +69,12 @@ pub(crate) async fn run(n: usize, rounds: usize) -> Result<(), Error> {
             "cached",
             route()
                 .route_layer(layer(Revocation::Cached))
+                .with_state(()),
+        ),
+        (
+            "metrics",
+            route()
+                .route_layer(AccessLayer::new(&metered))
                 .with_state(()),
         ),
     ];
