@@ -775,10 +775,12 @@ impl Telemetry {
     /// when some handler wants one of them as the work begins (with the default `tracing`
     /// handler and no subscriber listening, none does).
     pub(crate) fn stopwatch_for(&self, kinds: &[EventKind]) -> Stopwatch {
-        if self.is_empty() || !kinds.iter().any(|&kind| self.enabled(kind)) {
-            return Stopwatch(None);
-        }
-        Stopwatch(Some(Instant::now()))
+        Stopwatch(
+            kinds
+                .iter()
+                .any(|&kind| self.enabled(kind))
+                .then(Instant::now),
+        )
     }
 }
 
