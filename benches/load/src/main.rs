@@ -10,7 +10,7 @@
 //!                                       # header line each ("Authorization: Bearer …")
 //! charon-load credentials <port> <n>    # GET /credential n times, print the answers
 //! charon-load get <port> <path>         # print the body of a GET (e.g. /cache-stats)
-//! charon-load inproc <n> <rounds>       # the layer's cost per request in-process
+//! charon-load inproc <n> <rounds> [t]   # the layer's cost per request in-process
 //!                                       # (see inproc.rs; Redis at REDIS_URL)
 //! charon-load free-port                 # print a free loopback port
 //! ```
@@ -212,10 +212,18 @@ enum SessionCheck {
 
 /// The Redis store at `REDIS_URL` (with the default session cache when `cached`) and an
 /// HS256 Charon on it, the metrics bridge off.
+///
+/// `LOAD_HEARTBEAT_TIMEOUT_MS` replaces the session cache's heartbeat timeout (1 s): for a
+/// run under valgrind, which is slow enough for the default to give the cache up.
 async fn redis_charon(cached: bool) -> Result<(RedisStore, Charon), Error> {
     let mut store = RedisStore::builder(SECRET.as_bytes());
     if cached {
-        store = store.session_cache(SessionCache::default());
+        let mut cache = SessionCache::default();
+        if let Ok(ms) = std::env::var("LOAD_HEARTBEAT_TIMEOUT_MS") {
+            let (interval, _) = cache.get_heartbeat();
+            cache = cache.heartbeat(interval, Duration::from_millis(ms.parse()?));
+        }
+        store = store.session_cache(cache);
     }
     let store = store.connect(&redis_url()).await?;
     let charon = charon_builder(Alg::Hs256)?
@@ -395,7 +403,10 @@ async fn main() -> Result<(), Error> {
             }
             Ok(())
         }
-        ["inproc", n, rounds] => inproc::run(n.parse()?, rounds.parse()?).await,
+        ["inproc", n, rounds] => inproc::run(n.parse()?, rounds.parse()?, 1).await,
+        ["inproc", n, rounds, tasks] => {
+            inproc::run(n.parse()?, rounds.parse()?, tasks.parse()?).await
+        }
         ["free-port"] => {
             let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
             writeln!(out, "{}", listener.local_addr()?.port())?;
