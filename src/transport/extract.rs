@@ -257,7 +257,8 @@ fn bearer_token<'a>(
     if token.is_empty() {
         return Err(malformed("empty bearer token"));
     }
-    if token.contains(' ') {
+    // A fold again, not `contains` (a byte-at-a-time search over the whole token).
+    if token.bytes().fold(false, |space, b| space | (b == b' ')) {
         return Err(malformed("whitespace in bearer token"));
     }
     if token.len() > limits.max_token_len {
@@ -434,6 +435,16 @@ mod tests {
                 "space inside token",
                 vec![("authorization", b"Bearer x y")],
                 Err(AuthErrorKind::MalformedRequest),
+            ),
+            (
+                "space after token",
+                vec![("authorization", b"Bearer x.y.z ")],
+                Err(AuthErrorKind::MalformedRequest),
+            ),
+            (
+                "another scheme with spaces",
+                vec![("authorization", b"Digest a=1, b=2")],
+                Err(AuthErrorKind::TokenNotFound),
             ),
             (
                 "two authorization headers",
