@@ -443,8 +443,9 @@
 //!
 //! No span field carries an id. The spans are children of the current span (typically the
 //! request span of `tower_http::trace::TraceLayer`); with their levels filtered out they
-//! cost a callsite check. The span-style *events* are not also emitted as `tracing`
-//! events.
+//! cost a level check, and a span that no subscriber wants is not built at all (nor
+//! forwarded to a `log` logger by `tracing`'s `log` feature). The span-style *events* are
+//! not also emitted as `tracing` events.
 //!
 //! # Recipe: Prometheus
 //!
