@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The access layer's cost per request, counted instead of timed: `charon-load inproc` run
-# under valgrind's callgrind with its cache simulation, which gives the same instruction
-# and cache-miss counts on every run of the same binary, whatever else the machine does.
+# under valgrind's callgrind with its cache simulation, whatever else the machine does:
+# instructions and data reads repeat within about 10 a request from run to run of the same
+# binary (hash seeds are random); the simulated misses depend on where memory lands and
+# move by about 1 (last level) and up to 15 (first level).
 # The wrk rows of scripts/load.sh move by +-25 % a round on this shared 2-core machine; a
 # change of a few hundred instructions a request only shows here.
 #
