@@ -121,8 +121,9 @@ mod tests {
 
     #[test]
     fn a_span_no_subscriber_wants_is_none() {
-        // No subscriber at all (where `log` would have been tried).
-        assert!(verification(&telemetry(), "access").is_none());
+        // (Not "no subscriber at all": while another test's thread holds a subscriber
+        // that wants everything, `tracing` may cache that as the callsite's interest and
+        // build the span for this thread's no-op subscriber.)
         // No subscriber wants TRACE.
         let info = tracing_subscriber::fmt()
             .with_max_level(Level::INFO)
