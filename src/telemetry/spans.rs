@@ -9,21 +9,21 @@ use super::{StoreOperation, Telemetry};
 use crate::error::{AuthError, StoreError};
 use crate::transport::Transport;
 
-/// Whether some subscriber may want spans at `level`: what `tracing::span!` checks first.
+/// The span `make` builds, when spans are on and some subscriber wants it; else
+/// [`Span::none`], on which recording and entering are skipped.
 ///
-/// The spans below check it before `span!`, and [`only_enabled`] after it, because a
-/// disabled span is not free when `tracing`'s `log` feature is on (axum's default
+/// A disabled span is not free when `tracing`'s `log` feature is on (axum's default
 /// `tower-log` feature turns it on): `span!` then records the span's fields for a `log`
 /// logger even when no subscriber wants it, and the span keeps its metadata, so that every
 /// later `record`, `enter` and its drop check that logger again. These spans carry fields
-/// for a tracing backend, not log lines, so a span no subscriber wants is not built.
-fn wanted(level: Level) -> bool {
-    level <= STATIC_MAX_LEVEL && level <= LevelFilter::current()
-}
-
-/// `span`, or [`Span::none`] when no subscriber enabled it (some subscriber wanted its
-/// level, but not its target): recording on it and entering it are then skipped.
-fn only_enabled(span: Span) -> Span {
+/// for a tracing backend, not log lines, so a span no subscriber wants is not built: the
+/// level is checked first (what `span!` checks first), and a span some subscriber wanted
+/// the level of but not the target is dropped for `Span::none`.
+fn open(telemetry: &Telemetry, level: Level, make: impl FnOnce() -> Span) -> Span {
+    if !telemetry.tracing_spans() || level > STATIC_MAX_LEVEL || level > LevelFilter::current() {
+        return Span::none();
+    }
+    let span = make();
     if span.is_disabled() {
         Span::none()
     } else {
@@ -33,18 +33,17 @@ fn only_enabled(span: Span) -> Span {
 
 /// The span of one token verification: `charon.verify`, target `charon::token`, TRACE.
 pub(crate) fn verification(telemetry: &Telemetry, token_type: &'static str) -> Span {
-    if !telemetry.tracing_spans() || !wanted(Level::TRACE) {
-        return Span::none();
-    }
-    only_enabled(tracing::span!(
-        target: "charon::token",
-        Level::TRACE,
-        "charon.verify",
-        token_type,
-        token_transport = Empty,
-        outcome = Empty,
-        error_kind = Empty,
-    ))
+    open(telemetry, Level::TRACE, || {
+        tracing::span!(
+            target: "charon::token",
+            Level::TRACE,
+            "charon.verify",
+            token_type,
+            token_transport = Empty,
+            outcome = Empty,
+            error_kind = Empty,
+        )
+    })
 }
 
 /// Record how a verification ended on its span.
@@ -65,18 +64,17 @@ pub(crate) fn verified(span: &Span, transport: Option<Transport>, error: Option<
 
 /// The span of one store operation: `charon.store.operation`, target `charon::store`, TRACE.
 pub(crate) fn store(telemetry: &Telemetry, operation: StoreOperation, session_type: &str) -> Span {
-    if !telemetry.tracing_spans() || !wanted(Level::TRACE) {
-        return Span::none();
-    }
-    only_enabled(tracing::span!(
-        target: "charon::store",
-        Level::TRACE,
-        "charon.store.operation",
-        operation = operation.as_str(),
-        session_type,
-        outcome = Empty,
-        error_kind = Empty,
-    ))
+    open(telemetry, Level::TRACE, || {
+        tracing::span!(
+            target: "charon::store",
+            Level::TRACE,
+            "charon.store.operation",
+            operation = operation.as_str(),
+            session_type,
+            outcome = Empty,
+            error_kind = Empty,
+        )
+    })
 }
 
 /// Record how a store operation ended on its span: `outcome` as the `metrics` label
@@ -94,29 +92,34 @@ pub(crate) fn stored(span: &Span, outcome: &'static str, error: Option<&StoreErr
 /// The span of one key-set fetch: `charon.jwks.refresh`, target `charon::jwks`, DEBUG.
 #[cfg(feature = "jwks")]
 pub(crate) fn jwks_refresh(telemetry: &Telemetry, source: &str, trigger: &'static str) -> Span {
-    if !telemetry.tracing_spans() || !wanted(Level::DEBUG) {
-        return Span::none();
-    }
-    only_enabled(tracing::span!(
-        target: "charon::jwks",
-        Level::DEBUG,
-        "charon.jwks.refresh",
-        source,
-        trigger,
-        outcome = Empty,
-        key_count = Empty,
-        error_kind = Empty,
-    ))
+    open(telemetry, Level::DEBUG, || {
+        tracing::span!(
+            target: "charon::jwks",
+            Level::DEBUG,
+            "charon.jwks.refresh",
+            source,
+            trigger,
+            outcome = Empty,
+            key_count = Empty,
+            error_kind = Empty,
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use tracing::Level;
-
     use super::*;
 
     fn telemetry() -> Telemetry {
         Telemetry::new(Vec::new()).with_tracing_spans(true)
+    }
+
+    /// Run `f` under a subscriber with the `EnvFilter` directives `filter`.
+    fn under(filter: &str, f: impl FnOnce()) {
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
     }
 
     #[test]
@@ -125,10 +128,7 @@ mod tests {
         // that wants everything, `tracing` may cache that as the callsite's interest and
         // build the span for this thread's no-op subscriber.)
         // No subscriber wants TRACE.
-        let info = tracing_subscriber::fmt()
-            .with_max_level(Level::INFO)
-            .finish();
-        tracing::subscriber::with_default(info, || {
+        under("info", || {
             let span = verification(&telemetry(), "access");
             assert!(span.is_none());
             // Recording on it is skipped, not an error.
@@ -136,10 +136,7 @@ mod tests {
             assert!(store(&telemetry(), StoreOperation::Get, "full").is_none());
         });
         // A subscriber wants TRACE, but of another target.
-        let other = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("other=trace"))
-            .finish();
-        tracing::subscriber::with_default(other, || {
+        under("other=trace", || {
             assert!(LevelFilter::current() >= LevelFilter::TRACE);
             assert!(verification(&telemetry(), "access").is_none());
             assert!(store(&telemetry(), StoreOperation::Get, "full").is_none());
@@ -148,10 +145,7 @@ mod tests {
 
     #[test]
     fn a_span_a_subscriber_wants_is_kept() {
-        let trace = tracing_subscriber::fmt()
-            .with_max_level(Level::TRACE)
-            .finish();
-        tracing::subscriber::with_default(trace, || {
+        under("trace", || {
             let span = verification(&telemetry(), "access");
             assert!(!span.is_disabled());
             assert_eq!(span.metadata().map(|m| m.name()), Some("charon.verify"));
@@ -165,10 +159,7 @@ mod tests {
 
     #[test]
     fn spans_off_opens_none() {
-        let trace = tracing_subscriber::fmt()
-            .with_max_level(Level::TRACE)
-            .finish();
-        tracing::subscriber::with_default(trace, || {
+        under("trace", || {
             let off = Telemetry::new(Vec::new());
             assert!(verification(&off, "access").is_none());
         });

@@ -257,7 +257,7 @@ fn bearer_token<'a>(
     if token.is_empty() {
         return Err(malformed("empty bearer token"));
     }
-    // A fold again, not `contains` (a byte-at-a-time search over the whole token).
+    // A fold, as above, not `contains` (a byte-at-a-time search over the whole token).
     if token.bytes().fold(false, |space, b| space | (b == b' ')) {
         return Err(malformed("whitespace in bearer token"));
     }
