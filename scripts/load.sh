@@ -29,9 +29,12 @@
 # Prints a markdown table: per mode the median requests/s and p99 latency over the rounds,
 # the median of the per-round ratios to bare axum (same round), the server's peak resident
 # memory (VmHWM) and, for the access modes, the verified-token cache's size and its hit
-# ratio during the measured run (after the warm-up);
-# then the ratios between rows and the memory per cached token
-# ((peak RSS of `access` - peak RSS of `access-1`) / (tokens cached - 1)).
+# ratio during the measured run (after the warm-up); the CPU time per request of the
+# server and of Redis during the measured run (user + system, from /proc: unlike
+# requests/s, not moved by the steal of a shared machine, whose share it prints too);
+# then the ratios between rows (requests/s, and server + Redis CPU per request) and the
+# memory per cached token ((peak RSS of `access` - peak RSS of `access-1`) / (tokens
+# cached - 1)).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -163,10 +166,17 @@ session_cache_stats() {
     esac
 }
 
+# CPU time of a process so far (user + system), in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# "<busy> <steal>" clock ticks of the whole machine so far (/proc/stat).
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $9 }' /proc/stat; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
 # One wrk run of one row: "<requests/s> <p99 ms> <peak RSS KiB> <cached> <hits> <misses>
-# <session cache hits> <session cache misses>".
+# <session cache hits> <session cache misses> <server CPU us/request> <Redis CPU us/request>
+# <steal %>".
 run_mode() {
-    local row=$1 mode out creds stats hwm before sbefore sstats
+    local row=$1 mode out creds stats hwm before sbefore sstats cpu0 rcpu0 m0 cpu
     mode=$(server_mode "$row")
     creds=$(credentials "$row")
     start_server "$mode"
@@ -175,8 +185,16 @@ run_mode() {
         -s "$LUA" "http://127.0.0.1:$port/" >/dev/null
     before=$(cache_stats "$mode")
     sbefore=$(session_cache_stats "$mode")
+    cpu0=$(cpu_ticks "$SERVER_PID") rcpu0=$(cpu_ticks "$REDIS_PID") m0=$(machine_ticks)
     out=$(CREDENTIALS=$creds "${CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" \
         -d"${DURATION}s" --latency -s "$LUA" "http://127.0.0.1:$port/")
+    # CPU per request of the server and of Redis during the measured run (steal, which
+    # moves requests/s, is not counted in it), and the machine's steal share.
+    cpu=$(awk -v n="$(awk '/ requests in / { print $1 }' <<<"$out")" -v t="$TICK_US" \
+        -v s="$(($(cpu_ticks "$SERVER_PID") - cpu0))" -v r="$(($(cpu_ticks "$REDIS_PID") - rcpu0))" \
+        -v m0="$m0" -v m1="$(machine_ticks)" 'BEGIN {
+            split(m0, a); split(m1, b); busy = b[1] - a[1];
+            printf "%.2f %.2f %.1f", s * t / n, r * t / n, (busy > 0 ? (b[2] - a[2]) * 100 / busy : 0) }')
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status")
     # The cache's size after the run, its hits and misses during the measured run.
     stats=$(awk -v b="$before" -v a="$(cache_stats "$mode")" 'BEGIN {
@@ -191,7 +209,7 @@ run_mode() {
         echo "$out" >&2
         exit 1
     fi
-    awk -v hwm="$hwm" -v stats="$stats $sstats" '
+    awk -v hwm="$hwm" -v stats="$stats $sstats" -v cpu="$cpu" '
         function ms(v) {
             if (v ~ /us$/) return v / 1000;
             if (v ~ /ms$/) return v + 0;
@@ -200,7 +218,7 @@ run_mode() {
         }
         /Requests\/sec:/ { rps = $2 }
         /^ +99%/ { p99 = ms($2) }
-        END { printf "%s %s %s %s\n", rps, p99, hwm, stats }' <<<"$out"
+        END { printf "%s %s %s %s %s\n", rps, p99, hwm, stats, cpu }' <<<"$out"
 }
 
 n=${#modes[@]}
@@ -209,7 +227,7 @@ for ((r = 0; r < ROUNDS; r++)); do
         # Rotate the order each round so that no mode always runs first or last.
         mode=${modes[$(((i + r) % n))]}
         result=$(run_mode "$mode")
-        echo "round $((r + 1)) $mode: $result (req/s, p99 ms, peak RSS KiB, token cache: cached, hits, misses; session cache: hits, misses)" >&2
+        echo "round $((r + 1)) $mode: $result (req/s, p99 ms, peak RSS KiB, token cache: cached, hits, misses; session cache: hits, misses; CPU us/request: server, Redis; steal %)" >&2
         echo "$r $mode $result" >>"$WORK/results"
     done
 done
@@ -217,6 +235,8 @@ done
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # column <mode> <field>: that field of every round of a mode.
 column() { awk -v m="$1" -v f="$2" '$2 == m { print $f }' "$WORK/results"; }
+# column_all <field>: that field of every run.
+column_all() { awk -v f="$1" '{ print $f }' "$WORK/results"; }
 # Per-round ratio of two modes' requests/s, median over the rounds.
 ratio_of() {
     awk -v a="$1" -v b="$2" '
@@ -228,8 +248,10 @@ echo
 echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (after ${WARMUP}s warm-up), $ROUNDS rounds, medians, $(nproc) CPUs (PIN=$PIN)"
 echo "credentials cycled per request: $TOKENS access tokens, $SESSIONS sessions per store"
 echo
-echo "| # | mode | credentials | requests/s | p99 latency | vs bare (same round) | server peak RSS | token cache | session cache |"
-echo "|---|---|---|---:|---:|---:|---:|---|---|"
+echo "steal (share of the machine's busy time during the measured runs, median): $(column_all 13 | median)%"
+echo
+echo "| # | mode | credentials | requests/s | p99 latency | vs bare (same round) | server CPU/request | Redis CPU/request | server peak RSS | token cache | session cache |"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|---|---|"
 i=0
 for mode in "${modes[@]}"; do
     i=$((i + 1))
@@ -256,8 +278,9 @@ for mode in "${modes[@]}"; do
         scache=$(awk -v m="$mode" '$2 == m && $9 + $10 > 0 { print $9 / ($9 + $10) }' "$WORK/results" | median |
             awk '{ printf "%.1f%% hits", $1 * 100 }')
     fi
-    printf "| %d | %s | %s | %.0f | %.2f ms | %s | %.1f MiB | %s | %s |\n" "$i" "$mode" "$creds" \
-        "$rps" "$p99" "${vs:+$(printf %.2f "$vs")}" "$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')" "$cache" "$scache"
+    printf "| %d | %s | %s | %.0f | %.2f ms | %s | %.2f µs | %.2f µs | %.1f MiB | %s | %s |\n" "$i" "$mode" \
+        "$creds" "$rps" "$p99" "${vs:+$(printf %.2f "$vs")}" "$(column "$mode" 11 | median)" \
+        "$(column "$mode" 12 | median)" "$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')" "$cache" "$scache"
 done
 
 ratio() {
@@ -280,6 +303,25 @@ ratio refresh tower-sessions "refresh / tower-sessions ($SESSIONS sessions each)
 ratio refresh-cached tower-sessions "refresh, session read cached / tower-sessions ($SESSIONS sessions each)"
 ratio jwt-authorizer bare07 "jwt-authorizer / bare (axum 0.7)"
 ratio access jwt-authorizer "access / jwt-authorizer ($TOKENS HS256 tokens each)"
+
+# Per-round ratio of the server + Redis CPU per request of mode $2 to that of mode $1
+# (above 1: $1 costs less), median over the rounds.
+cpu_ratio() {
+    local v
+    v=$(awk -v a="$1" -v b="$2" '
+        $2 == a { x[$1] = $11 + $12 } $2 == b { y[$1] = $11 + $12 }
+        END { for (r in x) if (r in y && x[r] > 0) print y[r] / x[r] }' "$WORK/results" | median)
+    [ -n "$v" ] && printf "| %s | %.2f |\n" "$3" "$v"
+    return 0
+}
+echo
+echo "| CPU ratio (server + Redis CPU per request of the reference / of the row; same round, median) | value |"
+echo "|---|---:|"
+cpu_ratio access bare "access, $TOKENS HS256 tokens / bare"
+cpu_ratio access-strict tower-sessions "access, session check strict / tower-sessions ($SESSIONS sessions each)"
+cpu_ratio access-cached bare "access, session check cached ($CACHED_SESSIONS sessions) / bare"
+cpu_ratio refresh tower-sessions "refresh / tower-sessions ($SESSIONS sessions each)"
+cpu_ratio refresh-cached tower-sessions "refresh, session read cached / tower-sessions ($SESSIONS sessions each)"
 
 if has_mode access && has_mode access-1; then
     per_token=$(awk '
