@@ -176,7 +176,7 @@ TICK_US=$((1000000 / $(getconf CLK_TCK)))
 # <session cache hits> <session cache misses> <server CPU us/request> <Redis CPU us/request>
 # <steal %>".
 run_mode() {
-    local row=$1 mode out creds stats hwm before sbefore sstats cpu0 rcpu0 m0 cpu
+    local row=$1 mode out creds stats hwm before sbefore sstats cpu0 rcpu0 m0 ticks
     mode=$(server_mode "$row")
     creds=$(credentials "$row")
     start_server "$mode"
@@ -188,13 +188,9 @@ run_mode() {
     cpu0=$(cpu_ticks "$SERVER_PID") rcpu0=$(cpu_ticks "$REDIS_PID") m0=$(machine_ticks)
     out=$(CREDENTIALS=$creds "${CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" \
         -d"${DURATION}s" --latency -s "$LUA" "http://127.0.0.1:$port/")
-    # CPU per request of the server and of Redis during the measured run (steal, which
-    # moves requests/s, is not counted in it), and the machine's steal share.
-    cpu=$(awk -v n="$(awk '/ requests in / { print $1 }' <<<"$out")" -v t="$TICK_US" \
-        -v s="$(($(cpu_ticks "$SERVER_PID") - cpu0))" -v r="$(($(cpu_ticks "$REDIS_PID") - rcpu0))" \
-        -v m0="$m0" -v m1="$(machine_ticks)" 'BEGIN {
-            split(m0, a); split(m1, b); busy = b[1] - a[1];
-            printf "%.2f %.2f %.1f", s * t / n, r * t / n, (busy > 0 ? (b[2] - a[2]) * 100 / busy : 0) }')
+    # CPU ticks of the server and of Redis during the measured run (steal, which moves
+    # requests/s, is not counted in them), and the machine's busy and steal ticks.
+    ticks="$(($(cpu_ticks "$SERVER_PID") - cpu0)) $(($(cpu_ticks "$REDIS_PID") - rcpu0)) $m0 $(machine_ticks)"
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status")
     # The cache's size after the run, its hits and misses during the measured run.
     stats=$(awk -v b="$before" -v a="$(cache_stats "$mode")" 'BEGIN {
@@ -209,7 +205,7 @@ run_mode() {
         echo "$out" >&2
         exit 1
     fi
-    awk -v hwm="$hwm" -v stats="$stats $sstats" -v cpu="$cpu" '
+    awk -v hwm="$hwm" -v stats="$stats $sstats" -v ticks="$ticks" -v t="$TICK_US" '
         function ms(v) {
             if (v ~ /us$/) return v / 1000;
             if (v ~ /ms$/) return v + 0;
@@ -218,7 +214,12 @@ run_mode() {
         }
         /Requests\/sec:/ { rps = $2 }
         /^ +99%/ { p99 = ms($2) }
-        END { printf "%s %s %s %s %s\n", rps, p99, hwm, stats, cpu }' <<<"$out"
+        / requests in / { n = $1 }
+        END {
+            # ticks: server, Redis, then machine busy and steal, before and after.
+            split(ticks, c); busy = c[5] - c[3];
+            printf "%s %s %s %s %.2f %.2f %.1f\n", rps, p99, hwm, stats, c[1] * t / n, c[2] * t / n,
+                (busy > 0 ? (c[6] - c[4]) * 100 / busy : 0) }' <<<"$out"
 }
 
 n=${#modes[@]}
@@ -237,10 +238,12 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (N
 column() { awk -v m="$1" -v f="$2" '$2 == m { print $f }' "$WORK/results"; }
 # column_all <field>: that field of every run.
 column_all() { awk -v f="$1" '{ print $f }' "$WORK/results"; }
-# Per-round ratio of two modes' requests/s, median over the rounds.
+# ratio_of <a> <b> [fields]: per-round ratio of mode a's value to mode b's, median over the
+# rounds; the value is the sum of the given result fields (default 3, requests/s).
 ratio_of() {
-    awk -v a="$1" -v b="$2" '
-        $2 == a { x[$1] = $3 } $2 == b { y[$1] = $3 }
+    awk -v a="$1" -v b="$2" -v fields="${3:-3}" '
+        function value(  i, f, v) { split(fields, f); for (i in f) v += $f[i]; return v }
+        $2 == a { x[$1] = value() } $2 == b { y[$1] = value() }
         END { for (r in x) if (r in y && y[r] > 0) print x[r] / y[r] }' "$WORK/results" | median
 }
 
@@ -283,9 +286,10 @@ for mode in "${modes[@]}"; do
         "$(column "$mode" 12 | median)" "$(awk -v k="$hwm" 'BEGIN { print k / 1024 }')" "$cache" "$scache"
 done
 
+# ratio <a> <b> <label> [fields]: a table row of ratio_of.
 ratio() {
     local v
-    v=$(ratio_of "$1" "$2")
+    v=$(ratio_of "$1" "$2" "${4:-}")
     [ -n "$v" ] && printf "| %s | %.2f |\n" "$3" "$v"
     return 0
 }
@@ -304,16 +308,9 @@ ratio refresh-cached tower-sessions "refresh, session read cached / tower-sessio
 ratio jwt-authorizer bare07 "jwt-authorizer / bare (axum 0.7)"
 ratio access jwt-authorizer "access / jwt-authorizer ($TOKENS HS256 tokens each)"
 
-# Per-round ratio of the server + Redis CPU per request of mode $2 to that of mode $1
-# (above 1: $1 costs less), median over the rounds.
-cpu_ratio() {
-    local v
-    v=$(awk -v a="$1" -v b="$2" '
-        $2 == a { x[$1] = $11 + $12 } $2 == b { y[$1] = $11 + $12 }
-        END { for (r in x) if (r in y && x[r] > 0) print y[r] / x[r] }' "$WORK/results" | median)
-    [ -n "$v" ] && printf "| %s | %.2f |\n" "$3" "$v"
-    return 0
-}
+# The server + Redis CPU per request (fields 11 and 12) of the reference $2 over that of
+# the row $1: above 1 when the row costs less, as a requests/s ratio is.
+cpu_ratio() { ratio "$2" "$1" "$3" "11 12"; }
 echo
 echo "| CPU ratio (server + Redis CPU per request of the reference / of the row; same round, median) | value |"
 echo "|---|---:|"
