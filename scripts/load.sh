@@ -32,8 +32,9 @@
 # ratio during the measured run (after the warm-up); the CPU time per request of the
 # server and of Redis during the measured run (user + system, from /proc: unlike
 # requests/s, not moved by the steal of a shared machine, whose share it prints too);
-# then the ratios between rows (requests/s, and server + Redis CPU per request) and the
-# memory per cached token ((peak RSS of `access` - peak RSS of `access-1`) / (tokens
+# then the ratios between rows (requests/s, and server + Redis CPU per request), Redis's
+# commands per request and time per command (INFO commandstats) for the rows that use it,
+# and the memory per cached token ((peak RSS of `access` - peak RSS of `access-1`) / (tokens
 # cached - 1)).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +53,7 @@ PIN=${PIN:-0}
 need_apt=()
 command -v wrk >/dev/null || need_apt+=(wrk)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v redis-cli >/dev/null || need_apt+=(redis-tools)
 if ((${#need_apt[@]})); then
     if [ "$(id -u)" != 0 ]; then
         echo "missing: ${need_apt[*]}; install them (apt-get install ${need_apt[*]})" >&2
@@ -171,12 +173,20 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # "<busy> <steal>" clock ticks of the whole machine so far (/proc/stat).
 machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $9 }' /proc/stat; }
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
+# "<calls> <usec>" of every command Redis has run so far, and the time it spent in them
+# (INFO commandstats: the command's own work, not reading the request or writing the reply
+# to the socket).
+redis_calls() {
+    redis-cli -p "$REDIS_PORT" info commandstats |
+        awk -F '[:=,]' '/^cmdstat_/ { c += $3; u += $5 } END { print c + 0, u + 0 }'
+}
 
 # One wrk run of one row: "<requests/s> <p99 ms> <peak RSS KiB> <cached> <hits> <misses>
 # <session cache hits> <session cache misses> <server CPU us/request> <Redis CPU us/request>
-# <steal %>".
+# <steal %> <Redis commands/request> <Redis us/command>" (the last two "-" for a row that
+# sends Redis no command).
 run_mode() {
-    local row=$1 mode out creds stats hwm before sbefore sstats cpu0 rcpu0 m0 ticks
+    local row=$1 mode out creds stats hwm before sbefore sstats cpu0 rcpu0 m0 ticks calls0
     mode=$(server_mode "$row")
     creds=$(credentials "$row")
     start_server "$mode"
@@ -186,11 +196,15 @@ run_mode() {
     before=$(cache_stats "$mode")
     sbefore=$(session_cache_stats "$mode")
     cpu0=$(cpu_ticks "$SERVER_PID") rcpu0=$(cpu_ticks "$REDIS_PID") m0=$(machine_ticks)
+    calls0=$(redis_calls)
     out=$(CREDENTIALS=$creds "${CLIENT_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" \
         -d"${DURATION}s" --latency -s "$LUA" "http://127.0.0.1:$port/")
     # CPU ticks of the server and of Redis during the measured run (steal, which moves
     # requests/s, is not counted in them), and the machine's busy and steal ticks.
     ticks="$(($(cpu_ticks "$SERVER_PID") - cpu0)) $(($(cpu_ticks "$REDIS_PID") - rcpu0)) $m0 $(machine_ticks)"
+    # Redis's commands and their time during the run (the two INFO calls count one each).
+    calls=$(awk -v b="$calls0" -v a="$(redis_calls)" 'BEGIN {
+        split(b, x, " "); split(a, y, " "); print y[1] - x[1] - 1, y[2] - x[2] }')
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status")
     # The cache's size after the run, its hits and misses during the measured run.
     stats=$(awk -v b="$before" -v a="$(cache_stats "$mode")" 'BEGIN {
@@ -205,7 +219,7 @@ run_mode() {
         echo "$out" >&2
         exit 1
     fi
-    awk -v hwm="$hwm" -v stats="$stats $sstats" -v ticks="$ticks" -v t="$TICK_US" '
+    awk -v hwm="$hwm" -v stats="$stats $sstats" -v ticks="$ticks" -v t="$TICK_US" -v calls="$calls" '
         function ms(v) {
             if (v ~ /us$/) return v / 1000;
             if (v ~ /ms$/) return v + 0;
@@ -218,8 +232,12 @@ run_mode() {
         END {
             # ticks: server, Redis, then machine busy and steal, before and after.
             split(ticks, c); busy = c[5] - c[3];
-            printf "%s %s %s %s %.2f %.2f %.1f\n", rps, p99, hwm, stats, c[1] * t / n, c[2] * t / n,
-                (busy > 0 ? (c[6] - c[4]) * 100 / busy : 0) }' <<<"$out"
+            # calls: Redis commands and their microseconds; "-" below one per 100 requests
+            # (a heartbeat and the like, not the requests).
+            split(calls, k); per = k[1] / n;
+            printf "%s %s %s %s %.2f %.2f %.1f %s\n", rps, p99, hwm, stats, c[1] * t / n, c[2] * t / n,
+                (busy > 0 ? (c[6] - c[4]) * 100 / busy : 0),
+                (per < 0.01 ? "- -" : sprintf("%.2f %.2f", per, k[2] / k[1])) }' <<<"$out"
 }
 
 n=${#modes[@]}
@@ -228,7 +246,7 @@ for ((r = 0; r < ROUNDS; r++)); do
         # Rotate the order each round so that no mode always runs first or last.
         mode=${modes[$(((i + r) % n))]}
         result=$(run_mode "$mode")
-        echo "round $((r + 1)) $mode: $result (req/s, p99 ms, peak RSS KiB, token cache: cached, hits, misses; session cache: hits, misses; CPU us/request: server, Redis; steal %)" >&2
+        echo "round $((r + 1)) $mode: $result (req/s, p99 ms, peak RSS KiB, token cache: cached, hits, misses; session cache: hits, misses; CPU us/request: server, Redis; steal %; Redis commands/request, us/command)" >&2
         echo "$r $mode $result" >>"$WORK/results"
     done
 done
@@ -319,6 +337,19 @@ cpu_ratio access-strict tower-sessions "access, session check strict / tower-ses
 cpu_ratio access-cached bare "access, session check cached ($CACHED_SESSIONS sessions) / bare"
 cpu_ratio refresh tower-sessions "refresh / tower-sessions ($SESSIONS sessions each)"
 cpu_ratio refresh-cached tower-sessions "refresh, session read cached / tower-sessions ($SESSIONS sessions each)"
+
+# Redis's side of the rows that send it commands: how many a request, how long Redis spends
+# in each (its own work: the commands, not the socket), and its CPU per request (the
+# commands plus reading, parsing and answering them).
+echo
+echo "| Redis work (median) | commands/request | µs in Redis per command | Redis CPU/request |"
+echo "|---|---:|---:|---:|"
+for mode in "${modes[@]}"; do
+    per=$(column "$mode" 14 | awk '$1 != "-"' | median)
+    [ -n "$per" ] || continue
+    printf "| %s | %.2f | %.2f µs | %.2f µs |\n" "$mode" "$per" "$(column "$mode" 15 | awk '$1 != "-"' | median)" \
+        "$(column "$mode" 12 | median)"
+done
 
 if has_mode access && has_mode access-1; then
     per_token=$(awk '
