@@ -186,7 +186,7 @@ redis_calls() {
 # <steal %> <Redis commands/request> <Redis us/command>" (the last two "-" for a row that
 # sends Redis no command).
 run_mode() {
-    local row=$1 mode out creds stats hwm before sbefore sstats cpu0 rcpu0 m0 ticks calls0
+    local row=$1 mode out creds stats hwm before sbefore sstats cpu0 rcpu0 m0 ticks calls0 calls
     mode=$(server_mode "$row")
     creds=$(credentials "$row")
     start_server "$mode"
@@ -202,9 +202,8 @@ run_mode() {
     # CPU ticks of the server and of Redis during the measured run (steal, which moves
     # requests/s, is not counted in them), and the machine's busy and steal ticks.
     ticks="$(($(cpu_ticks "$SERVER_PID") - cpu0)) $(($(cpu_ticks "$REDIS_PID") - rcpu0)) $m0 $(machine_ticks)"
-    # Redis's commands and their time during the run (the two INFO calls count one each).
-    calls=$(awk -v b="$calls0" -v a="$(redis_calls)" 'BEGIN {
-        split(b, x, " "); split(a, y, " "); print y[1] - x[1] - 1, y[2] - x[2] }')
+    # Redis's commands and their microseconds, before and after.
+    calls="$calls0 $(redis_calls)"
     hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVER_PID/status")
     # The cache's size after the run, its hits and misses during the measured run.
     stats=$(awk -v b="$before" -v a="$(cache_stats "$mode")" 'BEGIN {
@@ -232,12 +231,13 @@ run_mode() {
         END {
             # ticks: server, Redis, then machine busy and steal, before and after.
             split(ticks, c); busy = c[5] - c[3];
-            # calls: Redis commands and their microseconds; "-" below one per 100 requests
-            # (a heartbeat and the like, not the requests).
-            split(calls, k); per = k[1] / n;
+            # calls: Redis commands and their microseconds, before and after (the first
+            # INFO is counted by the second); "-" below one per 100 requests (a
+            # heartbeat and the like, not the requests).
+            split(calls, k); cmds = k[3] - k[1] - 1; per = cmds / n;
             printf "%s %s %s %s %.2f %.2f %.1f %s\n", rps, p99, hwm, stats, c[1] * t / n, c[2] * t / n,
                 (busy > 0 ? (c[6] - c[4]) * 100 / busy : 0),
-                (per < 0.01 ? "- -" : sprintf("%.2f %.2f", per, k[2] / k[1])) }' <<<"$out"
+                (per < 0.01 ? "- -" : sprintf("%.2f %.2f", per, (k[4] - k[2]) / cmds)) }' <<<"$out"
 }
 
 n=${#modes[@]}
