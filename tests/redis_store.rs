@@ -548,6 +548,85 @@ async fn tampered_blobs_read_as_not_found() {
     }
 }
 
+/// The memo of verified blobs serves a session only while Redis answers the very bytes it
+/// was decoded from: a blob tampered with after a read is refused, a deleted one is not
+/// found, and the genuine bytes written back are what Redis holds again.
+#[tokio::test]
+async fn a_verified_blob_is_remembered_only_for_the_bytes_redis_answers() {
+    let ty = SessionType::default();
+    for b in backends().await {
+        let now = now();
+        let user = unique_user("memo");
+        let keys = b.store.keys(&user, &ty);
+        let stored = session(&user, &ty, now, 600);
+        let created = b.store.create(&stored, None, now).await.unwrap();
+        let key = stored.key();
+        let first = b.store.get_shared(key, now).await.unwrap().unwrap();
+        let again = b.store.get_shared(key, now).await.unwrap().unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "[{}] not from the memo",
+            b.name
+        );
+        assert_eq!(first.lock_version, created.lock_version);
+
+        let hset = |value: &[u8]| {
+            let mut cmd = redis::cmd("HSET");
+            cmd.arg(keys.sessions()).arg(&stored.id).arg(value);
+            cmd
+        };
+        let genuine: Vec<u8> = query(
+            &b.raw,
+            redis::cmd("HGET").arg(keys.sessions()).arg(&stored.id),
+        )
+        .await;
+        for at in [0, 3, 20, genuine.len() - 1] {
+            let mut tampered = genuine.clone();
+            tampered[at] ^= 0x01;
+            let _: i64 = query(&b.raw, &hset(&tampered)).await;
+            assert!(
+                b.store.get_shared(key, now).await.unwrap().is_none(),
+                "[{}] byte {at} flipped after a read was accepted",
+                b.name
+            );
+            assert!(b.store.get(key, now).await.unwrap().is_none());
+        }
+        let _: i64 = query(&b.raw, &hset(&genuine[..genuine.len() - 1])).await;
+        assert!(b.store.get_shared(key, now).await.unwrap().is_none());
+
+        let _: i64 = query(&b.raw, &hset(&genuine)).await;
+        let back = b.store.get_shared(key, now).await.unwrap().unwrap();
+        assert_eq!(*back, *first, "[{}]", b.name);
+
+        assert!(b.store.delete(key, now).await.unwrap());
+        assert!(b.store.get_shared(key, now).await.unwrap().is_none());
+        assert!(b.store.get(key, now).await.unwrap().is_none());
+        b.store.delete_all(&user, &ty).await.unwrap();
+    }
+}
+
+/// With the memo off (`verified_blobs(0)`) every read decodes its own session, and answers
+/// the same.
+#[tokio::test]
+async fn without_the_memo_every_read_decodes() {
+    let ty = SessionType::default();
+    let store = RedisStore::builder_with_key(signing_key())
+        .verified_blobs(0)
+        .connect(&harness::standalone_url())
+        .await
+        .unwrap();
+    let now = now();
+    let user = unique_user("no-memo");
+    let s = session(&user, &ty, now, 600);
+    store.create(&s, None, now).await.unwrap();
+    let first = store.get_shared(s.key(), now).await.unwrap().unwrap();
+    let again = store.get_shared(s.key(), now).await.unwrap().unwrap();
+    assert!(!Arc::ptr_eq(&first, &again));
+    assert_eq!(first, again);
+    assert_eq!(first.id, s.id);
+    store.delete_all(&user, &ty).await.unwrap();
+}
+
 /// User ids with braces, colons, percent signs, control and non-ASCII bytes, empty and huge
 /// ones: each gets its own keys, inside one hash tag, and sees only its own sessions.
 #[tokio::test]

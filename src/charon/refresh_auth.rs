@@ -195,7 +195,7 @@ impl Charon {
         key: SessionKey<'_>,
         now: UnixTime,
     ) -> Result<Option<Arc<Session>>, StoreError> {
-        Ok(self.store().get(key, now).await?.map(Arc::new))
+        self.store().get_shared(key, now).await
     }
 
     /// Whether a refresh token issued at `iat` is fresh for `session` (Charon's token

@@ -104,6 +104,19 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// The live session with this key, or `None` (missing, expired, or not this user/type).
     fn get<'a>(&'a self, key: SessionKey<'a>, now: UnixTime) -> StoreFuture<'a, Option<Session>>;
 
+    /// The live session with this key, as [`get`](Self::get) (always from the store itself,
+    /// never a local cache), shared: a store that keeps decoded sessions hands out the one
+    /// it holds without copying it (the Redis store's memo of verified blobs). What the
+    /// access layer's [`Revocation::Strict`](crate::layer::Revocation::Strict) calls.
+    /// Defaults to [`get`](Self::get).
+    fn get_shared<'a>(
+        &'a self,
+        key: SessionKey<'a>,
+        now: UnixTime,
+    ) -> StoreFuture<'a, Option<Arc<Session>>> {
+        Box::pin(async move { Ok(self.get(key, now).await?.map(Arc::new)) })
+    }
+
     /// The live session with this key, as [`get`](Self::get), possibly answered from a
     /// local cache of this instance that the backend keeps coherent (what the access
     /// layer's [`Revocation::Cached`](crate::layer::Revocation::Cached) calls). A store

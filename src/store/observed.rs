@@ -109,6 +109,19 @@ impl ObservedStore {
             .0
     }
 
+    /// Read a session from the store itself, shared ([`SessionStore::get_shared`]); observed
+    /// as [`get`](Self::get) is.
+    pub async fn get_shared(
+        &self,
+        key: SessionKey<'_>,
+        now: UnixTime,
+    ) -> Result<Option<Arc<Session>>, StoreError> {
+        let work = self.store.get_shared(key, now);
+        self.observe(StoreOperation::Get, key.session_type.as_str(), work)
+            .await
+            .0
+    }
+
     /// Read a session through the store's coherent cache ([`SessionStore::get_cached`]).
     /// Not observed: a hit is local, with no store operation to time (the access layer's
     /// session check reads the same way); use [`get`](Self::get) for a traced read.

@@ -77,6 +77,7 @@ macro_rules! store_contract_tests {
         $crate::support::contract::store_contract_tests!(@tests [$(#[$meta])*] [$make]
             create_then_get_returns_an_exact_copy,
             get_of_a_missing_session_is_none,
+            get_shared_answers_as_get_through_every_write,
             create_over_a_live_session_conflicts,
             updates_increase_the_lock_version_by_one,
             update_at_a_stale_version_conflicts,
@@ -328,6 +329,55 @@ pub async fn get_of_a_missing_session_is_none(store: Arc<dyn SessionStore>) {
             .await
             .is_empty()
     );
+}
+
+/// `get_shared` (the strict session check's read) answers what `get` answers, read after
+/// read and after every write: an update's new content, nothing once deleted, nothing once
+/// expired, another user's or type's key never.
+pub async fn get_shared_answers_as_get_through_every_write(store: Arc<dyn SessionStore>) {
+    let now = now();
+    let user = random_id();
+    let full = SessionType::default();
+    let shared = async |key: SessionKey<'_>, at: UnixTime| {
+        let shared = store.get_shared(key, at).await.unwrap();
+        let owned = store.get(key, at).await.unwrap();
+        assert_eq!(shared.as_deref(), owned.as_ref(), "{key:?} at {at}");
+        shared.map(Arc::unwrap_or_clone)
+    };
+    assert_eq!(
+        shared(SessionKey::new(&random_id(), &user, &full), now).await,
+        None
+    );
+    let mut current = create(&*store, &new_session(&user, &full, now), now).await;
+    for _ in 0..3 {
+        assert_eq!(shared(current.key(), now).await.as_ref(), Some(&current));
+    }
+    for n in 0..3 {
+        let mut next = current.clone();
+        next.refresh_token_id = random_id();
+        next.extra_payload.insert("n".into(), json!(n));
+        let version = store.update(&next, now).await.unwrap();
+        assert_eq!(
+            shared(next.key(), now).await,
+            Some(at_version(&next, version))
+        );
+        current = at_version(&next, version);
+    }
+    let other_user = random_id();
+    let other_type = stype("other");
+    for key in [
+        SessionKey::new(&current.id, &other_user, &full),
+        SessionKey::new(&current.id, &user, &other_type),
+    ] {
+        assert_eq!(shared(key, now).await, None);
+    }
+    assert_eq!(
+        shared(current.key(), current.refresh_expires_at + 1).await,
+        None
+    );
+    assert_eq!(shared(current.key(), now).await.as_ref(), Some(&current));
+    assert!(store.delete(current.key(), now).await.unwrap());
+    assert_eq!(shared(current.key(), now).await, None);
 }
 
 /// Create of a session that exists is a `Conflict` and changes nothing.

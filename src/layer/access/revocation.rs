@@ -103,9 +103,9 @@ pub(crate) type SessionLoad =
 pub(crate) struct SessionCheck {
     pub(crate) mode: Revocation,
     pub(crate) store: Option<Arc<dyn SessionStore>>,
-    /// The default session type, lent to a cache lookup of a token of that type (most
-    /// tokens) instead of a new one made per request.
-    default_type: SessionType,
+    /// The default session type, lent to a check of a token of that type (most tokens)
+    /// instead of a new one made per request.
+    default_type: Arc<SessionType>,
 }
 
 impl SessionCheck {
@@ -113,7 +113,7 @@ impl SessionCheck {
         Self {
             mode,
             store,
-            default_type: SessionType::default(),
+            default_type: Arc::new(SessionType::default()),
         }
     }
 
@@ -140,10 +140,14 @@ impl SessionCheck {
 
     /// Start loading the session `auth`'s token names, or refuse a token that names none.
     pub(crate) fn load(&self, auth: &Authenticated) -> Result<SessionLoad, AuthError> {
-        let (Some(sid), Some(styp)) = (auth.session_id(), auth.session_type()) else {
+        let (Some(_), Some(styp)) = (auth.session_id(), auth.session_type()) else {
             return Err(AuthError::claim_not_found("sid"));
         };
-        let session_type = SessionType::new(styp).map_err(|_| AuthError::claim_invalid("styp"))?;
+        let session_type = if styp == self.default_type.as_str() {
+            Arc::clone(&self.default_type)
+        } else {
+            Arc::new(SessionType::new(styp).map_err(|_| AuthError::claim_invalid("styp"))?)
+        };
         let Some(store) = self.store.clone() else {
             // A check was asked for without a store to ask: fail closed (503), never open.
             return Err(AuthError::new(AuthErrorKind::StoreUnavailable).with_source(
@@ -154,16 +158,21 @@ impl SessionCheck {
                 ),
             ));
         };
-        let sid = sid.to_owned();
-        let user_id = auth.user_id().to_owned();
+        // The claims are shared: the future borrows the session id and user from them,
+        // with nothing copied.
+        let claims = Arc::clone(&auth.claims);
         let now = auth.now();
         let cached = self.mode == Revocation::Cached;
         Ok(Box::pin(async move {
-            let key = SessionKey::new(&sid, &user_id, &session_type);
+            // Checked above; were it gone, no session would be found (closed, not open).
+            let Some(sid) = claims.session_id() else {
+                return Ok(None);
+            };
+            let key = SessionKey::new(sid, claims.sub.as_str(), &session_type);
             if cached {
                 store.get_cached(key, now).await
             } else {
-                Ok(store.get(key, now).await?.map(Arc::new))
+                store.get_shared(key, now).await
             }
         }))
     }

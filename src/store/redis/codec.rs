@@ -19,6 +19,7 @@ use std::fmt;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use subtle::ConstantTimeEq as _;
 
 use crate::session::{Session, SessionKey};
 
@@ -90,6 +91,20 @@ pub fn encode_blob(key: &SigningKey, session: &Session) -> Vec<u8> {
     out.extend_from_slice(&tag);
     out.extend_from_slice(&payload);
     out
+}
+
+/// Whether two blobs are the same bytes, their signatures compared in constant time (as
+/// [`decode_blob`] checks a signature), so that comparing a blob read from Redis with one
+/// known good leaks nothing of the good one's signature through timing.
+pub(crate) fn same_blob(a: &[u8], b: &[u8]) -> bool {
+    let split = BLOB_TAG.len() + MAC_LEN;
+    match (a.split_at_checked(split), b.split_at_checked(split)) {
+        (Some((a_head, a_payload)), Some((b_head, b_payload))) => {
+            a_payload == b_payload && bool::from(a_head.ct_eq(b_head))
+        }
+        // Shorter than a signature: no blob at all; compared as plain bytes.
+        _ => a == b,
+    }
 }
 
 /// Verify and parse a stored blob, accepting it only for the session `expected`.
@@ -188,6 +203,24 @@ mod tests {
         }
         assert_eq!(decode_blob(&key(), b"", s.key()), None);
         assert_eq!(decode_blob(&key(), b"signed.xxx", s.key()), None);
+    }
+
+    #[test]
+    fn same_blob_compares_every_byte() {
+        let blob = encode_blob(&key(), &session("u"));
+        assert!(same_blob(&blob, &blob.clone()));
+        for i in 0..blob.len() {
+            let mut b = blob.clone();
+            b[i] ^= 1;
+            assert!(!same_blob(&blob, &b), "byte {i}");
+        }
+        for n in 0..blob.len() {
+            assert!(!same_blob(&blob, &blob[..n]), "length {n}");
+            assert!(same_blob(&blob[..n], &blob[..n]));
+        }
+        let mut longer = blob.clone();
+        longer.push(b'x');
+        assert!(!same_blob(&blob, &longer));
     }
 
     #[test]
