@@ -11,9 +11,9 @@
 //! the caller against its own `now` either way.
 //!
 //! The memo never answers in place of Redis: every read still makes its round trip, and a
-//! session deleted there is not found whatever the memo holds. It saves CPU (about 1 µs a
-//! read of a typical session, see the README), not the read; for reads without a round trip
-//! see [`SessionCache`](super::SessionCache).
+//! session deleted there is not found whatever the memo holds. It saves CPU (about 2 µs a
+//! read of a typical session in the README's load runs), not the read; for reads without
+//! a round trip see [`SessionCache`](super::SessionCache).
 
 use std::fmt;
 use std::hash::BuildHasher as _;
