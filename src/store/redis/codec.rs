@@ -127,7 +127,7 @@ pub fn decode_blob(key: &SigningKey, blob: &[u8], expected: SessionKey<'_>) -> O
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use crate::session::SessionType;
@@ -137,8 +137,13 @@ mod tests {
     }
 
     fn session(user: &str) -> Session {
+        session_of("sid1", user)
+    }
+
+    /// A session of `user` with the id `sid` (also for the memo's tests).
+    pub(in crate::store::redis) fn session_of(sid: &str, user: &str) -> Session {
         Session::new(
-            "sid1".into(),
+            sid.into(),
             user.into(),
             SessionType::default(),
             100,

@@ -827,9 +827,6 @@ impl SessionStore for RedisStore {
         Box::pin(self.get_impl(key, now))
     }
 
-    /// With a [session cache](RedisStoreBuilder::session_cache): from the cache while it
-    /// is in use and holds a live, uninvalidated entry younger than its maximum age,
-    /// otherwise as `get` (and the answer kept). Without one: `get`.
     /// `get`, with the session shared with the store's memo of verified blobs
     /// ([`RedisStoreBuilder::verified_blobs`]): one round trip, and no decode when the
     /// answer is a blob decoded before.
@@ -841,6 +838,9 @@ impl SessionStore for RedisStore {
         Box::pin(self.get_shared_impl(key, now))
     }
 
+    /// With a [session cache](RedisStoreBuilder::session_cache): from the cache while it
+    /// is in use and holds a live, uninvalidated entry younger than its maximum age,
+    /// otherwise as `get` (and the answer kept). Without one: `get`.
     fn get_cached<'a>(
         &'a self,
         key: SessionKey<'a>,

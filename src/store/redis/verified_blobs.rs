@@ -127,15 +127,7 @@ mod tests {
     }
 
     fn session(sid: &str, user: &str) -> Session {
-        Session::new(
-            sid.into(),
-            user.into(),
-            SessionType::default(),
-            100,
-            None,
-            200,
-            "rt".into(),
-        )
+        crate::store::redis::codec::tests::session_of(sid, user)
     }
 
     #[test]
